@@ -1,0 +1,30 @@
+# `make demo` runs the main job, `make test` runs the tests. Each creates .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export OMP_NUM_THREADS ?= 2
+export MKL_NUM_THREADS ?= 2
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m infolens run
+
+test: $(VENV)/.installed
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/estimators.py
+	$(PY) benchmarks/knn_scaling.py
+	$(PY) benchmarks/plane.py
+
+clean:
+	rm -rf $(VENV) runs

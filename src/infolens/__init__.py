@@ -1,0 +1,73 @@
+"""infolens: information theory for deep learning.
+
+Exact measures on probability tables, estimators from samples, the information plane of any
+PyTorch model, the information bottleneck, and per-layer probes and embeddings. The public API
+is re-exported here and imported lazily, so ``import infolens`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from infolens._validation import InfoLensError, InfoLensWarning
+from infolens.measures import (
+    conditional_entropy,
+    conditional_mutual_information,
+    cross_entropy,
+    entropy,
+    joint_entropy,
+    js_divergence,
+    kl_divergence,
+    mutual_information,
+    self_information,
+)
+from infolens.results import Estimate
+
+__version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    "estimate_entropy": "infolens.estimators.api",
+    "estimate_mi": "infolens.estimators.api",
+    "estimate_cmi": "infolens.estimators.api",
+    "METHODS": "infolens.estimators.api",
+    "list_layers": "infolens.capture",
+    "capture": "infolens.capture",
+    "InformationPlane": "infolens.plane",
+    "PlaneResult": "infolens.plane",
+    "probe_layers": "infolens.probes",
+    "ProbeReport": "infolens.probes",
+    "embed": "infolens.embed",
+    "Embedding": "infolens.embed",
+}
+_SUBMODULES = {"bottleneck", "data", "viz", "models", "estimators", "measures", "report",
+               "integrations", "sweeps", "store"}
+
+__all__ = [
+    "Estimate",
+    "InfoLensError",
+    "InfoLensWarning",
+    "conditional_entropy",
+    "conditional_mutual_information",
+    "cross_entropy",
+    "entropy",
+    "joint_entropy",
+    "js_divergence",
+    "kl_divergence",
+    "mutual_information",
+    "self_information",
+    *_LAZY,
+    *sorted(_SUBMODULES),
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"infolens.{name}")
+    raise AttributeError(f"module 'infolens' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

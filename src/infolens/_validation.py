@@ -1,0 +1,177 @@
+"""Input coercion and parameter checks with one error type and one message shape.
+
+Every bad input in infolens raises :class:`InfoLensError` (a ``ValueError``) whose message has the
+form ``"The 'k' parameter of estimate_mi must be an int >= 1. Got 0 instead."``: the parameter,
+the function, what was expected and what was received.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+class InfoLensError(ValueError):
+    """Raised for any invalid input or parameter given to infolens."""
+
+
+class InfoLensWarning(UserWarning):
+    """Warns that an estimate may be unreliable (ties, high dimension, near a known cap)."""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray) or _is_tensor(value):
+        return f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_tensor(value: Any) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
+
+
+def fail(name: str, fn: str, expected: str, value: Any = None, *, got: str | None = None) -> InfoLensError:
+    """Build the one error message shape; ``raise fail(...)`` at the call site."""
+    received = got if got is not None else _describe(value)
+    return InfoLensError(f"The '{name}' parameter of {fn} must be {expected}. Got {received} instead.")
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str], fn: str) -> str:
+    """Return ``value`` if it is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise fail(name, fn, f"one of {options}", value)
+    return value
+
+
+def check_int(name: str, value: Any, fn: str, *, minimum: int | None = None,
+              maximum: int | None = None) -> int:
+    """Return ``value`` as an int within ``[minimum, maximum]``; bools are refused."""
+    bounds = _bounds_text(minimum, maximum)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise fail(name, fn, f"an int{bounds}", value)
+    value = int(value)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise fail(name, fn, f"an int{bounds}", value)
+    return value
+
+
+def check_float(name: str, value: Any, fn: str, *, minimum: float | None = None,
+                maximum: float | None = None, strict_minimum: bool = False) -> float:
+    """Return ``value`` as a finite float within bounds (``> minimum`` when ``strict_minimum``)."""
+    op = ">" if strict_minimum else ">="
+    bounds = _bounds_text(minimum, maximum, op)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise fail(name, fn, f"a finite float{bounds}", value)
+    value = float(value)
+    too_small = minimum is not None and (value <= minimum if strict_minimum else value < minimum)
+    if too_small or (maximum is not None and value > maximum):
+        raise fail(name, fn, f"a finite float{bounds}", value)
+    return value
+
+
+def check_probability_level(name: str, value: Any, fn: str) -> float:
+    """A confidence level strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value < 1.0:
+        raise fail(name, fn, "a float strictly between 0 and 1", value)
+    return float(value)
+
+
+def _bounds_text(minimum: Any, maximum: Any, op: str = ">=") -> str:
+    parts = []
+    if minimum is not None:
+        parts.append(f" {op} {minimum}")
+    if maximum is not None:
+        parts.append(f" <= {maximum}")
+    return " and".join(parts)
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """Return a numpy view of an array-like or a (detached, CPU) torch tensor."""
+    if _is_tensor(value):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def as_samples(x: Any, name: str, fn: str, *, min_samples: int = 2,
+               allow_constant: bool = True) -> np.ndarray:
+    """Coerce samples to a C-contiguous float64 array of shape (n, d).
+
+    A 1-D input of length n becomes (n, 1). NaN/inf, complex, object, boolean-free non-numeric
+    dtypes, more than two dimensions and fewer than ``min_samples`` rows raise
+    :class:`InfoLensError`; with ``allow_constant=False`` so do columns with zero variance.
+    """
+    arr = _numeric_array(x, name, fn)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise fail(name, fn, "an array of shape (n,) or (n, d)", arr)
+    if arr.shape[1] == 0:
+        raise fail(name, fn, "an array with at least one column", arr)
+    if arr.shape[0] < min_samples:
+        raise fail(name, fn, f"an array with at least {min_samples} samples", arr,
+                   got=f"{arr.shape[0]} samples")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).sum())
+        raise fail(name, fn, "finite (no NaN or inf)", arr, got=f"{bad} non-finite values")
+    if not allow_constant:
+        constant = np.flatnonzero(np.ptp(arr, axis=0) == 0)
+        if constant.size:
+            raise fail(name, fn, "free of constant (zero-variance) columns", arr,
+                       got=f"constant columns {constant.tolist()[:10]}")
+    return arr
+
+
+def _numeric_array(x: Any, name: str, fn: str) -> np.ndarray:
+    try:
+        arr = to_numpy(x)
+    except (TypeError, ValueError, RuntimeError) as err:  # ragged lists, unconvertible objects
+        raise fail(name, fn, "a numeric array", x) from err
+    if arr.dtype == bool:
+        arr = arr.astype(np.int64)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise fail(name, fn, "a real numeric array (not complex, object or string)", arr)
+    return arr
+
+
+def as_labels(x: Any, name: str, fn: str, *, min_samples: int = 1) -> np.ndarray:
+    """Coerce discrete samples of shape (n,) or (n, d) to integer codes 0..K-1 of shape (n,).
+
+    Each distinct row is one symbol. Floats are accepted when finite (they are compared exactly).
+    """
+    return unique_row_codes(as_samples(x, name, fn, min_samples=min_samples))
+
+
+def unique_row_codes(values: np.ndarray) -> np.ndarray:
+    """One integer code 0..K-1 per distinct row of a (n, d) array, in sorted row order.
+
+    Integer rows whose mixed-radix encoding fits in int64 are encoded to one integer first, which
+    makes this a 1-D ``np.unique`` (much faster than ``np.unique(axis=0)``).
+    """
+    integral = np.issubdtype(values.dtype, np.integer) or (
+        np.array_equal(values, np.round(values)) and np.abs(values).max() < 2**31)
+    if values.shape[1] > 1 and integral:
+        shifted = (values - values.min(axis=0)).astype(np.int64)
+        radix = shifted.max(axis=0) + 1
+        if float(np.sum(np.log2(radix.astype(np.float64)))) < 62:
+            weights = np.cumprod(np.concatenate(([1], radix[:0:-1])))[::-1]
+            values = (shifted @ weights)[:, None]
+    if values.shape[1] == 1:
+        _, codes = np.unique(values[:, 0], return_inverse=True)
+    else:
+        _, codes = np.unique(values, axis=0, return_inverse=True)
+    return codes.reshape(-1).astype(np.int64)
+
+
+def check_same_length(fn: str, **arrays: np.ndarray) -> int:
+    """All arrays have the same number of rows; return it."""
+    lengths = {name: len(a) for name, a in arrays.items()}
+    first_name, n = next(iter(lengths.items()))
+    for name, length in lengths.items():
+        if length != n:
+            raise fail(name, fn, f"as long as '{first_name}' ({n} samples)", got=f"{length} samples")
+    return n

@@ -1,0 +1,490 @@
+"""``estimate_entropy``, ``estimate_mi`` and ``estimate_cmi``: validate once, then dispatch.
+
+Each method is described by a :class:`MethodSpec` in :data:`METHODS`: which module implements it,
+how samples are prepared for it (discrete codes, binned codes or float arrays), its parameters
+with their defaults and checks, and how a confidence interval is obtained. The public functions
+validate and coerce the input once, resolve ``method="auto"``, call the private implementation
+(which assumes clean arrays and returns nats), then attach units, flags, caps, intervals and
+p-values to a frozen :class:`~infolens.results.Estimate`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from infolens._units import check_units, from_nats
+from infolens._validation import (
+    InfoLensWarning,
+    _is_tensor,
+    as_samples,
+    check_choice,
+    check_float,
+    check_int,
+    check_probability_level,
+    check_same_length,
+    fail,
+    to_numpy,
+    unique_row_codes,
+)
+from infolens.estimators.binning import quantize_equal_mass, quantize_fixed
+from infolens.results import Estimate
+
+Checker = Callable[[str, Any, str], Any]
+
+#: Joint dimension above which k-NN estimators warn that their bias grows quickly.
+HIGH_DIMENSION = 20
+#: Fraction of duplicated rows above which k-NN estimators warn about ties.
+TIES_FRACTION = 0.01
+
+
+def _int_at_least(minimum: int) -> Checker:
+    return lambda name, value, fn: check_int(name, value, fn, minimum=minimum)
+
+
+def _positive_float(name: str, value: Any, fn: str) -> float:
+    return check_float(name, value, fn, minimum=0.0, strict_minimum=True)
+
+
+def _optional(checker: Checker) -> Checker:
+    return lambda name, value, fn: None if value is None else checker(name, value, fn)
+
+
+def _one_of(*choices: Any) -> Checker:
+    def check(name: str, value: Any, fn: str) -> Any:
+        if value not in choices:
+            raise fail(name, fn, "one of " + ", ".join(repr(c) for c in choices), value)
+        return value
+    return check
+
+
+def _value_range(name: str, value: Any, fn: str) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError) as err:
+        raise fail(name, fn, "a pair (low, high) of floats with low < high", value) from err
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise fail(name, fn, "a pair (low, high) of finite floats with low < high", value)
+    return low, high
+
+
+def _anything(name: str, value: Any, fn: str) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """How one estimator is prepared, called and resampled.
+
+    ``prepare`` is ``"codes"`` (every variable becomes integer symbols), ``"binned"``
+    (continuous variables are quantized, integer ones kept as symbols), ``"float"`` (float64
+    arrays of shape (n, d)) or ``"raw"`` (the inputs as given, e.g. torch tensors). ``entropy``,
+    ``mi`` and ``cmi`` name ``"module:function"`` implementations returning nats; for
+    ``codes``/``binned`` methods MI and CMI follow from ``entropy`` by the entropy identities.
+    ``resampling`` is ``"bootstrap"``, ``"subsample"`` or None (no interval available).
+    """
+
+    name: str
+    family: str
+    prepare: str
+    reference: str
+    entropy: str | None = None
+    mi: str | None = None
+    cmi: str | None = None
+    params: Mapping[str, tuple[Any, Checker]] = field(default_factory=dict)
+    resampling: str | None = "bootstrap"
+    min_samples: Callable[[Mapping[str, Any]], int] = lambda params: 2
+
+    def supports(self, quantity: str) -> bool:
+        """Whether this method estimates ``quantity`` ("entropy", "mi" or "cmi")."""
+        if self.prepare in ("codes", "binned"):
+            return self.entropy is not None
+        return getattr(self, quantity) is not None
+
+
+_DISCRETE = "infolens.estimators.discrete"
+_KNN = "infolens.estimators.knn"
+_KDE = "infolens.estimators.kde"
+_GAUSSIAN = "infolens.estimators.gaussian"
+_NEURAL = "infolens.estimators.neural"
+_BINNING_PARAMS: dict[str, tuple[Any, Checker]] = {
+    "correction": ("plugin", _one_of("plugin", "miller_madow")),
+}
+_K = {"k": (3, _int_at_least(1))}
+_KNN_METRIC = {"metric": ("chebyshev", _one_of("chebyshev", "euclidean"))}
+_NEURAL_PARAMS: dict[str, tuple[Any, Checker]] = {
+    "steps": (1000, _int_at_least(1)),
+    "batch_size": (256, _int_at_least(2)),
+    "lr": (1e-3, _positive_float),
+    "hidden": (128, _int_at_least(1)),
+    "device": (None, _anything),
+    "seed": (0, _int_at_least(0)),
+}
+
+METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
+    MethodSpec("plugin", "discrete", "codes", "maximum likelihood; Paninski 2003",
+               entropy=f"{_DISCRETE}:entropy_plugin"),
+    MethodSpec("miller_madow", "discrete", "codes", "Miller 1955",
+               entropy=f"{_DISCRETE}:entropy_miller_madow"),
+    MethodSpec("chao_shen", "discrete", "codes", "Chao & Shen 2003",
+               entropy=f"{_DISCRETE}:entropy_chao_shen"),
+    MethodSpec("binning", "binning", "binned", "Shwartz-Ziv & Tishby 2017; Saxe et al. 2018",
+               entropy=f"{_DISCRETE}:entropy_plugin",
+               params={"bins": (30, _int_at_least(1)),
+                       "bin_width": (None, _optional(_positive_float)),
+                       "range": (None, _value_range), **_BINNING_PARAMS}),
+    MethodSpec("adaptive_binning", "binning", "binned", "Chelombiev et al. 2019",
+               entropy=f"{_DISCRETE}:entropy_plugin",
+               params={"bins": (30, _int_at_least(1)), **_BINNING_PARAMS}),
+    MethodSpec("kl", "knn", "float", "Kozachenko & Leonenko 1987",
+               entropy=f"{_KNN}:entropy_kl", params={**_K, **_KNN_METRIC},
+               resampling="subsample", min_samples=lambda p: p["k"] + 1),
+    MethodSpec("ksg", "knn", "float", "Kraskov, Stoegbauer & Grassberger 2004; Frenzel & Pompe 2007",
+               mi=f"{_KNN}:mi_ksg", cmi=f"{_KNN}:cmi_ksg",
+               params={**_K, "variant": (1, _one_of(1, 2)), **_KNN_METRIC},
+               resampling="subsample", min_samples=lambda p: p["k"] + 1),
+    MethodSpec("mixed", "knn", "float", "Gao, Kannan, Oh & Viswanath 2017",
+               mi=f"{_KNN}:mi_mixed", params=dict(_K),
+               resampling="subsample", min_samples=lambda p: p["k"] + 1),
+    MethodSpec("kde", "kde", "float", "Kolchinsky & Tracey 2017; Saxe et al. 2018",
+               entropy=f"{_KDE}:entropy_kde", mi=f"{_KDE}:mi_kde",
+               params={"noise_var": (0.1, _positive_float),
+                       "bound": ("upper", _one_of("upper", "lower"))},
+               resampling="subsample"),
+    MethodSpec("gaussian", "gaussian", "float", "Cover & Thomas 2006, ch. 8",
+               entropy=f"{_GAUSSIAN}:entropy_gaussian", mi=f"{_GAUSSIAN}:mi_gaussian",
+               cmi=f"{_GAUSSIAN}:cmi_gaussian", min_samples=lambda p: 3),
+    MethodSpec("gaussian_copula", "gaussian", "float", "Ince et al. 2017",
+               mi=f"{_GAUSSIAN}:mi_gaussian_copula", cmi=f"{_GAUSSIAN}:cmi_gaussian_copula",
+               min_samples=lambda p: 3),
+    *[MethodSpec(name, "neural", "raw", ref, mi=f"{_NEURAL}:mi_{name}",
+                 params=dict(_NEURAL_PARAMS), resampling=None, min_samples=lambda p: 4)
+      for name, ref in [("mine", "Belghazi et al. 2018"), ("nwj", "Nguyen, Wainwright & Jordan 2010"),
+                        ("infonce", "van den Oord et al. 2018"), ("smile", "Song & Ermon 2020")]],
+]}
+
+
+def _resolve(path: str) -> Callable[..., Any]:
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _is_discrete_input(x: Any) -> bool:
+    dtype = to_numpy(x).dtype if not _is_tensor(x) else x.dtype
+    text = str(dtype)
+    return "int" in text or "bool" in text
+
+
+def _auto(quantity: str, discrete: list[bool]) -> str:
+    if all(discrete):
+        return "miller_madow"
+    if quantity == "entropy":
+        return "kl"
+    if quantity == "mi" and any(discrete):
+        return "mixed"
+    return "ksg"
+
+
+def _check_params(spec: MethodSpec, params: Mapping[str, Any], fn: str) -> dict[str, Any]:
+    unknown = sorted(set(params) - set(spec.params))
+    if unknown:
+        allowed = ", ".join(sorted(spec.params)) or "none"
+        raise fail(unknown[0], fn, f"a parameter of method={spec.name!r} (allowed: {allowed})",
+                   got=f"an unknown parameter {unknown[0]!r}")
+    return {name: checker(name, params.get(name, default), fn)
+            for name, (default, checker) in spec.params.items()}
+
+
+def _prepare(spec: MethodSpec, arrays: list[np.ndarray], discrete: list[bool],
+             params: Mapping[str, Any]) -> list[np.ndarray]:
+    if spec.prepare == "codes":
+        return [unique_row_codes(a) for a in arrays]
+    if spec.prepare == "binned":
+        out = []
+        for a, is_discrete in zip(arrays, discrete, strict=True):
+            if is_discrete:
+                out.append(a.astype(np.int64))
+            elif spec.name == "adaptive_binning":
+                out.append(quantize_equal_mass(a, params["bins"]))
+            else:
+                out.append(quantize_fixed(a, params["bins"], params["bin_width"], params["range"]))
+        return out
+    return arrays
+
+
+_ENTROPY_SIGNS = {
+    "entropy": [((0,), 1)],
+    "mi": [((0,), 1), ((1,), 1), ((0, 1), -1)],
+    "cmi": [((0, 2), 1), ((1, 2), 1), ((0, 1, 2), -1), ((2,), -1)],
+}
+
+
+def _raw_nats(spec: MethodSpec, quantity: str, prepared: list[Any],
+              params: Mapping[str, Any]) -> tuple[float, dict[str, float]]:
+    """The estimate in nats from prepared arrays, and method-specific details in nats."""
+    if spec.prepare in ("codes", "binned"):
+        entropy_fn = _resolve(spec.entropy)  # type: ignore[arg-type]
+        if spec.family == "binning" and params["correction"] == "miller_madow":
+            entropy_fn = _resolve(f"{_DISCRETE}:entropy_miller_madow")
+        total = 0.0
+        for group, sign in _ENTROPY_SIGNS[quantity]:
+            columns = [p if p.ndim == 2 else p[:, None] for p in (prepared[i] for i in group)]
+            total += sign * entropy_fn(unique_row_codes(np.hstack(columns)))
+        return total, {}
+    impl = _resolve(getattr(spec, quantity))
+    accepted = inspect.signature(impl).parameters
+    kwargs = {name: value for name, value in params.items() if name in accepted}
+    out = impl(*prepared, **kwargs)
+    if isinstance(out, tuple):
+        return float(out[0]), dict(out[1])
+    return float(out), {}
+
+
+def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
+              ci: float | None, n_resamples: int, random_state: int | None,
+              max_samples: int | None, n_permutations: int | None,
+              params: Mapping[str, Any]) -> Estimate:
+    units = check_units(units, fn)
+    choices = ["auto", *[m for m, s in METHODS.items() if s.supports(quantity)]]
+    method = check_choice("method", method, choices, fn)
+    discrete = [_is_discrete_input(v) for v in named.values()]
+    method = _auto(quantity, discrete) if method == "auto" else method
+    spec = METHODS[method]
+    params = _check_params(spec, params, fn)
+    ci = None if ci is None else check_probability_level("ci", ci, fn)
+    n_resamples = check_int("n_resamples", n_resamples, fn, minimum=10)
+    max_samples = None if max_samples is None else check_int("max_samples", max_samples, fn,
+                                                                minimum=spec.min_samples(params))
+    if n_permutations is not None:
+        n_permutations = check_int("n_permutations", n_permutations, fn, minimum=1)
+    if spec.resampling is None and (ci is not None or n_permutations is not None):
+        raise fail("ci", fn, f"None for method={method!r} (no resampling interval)", ci)
+    minimum = spec.min_samples(params)
+    checked = {k: as_samples(v, k, fn, min_samples=minimum,
+                             allow_constant=spec.family not in ("knn", "gaussian"))
+               for k, v in named.items()}
+    n = check_same_length(fn, **checked)
+    # raw methods (neural) get the inputs as given, so tensors keep their device
+    arrays = list(named.values()) if spec.prepare == "raw" else list(checked.values())
+    rng = np.random.default_rng(random_state)
+    flags: list[str] = []
+    if spec.family == "knn":
+        flags += _knn_warnings(arrays)
+
+    def evaluate(rows: np.ndarray | None) -> tuple[float, dict[str, float]]:
+        chosen = arrays if rows is None else [a[rows] for a in arrays]
+        return _raw_nats(spec, quantity, _prepare(spec, chosen, discrete, params), params)
+
+    n_used = n
+    interval: tuple[float, float] | None = None
+    if max_samples is not None and n > max_samples:
+        value, interval, details = _subsampled(evaluate, n, max_samples, rng, ci or 0.95)
+        n_used = max_samples
+        flags.append("subsampled")
+        ci = ci or 0.95
+    else:
+        value, details = evaluate(None)
+        if ci is not None:
+            interval = _interval(evaluate, value, n, ci, n_resamples, rng, spec.resampling)
+    p_value = None
+    if n_permutations is not None and quantity == "mi":
+        p_value = _permutation_p_value(evaluate, value, n, n_permutations, rng, arrays)
+    cap = _cap(quantity, arrays, discrete)
+    flags += _value_flags(quantity, value, cap, n_used, fn)
+    return Estimate(
+        value=float(from_nats(value, units)), units=units, quantity=quantity, method=method,
+        params=params, n_samples=n, n_used=n_used,
+        ci=None if interval is None else (float(from_nats(interval[0], units)),
+                                          float(from_nats(interval[1], units))),
+        ci_level=ci if interval is not None else None, p_value=p_value,
+        cap=None if cap is None else float(from_nats(cap, units)), flags=tuple(flags),
+        details={k: float(from_nats(v, units)) for k, v in details.items()},
+    )
+
+
+def _knn_warnings(arrays: list[Any]) -> list[str]:
+    flags = []
+    joint_dim = sum(a.shape[1] for a in arrays)
+    if joint_dim > HIGH_DIMENSION:
+        warnings.warn(f"k-NN estimate in {joint_dim} joint dimensions: its bias grows quickly "
+                      "with dimension; compare with another estimator.", InfoLensWarning,
+                      stacklevel=4)
+        flags.append("high_dimension")
+    for a in arrays:
+        sample = a[:100_000]
+        duplicated = 1.0 - (int(unique_row_codes(sample).max()) + 1) / len(sample)
+        if duplicated > TIES_FRACTION:
+            warnings.warn(f"{duplicated:.1%} of samples are repeated values: k-NN estimators "
+                          "assume continuous data; consider method='mixed' or a discrete "
+                          "estimator.", InfoLensWarning, stacklevel=4)
+            flags.append("ties")
+            break
+    return flags
+
+
+def _interval(evaluate: Callable[[np.ndarray | None], tuple[float, Any]], value: float, n: int,
+              level: float, n_resamples: int, rng: np.random.Generator,
+              resampling: str | None) -> tuple[float, float]:
+    """Percentile bootstrap, or subsampling (Politis & Romano 1994) for k-NN and KDE methods.
+
+    Resampling with replacement duplicates points, which k-NN and KDE estimators read as
+    zero distances; they use half-samples without replacement instead and rescale the spread
+    of ``theta_m - theta_n`` by ``sqrt(m / n)``.
+    """
+    alpha = (1.0 - level) / 2.0
+    if resampling == "bootstrap":
+        draws = np.array([evaluate(rng.integers(0, n, n))[0] for _ in range(n_resamples)])
+        low, high = np.quantile(draws, [alpha, 1 - alpha])
+        return float(low), float(high)
+    m = max(n // 2, 2)
+    deviations = np.array([evaluate(rng.choice(n, m, replace=False))[0] - value
+                           for _ in range(n_resamples)]) * math.sqrt(m / n)
+    q_low, q_high = np.quantile(deviations, [alpha, 1 - alpha])
+    return float(value - q_high), float(value - q_low)
+
+
+def _subsampled(evaluate: Callable[[np.ndarray | None], tuple[float, dict[str, float]]], n: int,
+                m: int, rng: np.random.Generator,
+                level: float) -> tuple[float, tuple[float, float], dict[str, float]]:
+    """Mean of estimates on r subsamples of size m, with a t interval from their spread.
+
+    With n >= r m the subsamples are disjoint and the interval is that of the mean; otherwise
+    they overlap and the (wider) interval of a single size-m estimate is reported.
+    """
+    r = max(2, min(5, n // m))
+    order = rng.permutation(n)
+    disjoint = n >= r * m
+    rows = [order[i * m:(i + 1) * m] if disjoint else rng.choice(n, m, replace=False)
+            for i in range(r)]
+    values = np.array([evaluate(np.sort(idx))[0] for idx in rows])
+    mean = float(values.mean())
+    spread = float(values.std(ddof=1)) / (math.sqrt(r) if disjoint else 1.0)
+    half = float(stats.t.ppf(0.5 + level / 2, r - 1)) * spread
+    return mean, (mean - half, mean + half), {"n_subsamples": float(r)}
+
+
+def _permutation_p_value(evaluate: Callable[[np.ndarray | None], tuple[float, Any]],
+                         value: float, n: int, n_permutations: int,
+                         rng: np.random.Generator, arrays: list[np.ndarray]) -> float:
+    """p-value of independence: permute the rows of y against x, ``(1 + #{I_perm >= I}) / (B + 1)``."""
+    x, y = arrays[0], arrays[1]
+    exceed = 0
+    for _ in range(n_permutations):
+        arrays[1] = y[rng.permutation(n)]
+        exceed += evaluate(None)[0] >= value
+    arrays[0], arrays[1] = x, y
+    return (1 + exceed) / (n_permutations + 1)
+
+
+def _cap(quantity: str, arrays: list[np.ndarray], discrete: list[bool]) -> float | None:
+    """A known upper bound in nats: the plug-in entropy of a discrete variable in an MI."""
+    if quantity != "mi" or not any(discrete[:2]):
+        return None
+    from infolens.estimators.discrete import entropy_plugin
+
+    return min(entropy_plugin(unique_row_codes(a)) for a, d in zip(arrays[:2], discrete[:2],
+                                                                     strict=True) if d)
+
+
+def _value_flags(quantity: str, value: float, cap: float | None, n: int, fn: str) -> list[str]:
+    flags = []
+    if quantity in ("mi", "cmi") and value < 0:
+        flags.append("negative")
+    if cap is not None and value > cap + 1e-9:
+        warnings.warn(f"{fn} returned {value:.4f} nats, above the entropy of the discrete "
+                      f"variable ({cap:.4f} nats): the estimate is biased upwards.",
+                      InfoLensWarning, stacklevel=4)
+        flags.append("above_cap")
+    if quantity in ("mi", "cmi") and value > math.log(n) - 1.0:
+        warnings.warn(f"{fn} returned {value:.4f} nats, within 1 nat of ln N = {math.log(n):.4f}:"
+                      " the estimate is limited by the sample size.", InfoLensWarning,
+                      stacklevel=4)
+        flags.append("near_log_n")
+    return flags
+
+
+_COMMON_DOC = """
+    method : str
+        ``"auto"`` (a discrete estimator for integer input, k-NN otherwise) or one of
+        :data:`METHODS`: ``plugin``, ``miller_madow``, ``chao_shen`` (discrete);
+        ``binning``, ``adaptive_binning`` (quantized); ``kl``, ``ksg``, ``mixed`` (k-NN);
+        ``kde``; ``gaussian``, ``gaussian_copula``; ``mine``, ``nwj``, ``infonce``, ``smile``.
+    units : {"bits", "nats"}
+    ci : float, optional
+        Confidence level of an interval (percentile bootstrap; subsampling for k-NN and KDE).
+    n_resamples : int
+        Resamples for ``ci``.
+    random_state : int, optional
+        Seed for resampling, subsampling and permutations.
+    max_samples : int, optional
+        Above this many samples, estimate on random subsamples of this size and report their
+        mean with an interval; the result carries the ``"subsampled"`` flag.
+    **params
+        The method's own parameters (``k``, ``bins``, ``noise_var``, ...); unknown ones raise.
+
+    Returns
+    -------
+    Estimate
+        Integer (or boolean) arrays are discrete; float arrays continuous.
+"""
+
+
+def estimate_entropy(x: Any, method: str = "auto", *, units: str = "bits",
+                     ci: float | None = None, n_resamples: int = 200,
+                     random_state: int | None = None, max_samples: int | None = None,
+                     **params: Any) -> Estimate:
+    """Estimate the entropy of ``x`` from samples of shape (n,) or (n, d).
+
+    Discrete and binned methods give the Shannon entropy of the (quantized) variable; ``kl``,
+    ``kde`` and ``gaussian`` give differential entropy (which can be negative).
+
+    Parameters
+    ----------
+    x : array-like or tensor of shape (n,) or (n, d)
+    """
+    return _estimate("entropy", "estimate_entropy", {"x": x}, method, units, ci, n_resamples,
+                     random_state, max_samples, None, params)
+
+
+def estimate_mi(x: Any, y: Any, method: str = "auto", *, units: str = "bits",
+                ci: float | None = None, n_resamples: int = 200,
+                random_state: int | None = None, max_samples: int | None = None,
+                n_permutations: int | None = None, **params: Any) -> Estimate:
+    """Estimate the mutual information ``I(X; Y)`` from paired samples.
+
+    Parameters
+    ----------
+    x, y : array-like or tensor of shape (n,) or (n, d)
+    n_permutations : int, optional
+        Run a permutation test of independence and put its p-value on the result.
+    """
+    return _estimate("mi", "estimate_mi", {"x": x, "y": y}, method, units, ci, n_resamples,
+                     random_state, max_samples, n_permutations, params)
+
+
+def estimate_cmi(x: Any, y: Any, z: Any, method: str = "auto", *, units: str = "bits",
+                 ci: float | None = None, n_resamples: int = 200,
+                 random_state: int | None = None, max_samples: int | None = None,
+                 **params: Any) -> Estimate:
+    """Estimate the conditional mutual information ``I(X; Y | Z)`` from samples.
+
+    Parameters
+    ----------
+    x, y, z : array-like or tensor of shape (n,) or (n, d)
+    """
+    return _estimate("cmi", "estimate_cmi", {"x": x, "y": y, "z": z}, method, units, ci,
+                     n_resamples, random_state, max_samples, None, params)
+
+
+for _public in (estimate_entropy, estimate_mi, estimate_cmi):
+    _public.__doc__ = (_public.__doc__ or "").rstrip() + "\n" + _COMMON_DOC

@@ -1,0 +1,206 @@
+"""Exact information measures on probability vectors and joint probability tables.
+
+Every function takes numpy arrays (or nested lists) and returns a Python float, or takes torch
+tensors and returns a 0-d tensor on the same device with autograd intact, so each measure can be a
+training loss. Units are ``"bits"`` (default) or ``"nats"``. The convention ``0 log 0 = 0`` holds
+throughout. Joint tables put X on axis 0, Y on axis 1 and Z on axis 2.
+
+References
+----------
+T. M. Cover and J. A. Thomas, *Elements of Information Theory*, 2nd ed., Wiley, 2006, ch. 2.
+J. Lin, "Divergence measures based on the Shannon entropy", IEEE Trans. Inf. Theory 37 (1991).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from infolens._backend import get_backend
+from infolens._units import check_units, from_nats
+from infolens._validation import fail, to_numpy
+
+#: How far the sum of a distribution may be from 1 before it is refused (unless ``normalize``).
+SUM_TOLERANCE = 1e-6
+
+
+def _distribution(p: Any, name: str, fn: str, ndim: int | tuple[int, ...], normalize: bool,
+                  nx: Any, like: Any = None) -> Any:
+    """Validate ``p`` as a probability table of the given dimensionality; return it on ``nx``."""
+    try:
+        values = to_numpy(p)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise fail(name, fn, "a numeric probability table", p) from err
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if values.dtype == object or not np.issubdtype(values.dtype, np.number) \
+            or np.iscomplexobj(values):
+        raise fail(name, fn, "a real numeric probability table", values)
+    if values.ndim not in allowed:
+        dims = " or ".join(f"{d}-D" for d in allowed)
+        raise fail(name, fn, f"a {dims} probability table", values,
+                   got=f"a {values.ndim}-D array of shape {values.shape}")
+    if values.size == 0:
+        raise fail(name, fn, "a non-empty probability table", values)
+    if not np.isfinite(values).all():
+        raise fail(name, fn, "finite (no NaN or inf)", values,
+                   got=f"{int((~np.isfinite(values)).sum())} non-finite entries")
+    if (values < 0).any():
+        raise fail(name, fn, "non-negative", values, got=f"minimum entry {values.min():.6g}")
+    total = float(values.sum())
+    if normalize:
+        if total <= 0:
+            raise fail(name, fn, "a table with a positive sum", values, got=f"sum {total}")
+    elif abs(total - 1.0) > SUM_TOLERANCE:
+        raise fail(name, fn, f"a distribution summing to 1 (within {SUM_TOLERANCE:g}); "
+                   "pass normalize=True to rescale", values, got=f"sum {total:.8g}")
+    arr = nx.asarray(p, like=like)
+    return arr / nx.sum(arr) if normalize else arr
+
+
+def _neg_sum_plogp(p: Any, nx: Any) -> Any:
+    return -nx.sum(nx.xlogy(p, p))
+
+
+def _finish(value_nats: Any, units: str, nx: Any) -> Any:
+    return nx.scalar(from_nats(value_nats, units))
+
+
+def self_information(p: Any, units: str = "bits") -> Any:
+    """Information content ``-log p`` of events with probabilities ``p`` (elementwise).
+
+    Parameters
+    ----------
+    p : float, array-like or tensor
+        Probabilities in [0, 1]; ``p = 0`` gives ``+inf``.
+    units : {"bits", "nats"}
+
+    Returns
+    -------
+    float, ndarray or tensor of the shape of ``p``. A 1% event carries 6.644 bits.
+    """
+    fn = "self_information"
+    units = check_units(units, fn)
+    nx = get_backend(p)
+    values = to_numpy(p)
+    if not np.issubdtype(np.asarray(values).dtype, np.number) or np.iscomplexobj(values):
+        raise fail("p", fn, "real probabilities", values)
+    if not np.isfinite(values).all() or (values < 0).any() or (values > 1).any():
+        raise fail("p", fn, "probabilities in [0, 1]", values)
+    arr = nx.asarray(p)
+    out = from_nats(-nx.log(arr), units)
+    return float(out) if np.ndim(values) == 0 and nx.name == "numpy" else out
+
+
+def entropy(p: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+    """Shannon entropy ``H(p) = -sum p log p`` of a probability vector.
+
+    Parameters
+    ----------
+    p : array-like or tensor of shape (k,)
+    units : {"bits", "nats"}
+    normalize : bool
+        Rescale ``p`` to sum to 1 instead of refusing a table whose sum is off.
+
+    Examples
+    --------
+    >>> entropy([0.5, 0.5])
+    1.0
+    """
+    fn = "entropy"
+    units = check_units(units, fn)
+    nx = get_backend(p)
+    p = _distribution(p, "p", fn, 1, normalize, nx)
+    return _finish(_neg_sum_plogp(p, nx), units, nx)
+
+
+def joint_entropy(pxy: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+    """Joint entropy ``H(X, Y, ...)`` of a joint table of any dimensionality >= 2."""
+    fn = "joint_entropy"
+    units = check_units(units, fn)
+    nx = get_backend(pxy)
+    pxy = _distribution(pxy, "pxy", fn, tuple(range(2, 33)), normalize, nx)
+    return _finish(_neg_sum_plogp(pxy, nx), units, nx)
+
+
+def conditional_entropy(pxy: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+    """Conditional entropy ``H(X | Y) = H(X, Y) - H(Y)`` of a 2-D table, X on axis 0."""
+    fn = "conditional_entropy"
+    units = check_units(units, fn)
+    nx = get_backend(pxy)
+    pxy = _distribution(pxy, "pxy", fn, 2, normalize, nx)
+    h = _neg_sum_plogp(pxy, nx) - _neg_sum_plogp(nx.sum(pxy, axis=0), nx)
+    return _finish(h, units, nx)
+
+
+def mutual_information(pxy: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+    """Mutual information ``I(X; Y) = H(X) + H(Y) - H(X, Y)`` of a 2-D joint table.
+
+    Computed as ``sum p(x,y) log p(x,y) / (p(x) p(y))`` so that it is >= 0 to rounding.
+    """
+    fn = "mutual_information"
+    units = check_units(units, fn)
+    nx = get_backend(pxy)
+    pxy = _distribution(pxy, "pxy", fn, 2, normalize, nx)
+    px = nx.sum(pxy, axis=1)
+    py = nx.sum(pxy, axis=0)
+    mi = _neg_sum_plogp(px, nx) + _neg_sum_plogp(py, nx) - _neg_sum_plogp(pxy, nx)
+    return _finish(mi, units, nx)
+
+
+def conditional_mutual_information(pxyz: Any, units: str = "bits", *,
+                                   normalize: bool = False) -> Any:
+    """Conditional MI ``I(X; Y | Z) = H(X,Z) + H(Y,Z) - H(X,Y,Z) - H(Z)`` of a 3-D table."""
+    fn = "conditional_mutual_information"
+    units = check_units(units, fn)
+    nx = get_backend(pxyz)
+    pxyz = _distribution(pxyz, "pxyz", fn, 3, normalize, nx)
+    pxz = nx.sum(pxyz, axis=1)
+    pyz = nx.sum(pxyz, axis=0)
+    pz = nx.sum(pxz, axis=0)
+    cmi = (_neg_sum_plogp(pxz, nx) + _neg_sum_plogp(pyz, nx)
+           - _neg_sum_plogp(pxyz, nx) - _neg_sum_plogp(pz, nx))
+    return _finish(cmi, units, nx)
+
+
+def _pair(p: Any, q: Any, fn: str, normalize: bool) -> tuple[Any, Any, Any]:
+    nx = get_backend(p, q)
+    like = p if nx.name == "torch" and hasattr(p, "device") else q if nx.name == "torch" else None
+    p_arr = _distribution(p, "p", fn, tuple(range(1, 33)), normalize, nx, like)
+    q_arr = _distribution(q, "q", fn, tuple(range(1, 33)), normalize, nx, like)
+    if tuple(p_arr.shape) != tuple(q_arr.shape):
+        raise fail("q", fn, f"of the same shape as 'p' {tuple(p_arr.shape)}", q_arr)
+    return p_arr, q_arr, nx
+
+
+def kl_divergence(p: Any, q: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+    """Kullback-Leibler divergence ``KL(p || q) = sum p log(p / q)``.
+
+    ``+inf`` where some ``q = 0 < p`` (p is not absolutely continuous with respect to q).
+    Always >= 0 (Gibbs' inequality).
+    """
+    fn = "kl_divergence"
+    units = check_units(units, fn)
+    p, q, nx = _pair(p, q, fn, normalize)
+    return _finish(nx.sum(nx.xlogy(p, p)) - nx.sum(nx.xlogy(p, q)), units, nx)
+
+
+def cross_entropy(p: Any, q: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+    """Cross-entropy ``H(p, q) = -sum p log q = H(p) + KL(p || q)``; ``+inf`` where q = 0 < p."""
+    fn = "cross_entropy"
+    units = check_units(units, fn)
+    p, q, nx = _pair(p, q, fn, normalize)
+    return _finish(-nx.sum(nx.xlogy(p, q)), units, nx)
+
+
+def js_divergence(p: Any, q: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+    """Jensen-Shannon divergence ``KL(p || m)/2 + KL(q || m)/2`` with ``m = (p + q)/2``.
+
+    Symmetric, finite and at most 1 bit (ln 2 nats) (Lin 1991).
+    """
+    fn = "js_divergence"
+    units = check_units(units, fn)
+    p, q, nx = _pair(p, q, fn, normalize)
+    m = (p + q) / 2
+    js = _neg_sum_plogp(m, nx) - (_neg_sum_plogp(p, nx) + _neg_sum_plogp(q, nx)) / 2
+    return _finish(js, units, nx)

@@ -1,0 +1,78 @@
+"""The frozen result object returned by every estimator."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An information estimate from samples, with everything needed to read it honestly.
+
+    Attributes
+    ----------
+    value : float
+        The raw estimate in ``units``. Never clipped: a negative MI estimate stays negative and
+        carries the ``"negative"`` flag.
+    units : {"bits", "nats"}
+    quantity : {"entropy", "mi", "cmi"}
+    method : str
+        The estimator that produced ``value`` (``"auto"`` is resolved to the one chosen).
+    params : Mapping
+        The estimator's settings, defaults included.
+    n_samples : int
+        Samples given; ``n_used`` says how many the estimate used (fewer with ``max_samples``).
+    ci : tuple of float or None
+        ``(low, high)`` confidence interval at level ``ci_level`` in ``units``.
+    p_value : float or None
+        Permutation-test p-value of independence, when ``n_permutations`` was given.
+    cap : float or None
+        A known upper bound of the true quantity in ``units`` (H of a discrete variable, or
+        ln N for a sample-identity variable); ``value`` above it is flagged, never clipped.
+    flags : tuple of str
+        ``"negative"``, ``"above_cap"``, ``"near_log_n"``, ``"subsampled"``, ``"ties"``,
+        ``"high_dimension"``.
+    details : Mapping
+        Method-specific extras (for example both KDE bounds), in ``units``.
+    """
+
+    value: float
+    units: str
+    quantity: str
+    method: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    n_samples: int = 0
+    n_used: int = 0
+    ci: tuple[float, float] | None = None
+    ci_level: float | None = None
+    p_value: float | None = None
+    cap: float | None = None
+    flags: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    @property
+    def is_finite(self) -> bool:
+        """Whether the value is a finite number."""
+        return math.isfinite(self.value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain-Python dictionary (JSON-serialisable) of every field."""
+        out = dataclasses.asdict(self)
+        out["params"] = dict(self.params)
+        out["details"] = dict(self.details)
+        out["flags"] = list(self.flags)
+        out["ci"] = list(self.ci) if self.ci is not None else None
+        return out
+
+    def __repr__(self) -> str:
+        ci = f", ci=({self.ci[0]:.4f}, {self.ci[1]:.4f})" if self.ci else ""
+        flags = f", flags={self.flags}" if self.flags else ""
+        return (f"Estimate({self.quantity}={self.value:.4f} {self.units}, method={self.method!r}, "
+                f"n={self.n_used}{ci}{flags})")
