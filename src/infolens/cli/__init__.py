@@ -46,8 +46,5 @@ def main(ctx: click.Context) -> None:
     With no subcommand, runs the main job (``infolens run``).
     """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(_COMMANDS_RUN())
-
-
-def _COMMANDS_RUN() -> click.Command:
-    return importlib.import_module(_COMMANDS["run"][0]).command
+        run = ctx.command.get_command(ctx, "run")  # type: ignore[attr-defined]
+        ctx.invoke(run)

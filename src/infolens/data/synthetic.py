@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from infolens._validation import check_float, check_int
+from infolens._validation import check_float, check_int, fail
 
 
 def correlated_gaussians(n: int, dim: int = 1, rho: float = 0.6, *, seed: int | None = 0,
@@ -34,5 +34,5 @@ def gaussian_entropy(cov: np.ndarray) -> float:
     cov = np.atleast_2d(np.asarray(cov, dtype=np.float64))
     sign, logdet = np.linalg.slogdet(2.0 * math.pi * math.e * cov)
     if sign <= 0:
-        raise ValueError("covariance must be positive definite")
+        raise fail("cov", "gaussian_entropy", "a positive definite covariance matrix", cov)
     return 0.5 * float(logdet)
