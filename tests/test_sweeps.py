@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,17 @@ def test_sweep_refuses_a_lambda_and_unknown_backend(tmp_path):
         run_sweep(lambda x: {"x": x}, [{"x": 1}], tmp_path, n_jobs=2)
     with pytest.raises(InfoLensError, match="'backend' parameter of run_sweep"):
         run_sweep(square_plus_seed, [{"x": 1, "seed": 0}], tmp_path, backend="spark")
+
+
+@pytest.mark.slow
+def test_sweep_on_ray_matches_local(tmp_path):
+    ray = pytest.importorskip("ray")
+    here = str(Path(__file__).parent)  # Ray workers import this test module by name
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": here}})
+    try:
+        configs = grid(x=[1.0, 3.0], seed=[2])
+        on_ray = run_sweep(square_plus_seed, configs, tmp_path / "ray", backend="ray")
+    finally:
+        ray.shutdown()
+    assert on_ray.to_frame()["value"].tolist() == [3.0, 11.0]
