@@ -1,0 +1,55 @@
+"""Record the information plane from a Lightning ``Trainer``: a thin shell over
+:meth:`infolens.plane.InformationPlane.record`.
+
+Example
+-------
+>>> plane = il.InformationPlane(x, y, layers="layers.*", estimator="binning", schedule="log")
+>>> trainer = lightning.Trainer(callbacks=[InformationPlaneCallback(plane)])
+>>> trainer.fit(module, loader)
+>>> plane.result.to_frame()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infolens._optional import require
+
+_pl = require("lightning.pytorch", "lightning", alternatives=("pytorch_lightning",))
+
+
+class InformationPlaneCallback(_pl.Callback):  # type: ignore[misc,name-defined]
+    """Record ``plane`` before training (epoch 0) and after every scheduled epoch.
+
+    Parameters
+    ----------
+    plane : InformationPlane
+        Holds the inputs, labels, layers, estimator and schedule.
+    run, seed, activation : tags stored with every measurement.
+    log : bool
+        Also log each layer's I(X;T) and I(T;Y) (in the plane's units) to the Trainer's loggers
+        as ``infoplane/<layer>/I_XT``.
+    """
+
+    def __init__(self, plane: Any, *, run: str = "lightning", seed: int = 0, activation: str = "",
+                 log: bool = True) -> None:
+        super().__init__()
+        self.plane = plane
+        self.tags = {"run": run, "seed": seed, "activation": activation}
+        self.log = log
+
+    def _record(self, trainer: Any, pl_module: Any, epoch: int) -> None:
+        if not self.plane.should_record(epoch):
+            return
+        rows = self.plane.record(pl_module, epoch, **self.tags)
+        if self.log and trainer.loggers:
+            metrics = {f"infoplane/{r['layer']}/{r['quantity']}": r["value"] for r in rows}
+            for logger in trainer.loggers:
+                logger.log_metrics(metrics, step=epoch)
+
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.current_epoch == 0:
+            self._record(trainer, pl_module, 0)
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        self._record(trainer, pl_module, trainer.current_epoch + 1)
