@@ -1,0 +1,195 @@
+"""Per-layer I(X;T) and I(T;Y) under the information-plane estimators.
+
+X is the *identity* of each input sample (Shwartz-Ziv & Tishby 2017; Saxe et al. 2018): the n
+inputs are n equally likely, distinct symbols. For a deterministic network T = f(X), so
+
+* ``binning``, ``adaptive_binning``, ``plugin``: I(X;T) = H(T_q), the plug-in entropy of the
+  quantized layer (T_q is a function of X), and I(T;Y) = H(T_q) - H(T_q | Y) from one pass of
+  counts. Both are entropies of the *quantizer's* output: they change with the bin size and are
+  bounded by ln n (every sample in its own bin) and H(Y) respectively. The plug-in entropy is
+  biased downwards when the number of occupied bins is not small against n.
+* ``kde``: T + Z with Gaussian noise Z of variance ``noise_var`` (Kolchinsky & Tracey 2017, as
+  in Saxe et al. 2018): I(X;T) = H(T + Z) - H(Z) and I(T;Y) = H(T + Z) - sum_y p(y) H(T + Z | y),
+  each entropy bounded by pairwise distances between the samples (``bound="upper"`` by default).
+  The numbers describe the noisy channel, not the deterministic network; they grow as
+  ``noise_var`` shrinks.
+* ``ksg``: the Kraskov-Stoegbauer-Grassberger k-NN estimate of I(X;T) with X the input vectors
+  and the mixed discrete-continuous k-NN estimate (Gao et al. 2017) of I(T;Y). Caveat: for a
+  deterministic map the true I(X;T) is infinite when X is continuous, or H(T) = ln n when X is a
+  set of n distinct discrete inputs; every finite number returned is a statement about the
+  estimator (its k and sample size), not about the network. Inputs with many ties (binary
+  inputs such as the 12-bit task) break the continuity assumption of k-NN estimators.
+
+All functions here return nats; :class:`~infolens.plane.InformationPlane` converts to the
+requested units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from infolens._units import from_nats
+from infolens._validation import as_samples, check_choice, fail, to_numpy, unique_row_codes
+from infolens.estimators.api import METHODS, _check_params, _raw_nats
+from infolens.estimators.binning import quantize_equal_mass, quantize_fixed
+from infolens.estimators.discrete import entropy_miller_madow, entropy_plugin
+
+#: Estimators of the information plane, in the order the docs present them.
+ESTIMATORS: tuple[str, ...] = ("binning", "adaptive_binning", "kde", "ksg", "plugin")
+_COUNT_BASED = ("binning", "adaptive_binning", "plugin")
+#: Settings that always appear in an estimator's label (others only when not at their default).
+_LABEL_KEYS = {"binning": ("bins",), "adaptive_binning": ("bins",), "kde": ("noise_var",),
+               "ksg": ("k",), "plugin": ()}
+
+
+@dataclass(frozen=True)
+class LayerEstimator:
+    """A validated information-plane estimator: its name and its settings, defaults included.
+
+    Build it with :func:`make_layer_estimator`; call :meth:`information` per layer.
+    """
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The estimator with its settings, e.g. ``"binning(bins=30)"``, as stored in records."""
+        defaults = {key: default for key, (default, _) in METHODS[self.name].params.items()}
+        if self.name == "binning" and self.params.get("bin_width") is not None:
+            shown = ["bin_width"]
+        else:
+            shown = list(_LABEL_KEYS[self.name])
+        shown += [key for key, value in self.params.items()
+                  if key not in shown and key not in ("bins",) and value != defaults.get(key)]
+        parts = [f"{key}={_format(self.params[key])}" for key in shown]
+        return f"{self.name}({', '.join(parts)})" if parts else self.name
+
+    def information(self, t: np.ndarray, y: np.ndarray, n_classes: int,
+                    x: np.ndarray | None = None) -> tuple[float, float]:
+        """``(I(X;T), I(T;Y))`` in nats for one layer.
+
+        Parameters
+        ----------
+        t : ndarray of shape (n, d)
+            The layer's activations (float64).
+        y : ndarray of shape (n,)
+            Integer labels 0..n_classes-1.
+        n_classes : int
+        x : ndarray of shape (n, d_x), optional
+            Input vectors; required by ``ksg`` only.
+        """
+        if self.name in _COUNT_BASED:
+            return _count_information(layer_codes(t, self), y, n_classes,
+                                      self.params.get("correction", "plugin"))
+        if self.name == "kde":
+            return _kde_information(t, y, n_classes, self.params)
+        if x is None:
+            raise fail("x", "LayerEstimator.information", "the input vectors for estimator='ksg'",
+                       None)
+        return _ksg_information(t, y, x, self.params)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_format(v) for v in value) + ")"
+    return str(value)
+
+
+def make_layer_estimator(estimator: Any, params: Mapping[str, Any], fn: str) -> LayerEstimator:
+    """Validate ``estimator`` and its parameters (unknown ones raise) and fill in defaults.
+
+    Parameters follow :data:`infolens.estimators.api.METHODS`: ``bins``, ``bin_width``,
+    ``range``, ``correction`` (binning); ``bins``, ``correction`` (adaptive binning);
+    ``noise_var``, ``bound`` (kde); ``k``, ``variant``, ``metric`` (ksg); none for plugin.
+    """
+    if isinstance(estimator, LayerEstimator):
+        return estimator
+    name = check_choice("estimator", estimator, ESTIMATORS, fn)
+    return LayerEstimator(name, _check_params(METHODS[name], dict(params), fn))
+
+
+def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:
+    """One integer symbol per sample: the row of bin indices of each sample, encoded.
+
+    ``binning`` uses equal bins over the layer's own range (all units share it, as in
+    Shwartz-Ziv & Tishby) unless ``range`` or ``bin_width`` is given; ``adaptive_binning`` uses
+    equal-mass bins per unit; ``plugin`` takes the activations as already discrete.
+    """
+    p = estimator.params
+    if estimator.name == "binning":
+        quantized = quantize_fixed(t, p["bins"], p["bin_width"], p["range"])
+    elif estimator.name == "adaptive_binning":
+        quantized = quantize_equal_mass(t, p["bins"])
+    else:
+        quantized = t
+    return unique_row_codes(quantized)
+
+
+def _count_information(codes: np.ndarray, y: np.ndarray, n_classes: int,
+                       correction: str) -> tuple[float, float]:
+    """I(X;T) = H(T) and I(T;Y) = H(T) + H(Y) - H(T, Y) from symbol codes, in nats."""
+    entropy = entropy_miller_madow if correction == "miller_madow" else entropy_plugin
+    h_t = entropy(codes)
+    h_ty = entropy(codes * n_classes + y)
+    return h_t, h_t + entropy(y) - h_ty
+
+
+def _kde_information(t: np.ndarray, y: np.ndarray, n_classes: int,
+                     params: Mapping[str, Any]) -> tuple[float, float]:
+    from infolens.estimators.kde import entropy_kde, mi_identity_kde
+
+    noise_var, bound = params["noise_var"], params["bound"]
+    i_xt = float(mi_identity_kde(t, noise_var=noise_var, bound=bound))
+    h_t = float(entropy_kde(t, noise_var=noise_var, bound=bound))
+    weights = np.bincount(y, minlength=n_classes) / len(y)
+    h_t_given_y = sum(weights[c] * float(entropy_kde(t[y == c], noise_var=noise_var, bound=bound))
+                      for c in range(n_classes) if weights[c] > 0)
+    return i_xt, h_t - h_t_given_y
+
+
+def _ksg_information(t: np.ndarray, y: np.ndarray, x: np.ndarray,
+                     params: Mapping[str, Any]) -> tuple[float, float]:
+    i_xt, _ = _raw_nats(METHODS["ksg"], "mi", [x, t], params)
+    i_ty, _ = _raw_nats(METHODS["mixed"], "mi", [t, y.astype(np.float64)[:, None]],
+                        {"k": params["k"]})
+    return i_xt, i_ty
+
+
+def layer_matrix(value: Any, name: str, n: int, fn: str) -> np.ndarray:
+    """One layer's activations as a finite float64 array of shape (n, features).
+
+    Accepts a torch tensor (any device; detached and copied to the CPU) or an array of shape
+    (n, ...); trailing dimensions are flattened.
+    """
+    arr = to_numpy(value)
+    if arr.ndim == 0 or arr.shape[0] != n:
+        raise fail(name, fn, f"an activation array with {n} rows (one per input sample)", arr)
+    return as_samples(arr.reshape(n, -1), name, fn)
+
+
+def plane_records(activations: Mapping[str, Any], y: np.ndarray, n_classes: int,
+                  estimator: LayerEstimator, epoch: int, *, units: str, fn: str,
+                  x: np.ndarray | None = None, run: str = "run", seed: int = 0,
+                  activation: str = "", **tags: Any) -> list[dict[str, Any]]:
+    """Records ``I_XT`` and ``I_TY`` of each layer of ``activations`` (in mapping order)."""
+    label = estimator.label
+    records = []
+    for layer, value in activations.items():
+        t = layer_matrix(value, f"activations[{layer!r}]", len(y), fn)
+        i_xt, i_ty = estimator.information(t, y, n_classes, x)
+        for quantity, nats in (("I_XT", i_xt), ("I_TY", i_ty)):
+            records.append({"run": run, "seed": seed, "activation": activation, "epoch": epoch,
+                            "layer": str(layer), "quantity": quantity, "estimator": label,
+                            "value": float(from_nats(nats, units)), "units": units, **tags})
+    return records
+
+
+__all__ = ["ESTIMATORS", "LayerEstimator", "layer_codes", "layer_matrix", "make_layer_estimator",
+           "plane_records"]

@@ -1,0 +1,276 @@
+"""``InformationPlane``: record I(X;T) and I(T;Y) of every layer during training.
+
+Use it in any training loop::
+
+    plane = InformationPlane(x, y, estimator="binning", bins=30, schedule="log", last_epoch=119)
+    for epoch in range(120):
+        train_one_epoch(model)
+        if plane.should_record(epoch):
+            plane.record(model, epoch, activation="tanh", seed=0)
+    plane.result.phases()
+
+or feed activations you already have (a batched ensemble, another framework) to
+:meth:`InformationPlane.record_activations`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from infolens._units import check_units
+from infolens._validation import _is_tensor, as_labels, as_samples, check_int, fail, to_numpy
+from infolens.plane.estimate import LayerEstimator, make_layer_estimator, plane_records
+from infolens.plane.result import PlaneResult
+from infolens.plane.schedule import Schedule, make_schedule
+
+_FN = "InformationPlane"
+
+
+class InformationPlane:
+    """The information plane of a network over training, under one estimator.
+
+    Parameters
+    ----------
+    x : tensor or array of shape (n, ...)
+        The inputs the network is run on at every recording. X is treated as the identity of
+        each of these n samples (Shwartz-Ziv & Tishby 2017; Saxe et al. 2018), so for a
+        deterministic network I(X;T) is the entropy of the (quantized or noisy) layer; see
+        :mod:`infolens.plane.estimate` for what each estimator then measures.
+    y : array of shape (n,)
+        Labels; each distinct value is one class.
+    layers : str, list of str, or callable, optional
+        Layer names, globs or a predicate, passed to :func:`infolens.capture.capture`. Default:
+        the model's ``layer_names`` attribute when it has one (the reference networks), else
+        capture's default (the leaf layers that produce activations).
+    estimator : {"binning", "adaptive_binning", "kde", "ksg", "plugin"}
+    schedule : "every", "log", int, list of int or Schedule
+        Which epochs :meth:`should_record` accepts (:class:`~infolens.plane.schedule.Schedule`).
+    units : {"bits", "nats"}
+    softmax_output : bool
+        In :meth:`record`, apply a softmax to the captured layer whose output is the model's
+        output (logits -> class probabilities, as in the literature).
+    device : str or torch.device, optional
+        Where to run the model; default: the device of its first parameter.
+    last_epoch : int, optional
+        The final epoch, when known: ``"log"`` and int schedules then include it.
+    n_points : int
+        Points per decade of a ``"log"`` schedule.
+    keep_activations : bool, list of int or Schedule
+        Keep a float32 copy of the activations of every recorded epoch (``True``) or of the
+        listed epochs, in :attr:`activations`, for :func:`~infolens.plane.sensitivity`.
+        A 4096 x 31-unit network costs about 0.5 MB per epoch and replicate.
+    **estimator_params
+        ``bins``, ``bin_width``, ``range``, ``correction`` (binning); ``bins`` (adaptive
+        binning); ``noise_var``, ``bound`` (kde); ``k``, ``variant``, ``metric`` (ksg).
+
+    Attributes
+    ----------
+    activations : dict
+        ``{(activation, seed): {epoch: {layer: float32 array (n, features)}}}`` when
+        ``keep_activations``.
+    estimation_seconds : float
+        Wall time spent estimating (not running the model), summed over recordings.
+    """
+
+    def __init__(self, x: Any, y: Any, layers: Any = None, estimator: str = "binning",
+                 schedule: Any = "every", *, units: str = "bits", softmax_output: bool = True,
+                 device: Any = None, last_epoch: int | None = None, n_points: int = 10,
+                 keep_activations: bool | Iterable[int] | Schedule = False, **estimator_params: Any):
+        self.units = check_units(units, _FN)
+        self.estimator: LayerEstimator = make_layer_estimator(estimator, estimator_params, _FN)
+        self.schedule = make_schedule(schedule, last_epoch=last_epoch, n_points=n_points)
+        self.y = as_labels(y, "y", _FN, min_samples=2)
+        if to_numpy(y).ndim != 1:
+            raise fail("y", _FN, "an array of labels of shape (n,)", y)
+        self.n_classes = int(self.y.max()) + 1
+        self._x = self._as_input(x)
+        if self._x.shape[0] != len(self.y):
+            raise fail("y", _FN, f"as long as 'x' ({self._x.shape[0]} samples)",
+                       got=f"{len(self.y)} samples")
+        self._x_vectors: np.ndarray | None = None
+        if self.estimator.name == "ksg":
+            self._x_vectors = as_samples(to_numpy(self._x).reshape(len(self.y), -1), "x", _FN)
+        self.layers = layers
+        if not isinstance(softmax_output, bool):
+            raise fail("softmax_output", _FN, "a bool", softmax_output)
+        self.softmax_output = softmax_output
+        self.device = device
+        self._keep = self._keep_rule(keep_activations)
+        self.activations: dict[tuple[str, int], dict[int, dict[str, np.ndarray]]] = {}
+        self._records: list[dict[str, Any]] = []
+        self._layer_order: list[str] = []
+        self._x_cache: dict[str, Any] = {}
+        self.estimation_seconds = 0.0
+
+    @staticmethod
+    def _as_input(x: Any) -> Any:
+        import torch
+
+        if not _is_tensor(x):
+            arr = np.asarray(x)
+            if arr.dtype == np.float64:
+                arr = arr.astype(np.float32)
+            try:
+                x = torch.as_tensor(arr)
+            except (TypeError, RuntimeError) as err:
+                raise fail("x", _FN, "a tensor or a numeric array", x) from err
+        if x.ndim < 1 or x.shape[0] < 2:
+            raise fail("x", _FN, "a tensor of shape (n, ...) with n >= 2", x)
+        if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            raise fail("x", _FN, "finite (no NaN or inf)", x)
+        return x
+
+    @staticmethod
+    def _keep_rule(keep: Any) -> Callable[[int], bool]:
+        if isinstance(keep, bool):
+            return lambda epoch: keep
+        if isinstance(keep, Schedule):
+            return keep.should_record
+        try:
+            return Schedule(list(keep)).should_record
+        except (TypeError, ValueError) as err:
+            raise fail("keep_activations", _FN, "a bool, a list of epochs or a Schedule",
+                       keep) from err
+
+    def __repr__(self) -> str:
+        return (f"InformationPlane(n={len(self.y)}, estimator={self.estimator.label!r}, "
+                f"schedule={self.schedule!r}, units={self.units!r}, records={len(self._records)})")
+
+    # ------------------------------------------------------------------ recording
+    def should_record(self, epoch: int) -> bool:
+        """Whether the schedule records ``epoch``."""
+        return self.schedule.should_record(epoch)
+
+    def record(self, model: Any, epoch: int, *, run: str = "run", seed: int = 0,
+               activation: str = "", **tags: Any) -> list[dict[str, Any]]:
+        """Run ``model`` on ``x`` and record every selected layer at ``epoch``.
+
+        The model runs once on all of ``x`` in eval mode under ``torch.no_grad()``; its
+        training mode is restored afterwards, even on error. The schedule is *not* consulted
+        (call :meth:`should_record` first). ``run``, ``seed``, ``activation`` and ``tags`` are
+        copied into the records.
+
+        Returns
+        -------
+        list of dict
+            The new records (two per layer: ``I_XT`` and ``I_TY``).
+        """
+        import torch
+
+        from infolens.capture import capture
+
+        epoch = check_int("epoch", epoch, "InformationPlane.record", minimum=0)
+        layers = self.layers if self.layers is not None else getattr(model, "layer_names", None)
+        x = self._input_on(self._model_device(model))
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad(), capture(model, layers, flatten=True) as captured:
+                output = model(x)
+                acts = dict(captured)
+        finally:
+            model.train(was_training)
+        if self.softmax_output and _is_tensor(output):
+            name = _output_layer(acts, output)
+            if name is not None:
+                acts[name] = torch.softmax(acts[name].reshape(len(x), -1).float(), dim=-1)
+        return self.record_activations(acts, epoch, run=run, seed=seed, activation=activation, **tags)
+
+    def record_activations(self, acts: Mapping[str, Any], epoch: int, *, run: str = "run",
+                           seed: int = 0, activation: str = "", **tags: Any) -> list[dict[str, Any]]:
+        """Record activations computed elsewhere: ``{layer: tensor or array of shape (n, ...)}``.
+
+        Rows must follow the order of ``x``/``y``. Nothing is applied to them (pass output
+        probabilities, not logits, if that is what the plane should show).
+        """
+        fn = "InformationPlane.record_activations"
+        epoch = check_int("epoch", epoch, fn, minimum=0)
+        seed = check_int("seed", seed, fn, minimum=0)
+        if not isinstance(acts, Mapping) or not acts:
+            raise fail("acts", fn, "a non-empty mapping of layer name to activations", acts)
+        start = time.perf_counter()
+        records = plane_records(acts, self.y, self.n_classes, self.estimator, epoch, units=self.units,
+                                fn=fn, x=self._x_vectors, run=str(run), seed=seed,
+                                activation=str(activation), **tags)
+        self.estimation_seconds += time.perf_counter() - start
+        self._records.extend(records)
+        for layer in acts:
+            if str(layer) not in self._layer_order:
+                self._layer_order.append(str(layer))
+        if self._keep(epoch):
+            kept = self.activations.setdefault((str(activation), seed), {})
+            kept[epoch] = {str(layer): to_numpy(value).reshape(len(self.y), -1).astype(np.float32)
+                           for layer, value in acts.items()}
+        return records
+
+    def record_members(self, activations: Sequence[Any], epoch: int, *, seeds: Sequence[int],
+                       layer_names: Sequence[str] | None = None, run: str = "run",
+                       activation: str = "", **tags: Any) -> list[dict[str, Any]]:
+        """Record an ensemble trained in one batch: a list of (members, n, width) activations.
+
+        ``activations[l][m]`` is layer ``l`` of member ``m`` (as returned by
+        ``StackedMLP.forward_with_activations``, whose last entry is already softmax
+        probabilities); member ``m`` is recorded with seed ``seeds[m]``. Layers are named
+        ``layer_names`` (default ``"layers.0"``, ``"layers.1"``, ...).
+        """
+        fn = "InformationPlane.record_members"
+        names = list(layer_names) if layer_names is not None else [f"layers.{i}"
+                                                                    for i in range(len(activations))]
+        if len(names) != len(activations):
+            raise fail("layer_names", fn, f"{len(activations)} names (one per layer)", names)
+        n_members = {int(a.shape[0]) for a in activations}
+        if len(n_members) != 1 or any(len(a.shape) < 3 for a in activations):
+            raise fail("activations", fn, "arrays of shape (members, n, width) with one member count",
+                       got=f"shapes {[tuple(a.shape) for a in activations]}")
+        seeds = list(seeds)
+        if len(seeds) != n_members.pop():
+            raise fail("seeds", fn, "one seed per member", seeds)
+        records = []
+        for m, seed in enumerate(seeds):
+            acts = {name: a[m] for name, a in zip(names, activations, strict=True)}
+            records += self.record_activations(acts, epoch, run=run, seed=seed,
+                                               activation=activation, **tags)
+        return records
+
+    # ------------------------------------------------------------------ results
+    @property
+    def result(self) -> PlaneResult:
+        """All records so far as a :class:`PlaneResult` (layers in recording order)."""
+        return PlaneResult(self._records, layers=self._layer_order)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._records]
+
+    def _model_device(self, model: Any) -> Any:
+        if self.device is not None:
+            return self.device
+        for p in model.parameters():
+            return p.device
+        return "cpu"
+
+    def _input_on(self, device: Any) -> Any:
+        key = str(device)
+        if key not in self._x_cache:
+            self._x_cache[key] = self._x.to(device)
+        return self._x_cache[key]
+
+
+def _output_layer(acts: Mapping[str, Any], output: Any) -> str | None:
+    """The last captured layer whose activations are the model's output, if any."""
+    import torch
+
+    flat = output.detach().reshape(output.shape[0], -1)
+    for name in reversed(list(acts)):
+        value = acts[name]
+        if (_is_tensor(value) and value.numel() == flat.numel() and value.shape[0] == flat.shape[0]
+                and torch.equal(value.reshape(flat.shape).to(flat.device), flat)):
+            return name
+    return None
+
+
+__all__ = ["InformationPlane"]
