@@ -1,0 +1,230 @@
+"""Reference networks of the built-in experiments, and a stack of them trained in one pass.
+
+:class:`ReferenceMLP` is the fully connected network of Shwartz-Ziv & Tishby (2017), by default
+12-10-7-5-4-3-2. :class:`StackedMLP` holds M such networks (different seeds and activations) as
+batched weights ``(M, in, out)`` so that one ``torch.baddbmm`` per layer runs all of them: small
+networks leave a CPU idle between tiny kernels, and stacking them amortises that overhead (see
+``benchmarks/training.py``). Member ``i`` starts from exactly the weights that
+``torch.manual_seed(seeds[i]); ReferenceMLP(widths, activations[i])`` draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from infolens._validation import check_choice, check_int, fail
+
+#: Activation name -> module class used in the hidden blocks.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "linear": nn.Identity,
+}
+_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda z: z,
+}
+
+#: Widths of the reference network for each built-in data set (input ... classes).
+REFERENCE_WIDTHS: dict[str, tuple[int, ...]] = {
+    "szt12": (12, 10, 7, 5, 4, 3, 2),
+    "mnist1d": (40, 100, 50, 30, 20, 10),
+    "digits": (64, 50, 30, 20, 10),
+}
+
+SZT_WIDTHS = REFERENCE_WIDTHS["szt12"]
+
+
+def reference_widths(dataset: str) -> tuple[int, ...]:
+    """Widths of the reference MLP for a built-in data set (``"szt12"``, ``"mnist1d"``, ``"digits"``)."""
+    return REFERENCE_WIDTHS[check_choice("dataset", dataset, tuple(REFERENCE_WIDTHS), "reference_widths")]
+
+
+def _check_widths(widths: Any, fn: str) -> tuple[int, ...]:
+    try:
+        values = tuple(widths)
+    except TypeError as err:
+        raise fail("widths", fn, "a sequence of at least two ints >= 1", widths) from err
+    if len(values) < 2:
+        raise fail("widths", fn, "a sequence of at least two ints >= 1", widths)
+    return tuple(check_int("widths", w, fn, minimum=1) for w in values)
+
+
+class ReferenceMLP(nn.Module):
+    """A fully connected classifier; the default is the 12-10-7-5-4-3-2 network of Shwartz-Ziv & Tishby.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Input dimension, hidden widths, number of classes.
+    activation : {"tanh", "relu", "sigmoid", "linear"}
+        Nonlinearity of every hidden layer.
+
+    Attributes
+    ----------
+    layers : nn.ModuleList
+        ``layers.i`` for a hidden layer is ``nn.Sequential(nn.Linear, activation)`` (so capturing
+        ``"layers.i"`` records the post-activation output); the last block is the ``nn.Linear``
+        that produces the logits. Consumers apply the softmax for the output layer's information.
+
+    Notes
+    -----
+    Weights use PyTorch's default ``nn.Linear`` initialisation, drawn in layer order from the
+    global generator, so ``torch.manual_seed(s)`` before construction fixes them.
+
+    References
+    ----------
+    R. Shwartz-Ziv and N. Tishby, "Opening the black box of deep neural networks via information",
+    arXiv:1703.00810, 2017.
+    """
+
+    def __init__(self, widths: Sequence[int] = SZT_WIDTHS, activation: str = "tanh") -> None:
+        super().__init__()
+        fn = "ReferenceMLP"
+        self.widths = _check_widths(widths, fn)
+        self.activation = check_choice("activation", activation, tuple(ACTIVATIONS), fn)
+        n_layers = len(self.widths) - 1
+        blocks: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(self.widths[:-1], self.widths[1:], strict=True)):
+            linear = nn.Linear(n_in, n_out)
+            blocks.append(linear if i == n_layers - 1 else nn.Sequential(linear, ACTIVATIONS[activation]()))
+        self.layers = nn.ModuleList(blocks)
+
+    @property
+    def layer_names(self) -> list[str]:
+        """``["layers.0", ..., "layers.{n-1}"]``: every hidden layer and the output layer."""
+        return [f"layers.{i}" for i in range(len(self.layers))]
+
+    def linear(self, i: int) -> nn.Linear:
+        """The ``nn.Linear`` of layer ``i``."""
+        block = self.layers[i]
+        return block if isinstance(block, nn.Linear) else block[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape (B, classes) for inputs of shape (B, widths[0])."""
+        for block in self.layers:
+            x = block(x)
+        return x
+
+    def extra_repr(self) -> str:
+        return f"widths={self.widths}, activation={self.activation!r}"
+
+
+class StackedMLP(nn.Module):
+    """M independent :class:`ReferenceMLP` networks with batched weights, run and trained together.
+
+    Parameters
+    ----------
+    n_members : int
+        Number of networks M.
+    widths : sequence of int
+        Shared architecture (input, hidden..., classes).
+    activations : sequence of str, length M
+        Hidden nonlinearity of each member (members may differ).
+    seeds : sequence of int, length M
+        Member ``i`` is initialised as ``torch.manual_seed(seeds[i]); ReferenceMLP(widths,
+        activations[i])`` would be. The caller's global generator state is left untouched.
+
+    Attributes
+    ----------
+    weights, biases : nn.ParameterList
+        Layer ``l`` has weights of shape ``(M, in, out)`` (the transposed ``nn.Linear`` weight)
+        and biases of shape ``(M, 1, out)``.
+
+    Notes
+    -----
+    The members share nothing but the computation: their gradients are independent, so one Adam
+    optimizer over these parameters is M independent Adam optimizers (Adam is elementwise).
+    """
+
+    def __init__(self, n_members: int, widths: Sequence[int], activations: Sequence[str],
+                 seeds: Sequence[int]) -> None:
+        super().__init__()
+        fn = "StackedMLP"
+        self.n_members = check_int("n_members", n_members, fn, minimum=1)
+        self.widths = _check_widths(widths, fn)
+        self.activations = self._per_member("activations", activations, fn)
+        for act in self.activations:
+            check_choice("activations", act, tuple(ACTIVATIONS), fn)
+        self.seeds = tuple(check_int("seeds", s, fn, minimum=0) for s in self._per_member("seeds", seeds, fn))
+        with torch.random.fork_rng(devices=[]):
+            members = []
+            for act, seed in zip(self.activations, self.seeds, strict=True):
+                torch.manual_seed(seed)
+                members.append(ReferenceMLP(self.widths, act))
+        n_layers = len(self.widths) - 1
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.stack([m.linear(i).weight.detach().T for m in members]).contiguous())
+            for i in range(n_layers))
+        self.biases = nn.ParameterList(
+            nn.Parameter(torch.stack([m.linear(i).bias.detach()[None, :] for m in members]))
+            for i in range(n_layers))
+        kinds = sorted(set(self.activations), key=self.activations.index)
+        self._kinds = kinds
+        for kind in kinds:
+            mask = torch.tensor([a == kind for a in self.activations]).view(-1, 1, 1)
+            self.register_buffer(f"_mask_{kind}", mask, persistent=False)
+
+    def _per_member(self, name: str, values: Any, fn: str) -> tuple[Any, ...]:
+        if isinstance(values, str) or not isinstance(values, Sequence) or len(values) != self.n_members:
+            raise fail(name, fn, f"a sequence of length n_members={self.n_members}", values)
+        return tuple(values)
+
+    @property
+    def layer_names(self) -> list[str]:
+        """``["layers.0", ..., "layers.{n-1}"]``, as in :class:`ReferenceMLP`."""
+        return [f"layers.{i}" for i in range(len(self.weights))]
+
+    def _activate(self, z: torch.Tensor) -> torch.Tensor:
+        out = _FUNCTIONS[self._kinds[0]](z)
+        for kind in self._kinds[1:]:
+            out = torch.where(getattr(self, f"_mask_{kind}"), _FUNCTIONS[kind](z), out)
+        return out
+
+    def _stack_input(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 2:
+            return x.unsqueeze(0).expand(self.n_members, *x.shape)
+        if x.ndim == 3 and x.shape[0] == self.n_members:
+            return x
+        raise fail("x", "StackedMLP.forward", f"a tensor of shape (B, {self.widths[0]}) or "
+                   f"({self.n_members}, B, {self.widths[0]})", x)
+
+    def _run(self, x: torch.Tensor, keep: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        h = self._stack_input(x)
+        hidden: list[torch.Tensor] = []
+        last = len(self.weights) - 1
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            z = torch.baddbmm(bias, h, weight)
+            h = self._activate(z) if i < last else z
+            if keep and i < last:
+                hidden.append(h)
+        return h, hidden
+
+    def forward_with_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits ``(M, B, C)`` and one tensor ``(M, B, width)`` per entry of :attr:`layer_names`.
+
+        Hidden layers are post-activation; the last entry is the softmax of the logits.
+        """
+        logits, hidden = self._run(x, keep=True)
+        return logits, [*hidden, torch.softmax(logits, dim=-1)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(M, B, C)`` for inputs ``(B, in)`` shared by all members or ``(M, B, in)``."""
+        return self._run(x, keep=False)[0]
+
+    def member(self, i: int) -> ReferenceMLP:
+        """A standalone :class:`ReferenceMLP` with a copy of member ``i``'s current weights."""
+        i = check_int("i", i, "StackedMLP.member", minimum=0, maximum=self.n_members - 1)
+        with torch.random.fork_rng(devices=[]):
+            model = ReferenceMLP(self.widths, self.activations[i])
+        device = self.weights[0].device
+        model.to(device=device, dtype=self.weights[0].dtype)
+        with torch.no_grad():
+            for layer, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+                model.linear(layer).weight.copy_(weight[i].T)
+                model.linear(layer).bias.copy_(bias[i, 0])
+        return model
+
+    def extra_repr(self) -> str:
+        return f"n_members={self.n_members}, widths={self.widths}, activations={self.activations}"
