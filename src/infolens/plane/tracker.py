@@ -209,15 +209,18 @@ class InformationPlane:
 
     def record_members(self, activations: Sequence[Any], epoch: int, *, seeds: Sequence[int],
                        layer_names: Sequence[str] | None = None, run: str = "run",
-                       activation: str = "", **tags: Any) -> list[dict[str, Any]]:
+                       activation: str | Sequence[str] = "", **tags: Any) -> list[dict[str, Any]]:
         """Record an ensemble trained in one batch: a list of (members, n, width) activations.
 
         ``activations[l][m]`` is layer ``l`` of member ``m`` (as returned by
         ``StackedMLP.forward_with_activations``, whose last entry is already softmax
-        probabilities); member ``m`` is recorded with seed ``seeds[m]``. Layers are named
-        ``layer_names`` (default ``"layers.0"``, ``"layers.1"``, ...).
+        probabilities); member ``m`` is recorded with seed ``seeds[m]`` and activation
+        ``activation`` (one name for all, or one per member, e.g. ``model.activations``).
+        Layers are named ``layer_names`` (default ``"layers.0"``, ``"layers.1"``, ...).
         """
         fn = "InformationPlane.record_members"
+        if isinstance(activations, Mapping) or not isinstance(activations, Sequence) or not activations:
+            raise fail("activations", fn, "a non-empty list of (members, n, width) arrays", activations)
         names = list(layer_names) if layer_names is not None else [f"layers.{i}"
                                                                     for i in range(len(activations))]
         if len(names) != len(activations):
@@ -226,14 +229,17 @@ class InformationPlane:
         if len(n_members) != 1 or any(len(a.shape) < 3 for a in activations):
             raise fail("activations", fn, "arrays of shape (members, n, width) with one member count",
                        got=f"shapes {[tuple(a.shape) for a in activations]}")
+        n = n_members.pop()
         seeds = list(seeds)
-        if len(seeds) != n_members.pop():
-            raise fail("seeds", fn, "one seed per member", seeds)
+        if len(seeds) != n:
+            raise fail("seeds", fn, f"one seed per member ({n})", seeds)
+        kinds = [activation] * n if isinstance(activation, str) else list(activation)
+        if len(kinds) != n:
+            raise fail("activation", fn, f"a str or one name per member ({n})", activation)
         records = []
-        for m, seed in enumerate(seeds):
+        for m, (seed, kind) in enumerate(zip(seeds, kinds, strict=True)):
             acts = {name: a[m] for name, a in zip(names, activations, strict=True)}
-            records += self.record_activations(acts, epoch, run=run, seed=seed,
-                                               activation=activation, **tags)
+            records += self.record_activations(acts, epoch, run=run, seed=seed, activation=kind, **tags)
         return records
 
     # ------------------------------------------------------------------ results
