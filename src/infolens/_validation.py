@@ -24,7 +24,11 @@ class InfoLensWarning(UserWarning):
 
 def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray) or _is_tensor(value):
-        return f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
+        text = f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
+        size = value.numel() if _is_tensor(value) else value.size
+        if 0 < size <= 6 and value.dtype != object:  # small arrays: show what was received
+            text += f" with values {np.array2string(to_numpy(value).reshape(-1), separator=', ')}"
+        return text
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

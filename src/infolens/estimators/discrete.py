@@ -59,6 +59,7 @@ def entropy_chao_shen(codes: np.ndarray) -> float:
         singletons = n - 1
     coverage = 1.0 - singletons / n
     pa = coverage * counts / n
-    # 1 - (1 - pa)^n computed stably as -expm1(n log1p(-pa))
-    inclusion = -np.expm1(n * np.log1p(-pa))
+    # 1 - (1 - pa)^n computed stably as -expm1(n log1p(-pa)); pa = 1 (one symbol) gives 1
+    with np.errstate(divide="ignore"):
+        inclusion = -np.expm1(n * np.log1p(-pa))
     return float(-np.sum(pa * np.log(pa) / inclusion))
