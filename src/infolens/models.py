@@ -51,6 +51,17 @@ def _check_widths(widths: Any, fn: str) -> tuple[int, ...]:
     return tuple(check_int("widths", w, fn, minimum=1) for w in values)
 
 
+def _runs(values: Sequence[str]) -> list[tuple[str, int, int]]:
+    """``[(value, start, count), ...]`` for each run of equal consecutive values."""
+    out: list[tuple[str, int, int]] = []
+    for i, value in enumerate(values):
+        if out and out[-1][0] == value:
+            out[-1] = (value, out[-1][1], out[-1][2] + 1)
+        else:
+            out.append((value, i, 1))
+    return out
+
+
 class ReferenceMLP(nn.Module):
     """A fully connected classifier; the default is the 12-10-7-5-4-3-2 network of Shwartz-Ziv & Tishby.
 
@@ -160,11 +171,8 @@ class StackedMLP(nn.Module):
         self.biases = nn.ParameterList(
             nn.Parameter(torch.stack([m.linear(i).bias.detach()[None, :] for m in members]))
             for i in range(n_layers))
-        kinds = sorted(set(self.activations), key=self.activations.index)
-        self._kinds = kinds
-        for kind in kinds:
-            mask = torch.tensor([a == kind for a in self.activations]).view(-1, 1, 1)
-            self.register_buffer(f"_mask_{kind}", mask, persistent=False)
+        # runs of consecutive members with the same activation: (function, first member, count)
+        self._runs = [(_FUNCTIONS[kind], start, count) for kind, start, count in _runs(self.activations)]
 
     def _per_member(self, name: str, values: Any, fn: str) -> tuple[Any, ...]:
         if isinstance(values, str) or not isinstance(values, Sequence) or len(values) != self.n_members:
@@ -177,10 +185,9 @@ class StackedMLP(nn.Module):
         return [f"layers.{i}" for i in range(len(self.weights))]
 
     def _activate(self, z: torch.Tensor) -> torch.Tensor:
-        out = _FUNCTIONS[self._kinds[0]](z)
-        for kind in self._kinds[1:]:
-            out = torch.where(getattr(self, f"_mask_{kind}"), _FUNCTIONS[kind](z), out)
-        return out
+        if len(self._runs) == 1:
+            return self._runs[0][0](z)
+        return torch.cat([f(z.narrow(0, start, count)) for f, start, count in self._runs])
 
     def _stack_input(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim == 2:
