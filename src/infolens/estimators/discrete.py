@@ -32,7 +32,7 @@ def entropy_plugin(codes: np.ndarray) -> float:
     counts = symbol_counts(codes)
     n = counts.sum()
     p = counts / n
-    return float(-np.sum(p * np.log(p)))
+    return float(-np.sum(p * np.log(p))) + 0.0  # + 0.0 turns -0.0 (one symbol) into 0.0
 
 
 def entropy_miller_madow(codes: np.ndarray) -> float:
@@ -62,4 +62,4 @@ def entropy_chao_shen(codes: np.ndarray) -> float:
     # 1 - (1 - pa)^n computed stably as -expm1(n log1p(-pa)); pa = 1 (one symbol) gives 1
     with np.errstate(divide="ignore"):
         inclusion = -np.expm1(n * np.log1p(-pa))
-    return float(-np.sum(pa * np.log(pa) / inclusion))
+    return float(-np.sum(pa * np.log(pa) / inclusion)) + 0.0
