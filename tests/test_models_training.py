@@ -7,10 +7,12 @@ import io
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 from torch import nn
 
 from infolens import InfoLensError
 from infolens.capture import capture
+from infolens.cli.layers import command as layers_command
 from infolens.data import Split, load, split
 from infolens.models import ReferenceMLP, StackedMLP, reference_widths
 from infolens.training import (
@@ -185,3 +187,16 @@ def test_train_members_rejects_bad_input(szt):
         train_members(ReferenceMLP(), szt, 1)
     with pytest.raises(InfoLensError, match="'epoch' parameter of checkpoint_state"):
         checkpoint_state(good, torch.optim.Adam(good.parameters()), -1)
+
+
+def test_cli_layers_prints_the_reference_network():
+    result = CliRunner().invoke(layers_command, ["--dataset", "szt12", "--activation", "relu"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("ReferenceMLP(12, 10, 7, 5, 4, 3, 2) activation=relu")
+    row = next(line.split() for line in lines if line.startswith("layers.0.1 "))
+    assert row == ["layers.0.1", "ReLU", "(N,", "10)", "0"]
+    assert any(line.split()[:2] == ["layers.5", "Linear"] and line.split()[-1] == "8" for line in lines)
+    assert lines[-1] == "total parameters: 294"
+    bad = CliRunner().invoke(layers_command, ["--widths", "12"])
+    assert bad.exit_code == 2 and "'widths' parameter of ReferenceMLP" in bad.output
