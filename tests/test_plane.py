@@ -76,6 +76,29 @@ def test_fast_count_path_matches_the_general_estimators(estimator, params):
     assert _values(records, "I_TY")["t"] == pytest.approx(i_ty, abs=1e-10)
 
 
+def test_wide_layer_falls_back_to_row_sorting_and_matches_the_general_estimator():
+    rng = np.random.default_rng(11)
+    t = np.tanh(rng.normal(size=(1000, 40)))  # 40 units x 30 bins: codes do not fit in int64
+    t[:500] = t[0]  # half the samples share one row
+    y = _labels(1000, 12)
+    records = InformationPlane(t, y).record_activations({"t": t}, 0)
+    assert _values(records, "I_XT")["t"] == pytest.approx(estimate_entropy(t, method="binning").value,
+                                                          abs=1e-10)
+    assert _values(records, "I_TY")["t"] == pytest.approx(estimate_mi(t, y, method="binning").value,
+                                                          abs=1e-10)
+
+
+def test_float32_and_half_tensors_quantize_like_float64_on_exact_values():
+    # values that are exact in every precision: bin edges fall identically
+    t = np.random.default_rng(13).integers(-32, 33, size=(512, 3)) / 32.0
+    y = _labels(512, 14)
+    plane = InformationPlane(t, y, bins=16)
+    reference = [r["value"] for r in plane.record_activations({"t": t}, 0)]
+    for tensor in (torch.tensor(t, dtype=torch.float32), torch.tensor(t, dtype=torch.float16)):
+        got = [r["value"] for r in plane.record_activations({"t": tensor}, 0)]
+        assert got == pytest.approx(reference, abs=1e-12)
+
+
 def test_i_ty_never_exceeds_h_y_under_binning():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 3, 1500)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from infolens._units import from_nats
-from infolens._validation import as_samples, check_choice, fail, to_numpy, unique_row_codes
+from infolens._validation import _is_tensor, as_samples, check_choice, fail, to_numpy, unique_row_codes
 from infolens.estimators.api import METHODS, _check_params, _raw_nats
 from infolens.estimators.binning import quantize_equal_mass, quantize_fixed
 from infolens.estimators.discrete import entropy_miller_madow, entropy_plugin
@@ -120,25 +120,51 @@ def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:
 
     ``binning`` uses equal bins over the layer's own range (all units share it, as in
     Shwartz-Ziv & Tishby) unless ``range`` or ``bin_width`` is given; ``adaptive_binning`` uses
-    equal-mass bins per unit; ``plugin`` takes the activations as already discrete.
+    equal-mass bins per unit; ``plugin`` takes the activations as already discrete. Codes
+    identify rows (equal rows, equal codes) but need not be dense.
     """
     p = estimator.params
+    if estimator.name == "plugin":
+        return unique_row_codes(t)
     if estimator.name == "binning":
         quantized = quantize_fixed(t, p["bins"], p["bin_width"], p["range"])
-    elif estimator.name == "adaptive_binning":
-        quantized = quantize_equal_mass(t, p["bins"])
     else:
-        quantized = t
-    return unique_row_codes(quantized)
+        quantized = quantize_equal_mass(t, p["bins"])
+    return _row_codes(quantized)
+
+
+def _row_codes(quantized: np.ndarray) -> np.ndarray:
+    """Mixed-radix code of each row of non-negative bin indices (falls back to sorting rows)."""
+    radix = quantized.max(axis=0) + 1
+    if float(np.log2(radix.astype(np.float64)).sum()) >= 62:
+        return unique_row_codes(quantized)
+    codes = quantized[:, 0].copy()
+    for j in range(1, quantized.shape[1]):
+        codes *= radix[j]
+        codes += quantized[:, j]
+    return codes
 
 
 def _count_information(codes: np.ndarray, y: np.ndarray, n_classes: int,
                        correction: str) -> tuple[float, float]:
-    """I(X;T) = H(T) and I(T;Y) = H(T) + H(Y) - H(T, Y) from symbol codes, in nats."""
+    """I(X;T) = H(T) and I(T;Y) = H(T) + H(Y) - H(T, Y) from symbol codes, in nats.
+
+    One sort of the joint symbol ``(T, Y)`` gives dense codes for both T and (T, Y) (entropy
+    ignores order), which the discrete estimators then count.
+    """
     entropy = entropy_miller_madow if correction == "miller_madow" else entropy_plugin
-    h_t = entropy(codes)
-    h_ty = entropy(codes * n_classes + y)
+    joint = np.sort(codes * n_classes + y)
+    h_ty = entropy(_dense(joint))
+    h_t = entropy(_dense(joint // n_classes))
     return h_t, h_t + entropy(y) - h_ty
+
+
+def _dense(sorted_codes: np.ndarray) -> np.ndarray:
+    """Codes 0..K-1 for a sorted array of symbols (equal symbols, equal codes)."""
+    new = np.empty(len(sorted_codes), dtype=np.int64)
+    new[0] = 0
+    np.not_equal(sorted_codes[1:], sorted_codes[:-1], out=new[1:])
+    return np.cumsum(new, out=new)
 
 
 def _kde_information(t: np.ndarray, y: np.ndarray, n_classes: int,
@@ -166,16 +192,26 @@ def _ksg_information(t: np.ndarray, y: np.ndarray, x: np.ndarray,
     return i_xt, i_ty
 
 
-def layer_matrix(value: Any, name: str, n: int, fn: str) -> np.ndarray:
-    """One layer's activations as a finite float64 array of shape (n, features).
+def layer_matrix(value: Any, name: str, n: int, fn: str, *, keep_float32: bool = False) -> np.ndarray:
+    """One layer's activations as a finite float array of shape (n, features).
 
     Accepts a torch tensor (any device; detached and copied to the CPU) or an array of shape
-    (n, ...); trailing dimensions are flattened.
+    (n, ...); trailing dimensions are flattened. The result is float64, or float32 when
+    ``keep_float32`` and the activations are float32 (the count-based estimators quantize in the
+    network's own precision, which saves a conversion on the hot path).
     """
+    if _is_tensor(value) and str(value.dtype) not in ("torch.float32", "torch.float64"):
+        value = value.detach().float()  # half, bfloat16 and integer tensors have no numpy twin here
     arr = to_numpy(value)
     if arr.ndim == 0 or arr.shape[0] != n:
         raise fail(name, fn, f"an activation array with {n} rows (one per input sample)", arr)
-    return as_samples(arr.reshape(n, -1), name, fn)
+    arr = arr.reshape(n, -1)
+    if keep_float32 and arr.dtype == np.float32 and arr.shape[1] > 0:
+        if not np.isfinite(arr).all():
+            bad = int((~np.isfinite(arr)).sum())
+            raise fail(name, fn, "finite (no NaN or inf)", arr, got=f"{bad} non-finite values")
+        return arr
+    return as_samples(arr, name, fn)
 
 
 def plane_records(activations: Mapping[str, Any], y: np.ndarray, n_classes: int,
@@ -186,7 +222,8 @@ def plane_records(activations: Mapping[str, Any], y: np.ndarray, n_classes: int,
     label = estimator.label
     records = []
     for layer, value in activations.items():
-        t = layer_matrix(value, f"activations[{layer!r}]", len(y), fn)
+        t = layer_matrix(value, f"activations[{layer!r}]", len(y), fn,
+                         keep_float32=estimator.name in _COUNT_BASED)
         i_xt, i_ty = estimator.information(t, y, n_classes, x)
         for quantity, nats in (("I_XT", i_xt), ("I_TY", i_ty)):
             records.append({"run": run, "seed": seed, "activation": activation, "epoch": epoch,

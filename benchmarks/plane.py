@@ -1,0 +1,186 @@
+"""Information-plane cost: estimation time per estimator, and recording cost against training time.
+
+(a) Estimation: the activations of the 6 layers of the reference 12-10-7-5-4-3-2 tanh network on
+    all 4096 inputs of the 12-bit task, at the 120 epochs of a real training run (plus epoch 0),
+    re-estimated with ``InformationPlane.record_activations`` under binning (target < 2 s in
+    total), adaptive binning and KDE. Baseline measured in the same run: the general
+    ``estimate_entropy`` + ``estimate_mi`` API per layer and epoch (what the plane would cost
+    without its one-pass count path). KDE is O(n^2) per layer: it is timed on a few epochs and
+    extrapolated (marked), and on a fixed 1024-sample subset for every epoch.
+(b) Recording vs training: 120 epochs of Adam (lr 4e-4, batch 256) on the 80 % training split,
+    with and without recording the binning plane of all 4096 inputs at every epoch; the
+    recording time is timed call by call (target < 10 % of the training time). Done for a
+    ``ReferenceMLP`` with a plain loop (``plane.record``) and for ``infolens.training.
+    train_members`` on a ``StackedMLP`` (``plane.record_members``) when that module exists.
+
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/plane.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import environment, format_table, set_threads, write_results  # noqa: E402
+from infolens import estimate_entropy, estimate_mi  # noqa: E402
+from infolens.data import split, szt12  # noqa: E402
+from infolens.models import ReferenceMLP, StackedMLP  # noqa: E402
+from infolens.plane import InformationPlane  # noqa: E402
+
+EPOCHS = 120
+LR = 4e-4
+BATCH = 256
+
+
+def train_reference(x_all, y_all, data, epochs: int, plane: InformationPlane | None,
+                    seed: int = 0) -> dict[str, float]:
+    """Plain Adam loop; records the plane of all inputs at epoch 0 and after every epoch."""
+    torch.manual_seed(seed)
+    model = ReferenceMLP(activation="tanh")
+    x_train = torch.from_numpy(data.x_train)
+    y_train = torch.from_numpy(data.y_train)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    generator = torch.Generator().manual_seed(seed)
+    record_seconds = 0.0
+    start = time.perf_counter()
+    for epoch in range(epochs + 1):
+        if epoch > 0:
+            model.train()
+            order = torch.randperm(len(y_train), generator=generator)
+            for i in range(0, len(order), BATCH):
+                idx = order[i:i + BATCH]
+                loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        if plane is not None:
+            t0 = time.perf_counter()
+            plane.record(model, epoch, activation="tanh", seed=seed)
+            record_seconds += time.perf_counter() - t0
+    total = time.perf_counter() - start
+    return {"total_s": total, "record_s": record_seconds, "train_s": total - record_seconds}
+
+
+def train_stacked(x_all, y_all, data, epochs: int, members: int, plane: InformationPlane | None):
+    """``train_members`` on a StackedMLP; ``plane.record_members`` in ``on_epoch``."""
+    from infolens.training import train_members
+
+    model = StackedMLP(members, (12, 10, 7, 5, 4, 3, 2), ["tanh"] * members, seeds=list(range(members)))
+    x = torch.from_numpy(x_all)
+    spent = {"record_s": 0.0}
+
+    def on_epoch(epoch: int, net: StackedMLP) -> None:
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            _, acts = net.forward_with_activations(x)
+        plane.record_members(acts, epoch, seeds=net.seeds, activation=list(net.activations),
+                             layer_names=net.layer_names)
+        spent["record_s"] += time.perf_counter() - t0
+
+    start = time.perf_counter()
+    train_members(model, data, epochs, lr=LR, batch_size=BATCH,
+                  on_epoch=on_epoch if plane is not None else None)
+    total = time.perf_counter() - start
+    return {"total_s": total, "record_s": spent["record_s"], "train_s": total - spent["record_s"]}
+
+
+def estimation_rows(kept, y, x, quick: bool) -> list[dict]:
+    rows = []
+    epochs = sorted(kept)
+    n_layers = len(kept[epochs[0]])
+
+    def timed(estimator: str, params: dict, which: list[int], rows_idx=None, note: str = "") -> None:
+        xs, ys = (x, y) if rows_idx is None else (x[rows_idx], y[rows_idx])
+        plane = InformationPlane(xs, ys, estimator=estimator, **params)
+        start = time.perf_counter()
+        for epoch in which:
+            acts = kept[epoch] if rows_idx is None else {k: v[rows_idx] for k, v in kept[epoch].items()}
+            plane.record_activations(acts, epoch)
+        seconds = time.perf_counter() - start
+        per_epoch = seconds / len(which)
+        rows.append({"estimator": plane.estimator.label, "n": len(ys), "layers": n_layers,
+                     "epochs_timed": len(which), "s_per_epoch": per_epoch,
+                     "s_for_121_epochs": per_epoch * len(epochs),
+                     "extrapolated": len(which) < len(epochs), "note": note})
+
+    timed("binning", {"bins": 30}, epochs)
+    timed("binning", {"bins": 100}, epochs)
+    timed("adaptive_binning", {"bins": 30}, epochs)
+    timed("plugin", {}, epochs, note="exact float rows")
+
+    # baseline: the general estimate_* API, one call per quantity and layer
+    start = time.perf_counter()
+    base_epochs = epochs[:: 4 if not quick else 20]
+    for epoch in base_epochs:
+        for t in kept[epoch].values():
+            estimate_entropy(t, method="binning", bins=30)
+            estimate_mi(t, y, method="binning", bins=30)
+    per_epoch = (time.perf_counter() - start) / len(base_epochs)
+    rows.append({"estimator": "baseline: estimate_entropy+estimate_mi binning(bins=30)", "n": len(y),
+                 "layers": n_layers, "epochs_timed": len(base_epochs), "s_per_epoch": per_epoch,
+                 "s_for_121_epochs": per_epoch * len(epochs), "extrapolated": True, "note": "general API"})
+
+    kde_epochs = epochs[:: 30 if not quick else 60]
+    timed("kde", {"noise_var": 0.1}, kde_epochs, note="O(n^2) per layer")
+    subset = np.sort(np.random.default_rng(0).choice(len(y), 1024, replace=False))
+    timed("kde", {"noise_var": 0.1}, epochs if not quick else epochs[::10], rows_idx=subset,
+          note="fixed 1024-sample subset")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 epochs, fewer repeats (smoke test)")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    set_threads(args.threads)
+    epochs = 20 if args.quick else EPOCHS
+    x_all, y_all = szt12()
+    data = split(x_all, y_all, test_size=0.2, seed=0, name="szt12")
+
+    # (b) recording cost vs training, plain loop on a ReferenceMLP (warm-up run first)
+    train_reference(x_all, y_all, data, 2, None)
+    cost_rows = []
+    bare = train_reference(x_all, y_all, data, epochs, None)
+    plane = InformationPlane(x_all, y_all, estimator="binning", bins=30, keep_activations=True)
+    recorded = train_reference(x_all, y_all, data, epochs, plane)
+    cost_rows.append({"setup": "ReferenceMLP, plain Adam loop, plane.record", "members": 1,
+                      "epochs": epochs, "train_s (no recording)": bare["total_s"],
+                      "train_s (recording run)": recorded["train_s"], "record_s": recorded["record_s"],
+                      "record_per_epoch_ms": 1e3 * recorded["record_s"] / (epochs + 1),
+                      "record / train": recorded["record_s"] / bare["total_s"]})
+    if importlib.util.find_spec("infolens.training") is not None:
+        for members in (1, 4):
+            bare_s = train_stacked(x_all, y_all, data, epochs, members, None)
+            plane_s = InformationPlane(x_all, y_all, estimator="binning", bins=30)
+            rec_s = train_stacked(x_all, y_all, data, epochs, members, plane_s)
+            cost_rows.append({"setup": "StackedMLP, train_members, plane.record_members",
+                              "members": members, "epochs": epochs,
+                              "train_s (no recording)": bare_s["total_s"],
+                              "train_s (recording run)": rec_s["train_s"], "record_s": rec_s["record_s"],
+                              "record_per_epoch_ms": 1e3 * rec_s["record_s"] / (epochs + 1),
+                              "record / train": rec_s["record_s"] / bare_s["total_s"]})
+
+    # (a) estimation time on the activations kept by the recording run
+    kept = plane.activations[("tanh", 0)]
+    est_rows = estimation_rows(kept, y_all, x_all, args.quick)
+
+    print(format_table(est_rows, title=f"(a) estimation time, 6 layers x {len(kept)} epochs, n=4096 "
+                                       "(target: binning < 2 s)"))
+    print()
+    print(format_table(cost_rows, title="(b) recording cost vs training time (target: record/train < 0.1)"))
+    path = write_results("plane", {"environment": environment(quick=args.quick),
+                                   "estimation": est_rows, "recording": cost_rows})
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
