@@ -7,7 +7,9 @@ checks that both backends agree with the same closed-form value.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,3 +52,35 @@ class Backend:
 def nx(request: pytest.FixtureRequest) -> Backend:
     """The array backend under test (numpy or torch)."""
     return Backend(request.param)
+
+
+def sample_joint(pxy: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` integer samples (x, y) drawn from the joint table ``pxy`` (X on axis 0)."""
+    flat = np.random.default_rng(seed).choice(pxy.size, size=n, p=np.ravel(pxy))
+    return flat // pxy.shape[1], flat % pxy.shape[1]
+
+
+def plugin_mi_tolerance(pxy: np.ndarray, n: int, sds: float = 5.0) -> float:
+    """``sds`` standard deviations of the plug-in MI of ``n`` samples plus its bias, in nats.
+
+    Delta method (Paninski 2003): sd = sqrt(Var[i(X;Y)] / n) with i = ln p(x,y) / (p(x) p(y)),
+    first-order bias (Kx - 1)(Ky - 1) / (2n).
+    """
+    px, py = pxy.sum(axis=1, keepdims=True), pxy.sum(axis=0, keepdims=True)
+    support = pxy > 0
+    pmi = np.log(pxy[support] / (px @ py)[support])
+    var = float(np.sum(pxy[support] * pmi**2) - np.sum(pxy[support] * pmi) ** 2)
+    bias = (np.count_nonzero(px) - 1) * (np.count_nonzero(py) - 1) / (2 * n)
+    return sds * math.sqrt(var / n) + bias
+
+
+@pytest.fixture
+def joint_sampler() -> Callable[[np.ndarray, int, int], tuple[np.ndarray, np.ndarray]]:
+    """:func:`sample_joint`: samples from a joint probability table."""
+    return sample_joint
+
+
+@pytest.fixture
+def mi_tolerance() -> Callable[..., float]:
+    """:func:`plugin_mi_tolerance`: a derived tolerance for discrete MI estimates."""
+    return plugin_mi_tolerance

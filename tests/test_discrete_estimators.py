@@ -1,10 +1,10 @@
 """Plug-in, Miller-Madow and Chao-Shen estimators on discrete channels with exact MI.
 
-Tolerances. For n samples of a table with full support, the plug-in MI has bias
-``(Kx - 1)(Ky - 1) / (2n)`` nats and standard deviation ``sqrt(Var[i(X;Y)] / n)`` with
-``i = ln p(x,y) / (p(x) p(y))`` the pointwise MI (delta method; Paninski 2003). Every estimate
-must land within ``5 sd + |plug-in bias|`` of the exact MI: a seeded test that fails by chance
-at most once in ~10^6.
+Tolerances (the ``mi_tolerance`` fixture). For n samples of a table with full support, the
+plug-in MI has bias ``(Kx - 1)(Ky - 1) / (2n)`` nats and standard deviation
+``sqrt(Var[i(X;Y)] / n)`` with ``i = ln p(x,y) / (p(x) p(y))`` the pointwise MI (delta method;
+Paninski 2003). Every estimate must land within ``5 sd + |plug-in bias|`` of the exact MI: a
+seeded test that fails by chance at most once in ~10^6.
 """
 
 from __future__ import annotations
@@ -27,21 +27,6 @@ def symmetric_channel(k: int, keep: float) -> np.ndarray:
     return channel / k
 
 
-def sample_table(pxy: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    flat = np.random.default_rng(seed).choice(pxy.size, size=n, p=pxy.ravel())
-    return flat // pxy.shape[1], flat % pxy.shape[1]
-
-
-def mi_tolerance(pxy: np.ndarray, n: int) -> float:
-    """5 standard deviations of the plug-in MI plus its first-order bias, in nats."""
-    px, py = pxy.sum(axis=1, keepdims=True), pxy.sum(axis=0, keepdims=True)
-    support = pxy > 0
-    pmi = np.log(pxy[support] / (px @ py)[support])
-    var = float(np.sum(pxy[support] * pmi**2) - np.sum(pxy[support] * pmi) ** 2)
-    bias = (np.count_nonzero(px) - 1) * (np.count_nonzero(py) - 1) / (2 * n)
-    return 5 * math.sqrt(var / n) + bias
-
-
 TABLES = {
     "symmetric 4x4": symmetric_channel(4, 0.7),
     "binary erasure": np.array([[0.45, 0.05, 0.0], [0.0, 0.05, 0.45]]),  # p(erase) = 0.1
@@ -53,11 +38,11 @@ TABLES = {
 
 @pytest.mark.parametrize("method", DISCRETE)
 @pytest.mark.parametrize("name", list(TABLES))
-def test_mi_on_discrete_channels_at_n_10000(method: str, name: str) -> None:
+def test_mi_on_discrete_channels_at_n_10000(method: str, name: str, joint_sampler, mi_tolerance) -> None:
     pxy = TABLES[name]
     truth = il.mutual_information(pxy, units="nats")
     n = 10_000
-    x, y = sample_table(pxy, n, seed=1)
+    x, y = joint_sampler(pxy, n, 1)
     est = il.estimate_mi(x, y, method=method, units="nats")
     assert est.method == method and est.n_samples == n
     assert abs(est.value - truth) <= mi_tolerance(pxy, n), (est.value, truth)

@@ -47,11 +47,13 @@ def quantize_equal_mass(x: np.ndarray, bins: int = 30) -> np.ndarray:
     """Per-column bin indices of shape (n, d) with (about) equal counts per bin.
 
     Edges are the column's empirical quantiles; tied values always share a bin, so a column
-    with few distinct values gets fewer, unequal bins.
+    with few distinct values gets fewer, unequal bins. Indices are ``0..k_j - 1`` in the order
+    of the values, with ``k_j <= bins`` the number of non-empty bins of column j.
     """
     out = np.empty(x.shape, dtype=np.int64)
     qs = np.linspace(0.0, 1.0, bins + 1)[1:-1]
     for j in range(x.shape[1]):
         edges = np.unique(np.quantile(x[:, j], qs))
-        out[:, j] = np.searchsorted(edges, x[:, j], side="right")
+        # an edge equal to the minimum (ties) leaves bin 0 empty: renumber the non-empty bins
+        _, out[:, j] = np.unique(np.searchsorted(edges, x[:, j], side="right"), return_inverse=True)
     return out
