@@ -70,11 +70,11 @@ def check_float(name: str, value: Any, fn: str, *, minimum: float | None = None,
     bounds = _bounds_text(minimum, maximum, op)
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise fail(name, fn, f"a finite float{bounds}", value)
-    value = float(value)
-    too_small = minimum is not None and (value <= minimum if strict_minimum else value < minimum)
-    if too_small or (maximum is not None and value > maximum):
-        raise fail(name, fn, f"a finite float{bounds}", value)
-    return value
+    number = float(value)
+    too_small = minimum is not None and (number <= minimum if strict_minimum else number < minimum)
+    if too_small or (maximum is not None and number > maximum):
+        raise fail(name, fn, f"a finite float{bounds}", value)  # the value as received
+    return number
 
 
 def check_probability_level(name: str, value: Any, fn: str) -> float:
