@@ -134,15 +134,16 @@ def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:
 
 
 def _row_codes(quantized: np.ndarray) -> np.ndarray:
-    """Mixed-radix code of each row of non-negative bin indices (falls back to sorting rows)."""
-    radix = quantized.max(axis=0) + 1
-    if float(np.log2(radix.astype(np.float64)).sum()) >= 62:
+    """Base-r code of each row of non-negative bin indices, r = 1 + the largest index.
+
+    One radix for all columns (a whole-array max is much cheaper than a per-column one) and one
+    integer matrix-vector product; rows whose code would not fit in int64 are sorted instead.
+    """
+    radix = int(quantized.max()) + 1
+    d = quantized.shape[1]
+    if d * np.log2(max(radix, 2)) >= 62:
         return unique_row_codes(quantized)
-    codes = quantized[:, 0].copy()
-    for j in range(1, quantized.shape[1]):
-        codes *= radix[j]
-        codes += quantized[:, j]
-    return codes
+    return quantized @ (radix ** np.arange(d - 1, -1, -1, dtype=np.int64))
 
 
 def _count_information(codes: np.ndarray, y: np.ndarray, n_classes: int,
