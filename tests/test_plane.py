@@ -213,6 +213,17 @@ def test_keep_activations_feeds_sensitivity_and_estimators_disagree():
     assert set(result.combined().estimators) == {"binning(bins=30)", "kde(noise_var=0.1)"}
 
 
+def test_sensitivity_on_a_fixed_subset_of_samples():
+    n = 1000
+    y = _labels(n, 15)
+    identity = {e: {"id": np.arange(n, dtype=np.float64)[:, None] * (e + 1)} for e in range(3)}
+    result = sensitivity(identity, y, {"plugin": {}}, n_samples=256, random_state=3)
+    frame = result.results["plugin"].to_frame()
+    assert frame.loc[frame["quantity"] == "I_XT", "value"].tolist() == pytest.approx([8.0] * 3)
+    with pytest.raises(InfoLensError, match="'n_samples' parameter"):
+        sensitivity(identity, y, {"plugin": {}}, n_samples=n + 1)
+
+
 def test_keep_activations_only_listed_epochs():
     y = _labels(20)
     plane = InformationPlane(np.zeros((20, 1)), y, keep_activations=[2])

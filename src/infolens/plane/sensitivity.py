@@ -13,6 +13,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from infolens._units import check_units
 from infolens._validation import as_labels, as_samples, check_float, check_int, fail, to_numpy
 from infolens.plane.estimate import make_layer_estimator, plane_records
@@ -92,7 +94,7 @@ def _replicates(activations_by_epoch: Any) -> dict[tuple[str, int], Mapping[int,
 
 def sensitivity(activations_by_epoch: Mapping[Any, Any], y: Any, estimators: Mapping[str, Mapping[str, Any]],
                 *, x: Any = None, units: str = "bits", threshold: float = 0.05, smooth: int = 3,
-                run: str = "run") -> SensitivityResult:
+                run: str = "run", n_samples: int | None = None, random_state: int = 0) -> SensitivityResult:
     """Re-estimate stored activations under several estimators and tabulate compression.
 
     Parameters
@@ -113,6 +115,15 @@ def sensitivity(activations_by_epoch: Mapping[Any, Any], y: Any, estimators: Map
         Input vectors; needed by ``ksg``.
     units : {"bits", "nats"}
     threshold, smooth : see :meth:`PlaneResult.compression_scores`.
+    run : str
+        The ``run`` field of the records.
+    n_samples : int, optional
+        Estimate on a fixed random subset of this many samples (the same rows for every epoch,
+        layer and estimator), e.g. to make the O(n^2) KDE affordable. X is then the identity of
+        the subset's samples, so I(X;T) is at most ``log2(n_samples)`` bits under every
+        estimator: compare estimators within one table, not with a full-sample plane.
+    random_state : int
+        Seed of the subset.
 
     Returns
     -------
@@ -129,6 +140,14 @@ def sensitivity(activations_by_epoch: Mapping[Any, Any], y: Any, estimators: Map
     x_vectors = None
     if x is not None:
         x_vectors = as_samples(to_numpy(x).reshape(len(labels), -1), "x", _FN)
+        if len(x_vectors) != len(labels):
+            raise fail("x", _FN, f"as long as 'y' ({len(labels)} samples)", got=f"{len(x_vectors)} samples")
+    rows = None
+    if n_samples is not None:
+        n_samples = check_int("n_samples", n_samples, _FN, minimum=2, maximum=len(labels))
+        rows = np.sort(np.random.default_rng(random_state).choice(len(labels), n_samples, replace=False))
+        labels = labels[rows]
+        x_vectors = None if x_vectors is None else x_vectors[rows]
     results = {}
     for label, spec in estimators.items():
         if not isinstance(spec, Mapping):
@@ -143,6 +162,8 @@ def sensitivity(activations_by_epoch: Mapping[Any, Any], y: Any, estimators: Map
         for (activation, seed), by_epoch in replicates.items():
             for epoch in sorted(by_epoch):
                 acts = by_epoch[epoch]
+                if rows is not None:
+                    acts = {layer: to_numpy(value)[rows] for layer, value in acts.items()}
                 layers += [str(lay) for lay in acts if str(lay) not in layers]
                 records += plane_records(acts, labels, n_classes, estimator, int(epoch), units=units,
                                          fn=_FN, x=x_vectors, run=run, seed=seed, activation=activation)
