@@ -1,0 +1,893 @@
+"""Layers as encoders: per-layer linear probes, redundant layers, and pruning to check them.
+
+Every layer ``T`` of a network is an encoder of the input. A *probe* (Alain & Bengio 2016) is a
+multinomial logistic regression trained to predict the label ``Y`` from ``T`` alone; its held-out
+accuracy says how linearly decodable ``Y`` is from that layer, and its held-out cross-entropy
+``CE`` gives a variational lower bound on the information the layer keeps about the label::
+
+    I(T; Y) = H(Y) - H(Y | T) >= H(Y) - CE,   since  CE = E[-log q(y | t)] >= H(Y | T)
+
+for any classifier ``q`` (here the probe; the bound is tight when the probe is the Bayes
+classifier and loose when a linear probe cannot decode what the layer holds).
+
+:func:`probe_layers` captures the activations of a model's layers (and of the raw input, named
+``"input"``) and calls :func:`probe_activations`, which fits one probe per layer on several seeded
+stratified train/test splits and returns a :class:`ProbeReport` with confidence intervals. A layer
+is *redundant* when its accuracy gain over the best earlier probed layer is within noise
+(saturation); :func:`verify_pruning` (or :meth:`ProbeReport.verify_pruning`) removes such layers,
+fine-tunes briefly, and compares the accuracy change with removing an unflagged layer instead.
+
+Probe implementation: a softmax regression on standardised features (mean 0, variance 1 from the
+training part of each split), trained in float64 with full-batch L-BFGS (strong-Wolfe line
+search) in torch, on the activations' device. It minimises ``mean CE + ||W||^2 / (2 C n_train)``,
+the objective of scikit-learn's ``LogisticRegression(C=C)`` divided by ``C n_train``, so ``C``
+means the same as there (the tests check the two agree). On 2 CPU cores it is 5-20x faster than
+scikit-learn's lbfgs solver for the sizes used here (a few thousand samples, up to a few hundred
+features) and it runs on a GPU unchanged. With ``C="auto"`` the strength is chosen per layer
+from a small grid by the cross-entropy on an inner validation split of the first training part.
+
+References
+----------
+G. Alain and Y. Bengio, "Understanding intermediate layers using linear classifier probes",
+arXiv:1610.01644, 2016.
+C. Nadeau and Y. Bengio, "Inference for the generalization error", Machine Learning 52 (2003)
+(the corrected resampled t interval used for the confidence intervals).
+D. Barber and F. Agakov, "The IM algorithm: a variational approach to information maximization",
+NeurIPS 2003 (the variational lower bound).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from infolens._units import check_units, from_nats
+from infolens._validation import (
+    InfoLensError,
+    as_labels,
+    as_samples,
+    check_float,
+    check_int,
+    check_probability_level,
+    check_same_length,
+    fail,
+    to_numpy,
+)
+from infolens.measures import entropy
+
+#: Regularisation strengths tried per layer with ``C="auto"`` (scikit-learn's meaning of C).
+C_GRID: tuple[float, ...] = (0.01, 0.1, 1.0)
+INPUT = "input"
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    """Per-layer linear-probe results, in depth order (``"input"`` first when it was probed).
+
+    Attributes
+    ----------
+    layers : tuple of str
+        Probed layers in depth order.
+    dims : tuple of int
+        Width (number of features) of each layer.
+    accuracy, accuracy_ci : mean held-out probe accuracy over the splits and its CI.
+    cross_entropy, cross_entropy_ci : mean held-out cross-entropy of the probe, in ``units``.
+    mi_lower_bound, mi_lower_bound_ci : ``H(Y) - cross_entropy``, a lower bound on ``I(T; Y)``
+        in ``units`` (never clipped: a probe worse than the label prior gives a negative value).
+    gain, gain_ci : accuracy gain over ``reference`` (paired over splits); None for the first layer.
+    reference : tuple of (str or None)
+        The best earlier probed layer (highest mean accuracy) each gain is measured against.
+    is_redundant : tuple of bool
+        See :attr:`redundant` for the rule.
+    entropy_y : float
+        ``H(Y)`` of the label frequencies, in ``units``.
+    chance_accuracy : float
+        Frequency of the most common label (the accuracy of always guessing it).
+    regularization : tuple of float
+        The probe's ``C`` for each layer.
+    split_accuracy, split_cross_entropy : per-layer tuples of per-split values (cross-entropy in
+        ``units``).
+    """
+
+    layers: tuple[str, ...]
+    dims: tuple[int, ...]
+    accuracy: tuple[float, ...]
+    accuracy_ci: tuple[tuple[float, float], ...]
+    cross_entropy: tuple[float, ...]
+    cross_entropy_ci: tuple[tuple[float, float], ...]
+    mi_lower_bound: tuple[float, ...]
+    mi_lower_bound_ci: tuple[tuple[float, float], ...]
+    gain: tuple[float | None, ...]
+    gain_ci: tuple[tuple[float, float] | None, ...]
+    reference: tuple[str | None, ...]
+    is_redundant: tuple[bool, ...]
+    entropy_y: float
+    chance_accuracy: float
+    units: str
+    n_samples: int
+    n_classes: int
+    n_splits: int
+    test_size: float
+    ci_level: float
+    tolerance: float
+    regularization: tuple[float, ...]
+    split_accuracy: tuple[tuple[float, ...], ...]
+    split_cross_entropy: tuple[tuple[float, ...], ...]
+    seconds: float = 0.0
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def redundant(self) -> tuple[str, ...]:
+        """Layers whose accuracy gain over the best earlier probed layer is within noise.
+
+        The rule: with ``g_s = acc_layer,s - acc_ref,s`` the paired per-split gain over the best
+        earlier layer ``ref`` (highest mean accuracy among the layers probed before it, the input
+        included), a layer is redundant when the lower end of the corrected-resampled confidence
+        interval of the mean gain is ``<= 0`` (the gain is not significantly positive), or when
+        the mean gain is ``<= tolerance``. The first probed layer is never redundant.
+        """
+        return tuple(name for name, flag in zip(self.layers, self.is_redundant, strict=True) if flag)
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame, one row per layer (accuracy as fractions, information in ``units``)."""
+        import pandas as pd
+
+        rows = []
+        for i, name in enumerate(self.layers):
+            gain_ci = self.gain_ci[i]
+            rows.append({
+                "layer": name, "depth": i, "dim": self.dims[i],
+                "accuracy": self.accuracy[i],
+                "accuracy_low": self.accuracy_ci[i][0], "accuracy_high": self.accuracy_ci[i][1],
+                "cross_entropy": self.cross_entropy[i],
+                "mi_lower_bound": self.mi_lower_bound[i],
+                "mi_low": self.mi_lower_bound_ci[i][0], "mi_high": self.mi_lower_bound_ci[i][1],
+                "gain": self.gain[i] if self.gain[i] is not None else math.nan,
+                "gain_low": gain_ci[0] if gain_ci is not None else math.nan,
+                "gain_high": gain_ci[1] if gain_ci is not None else math.nan,
+                "reference": self.reference[i],
+                "redundant": self.is_redundant[i],
+                "C": self.regularization[i],
+                "units": self.units,
+            })
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dictionary of every field, plus ``redundant``."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            out[name] = dict(value) if isinstance(value, Mapping) else _plain(value)
+        out["redundant"] = list(self.redundant)
+        return out
+
+    def plot(self, ax: Any = None, *, quantity: str = "accuracy") -> Any:
+        """Accuracy (or the ``I(T;Y)`` lower bound) by depth with CIs; redundant layers in red.
+
+        Returns the matplotlib Axes; never calls ``plt.show()``.
+        """
+        import matplotlib.pyplot as plt
+
+        if quantity not in ("accuracy", "information"):
+            raise fail("quantity", "ProbeReport.plot", "'accuracy' or 'information'", quantity)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(max(4.5, 0.75 * len(self.layers) + 2.0), 3.6))
+        depth = np.arange(len(self.layers))
+        if quantity == "accuracy":
+            values, intervals = np.array(self.accuracy), np.array(self.accuracy_ci)
+            ax.axhline(self.chance_accuracy, color="0.6", linestyle=":", label="chance")
+            ax.set_ylabel("probe test accuracy")
+        else:
+            values, intervals = np.array(self.mi_lower_bound), np.array(self.mi_lower_bound_ci)
+            ax.axhline(self.entropy_y, color="0.6", linestyle=":", label=f"H(Y) = {self.entropy_y:.3g}")
+            ax.set_ylabel(f"I(T;Y) lower bound [{self.units}]")
+        errors = np.abs(np.stack([values - intervals[:, 0], intervals[:, 1] - values]))
+        ax.errorbar(depth, values, yerr=errors, color="C0", marker="o", capsize=3,
+                    label=f"mean, {self.ci_level:.0%} CI over {self.n_splits} splits")
+        flagged = np.array(self.is_redundant)
+        if flagged.any():
+            ax.scatter(depth[flagged], values[flagged], s=110, facecolors="none", edgecolors="C3",
+                       linewidths=1.6, zorder=3, label="redundant (gain within noise)")
+        ax.set_xticks(depth)
+        ax.set_xticklabels(self.layers, rotation=30, ha="right", fontsize="small")
+        ax.set_xlabel("layer (depth order)")
+        ax.legend(fontsize="x-small", frameon=False)
+        return ax
+
+    def verify_pruning(self, model: nn.Module, x_train: Any, y_train: Any, x_test: Any, y_test: Any,
+                       **kwargs: Any) -> PruningResult:
+        """Remove this report's redundant layers from ``model``, fine-tune, compare with controls.
+
+        Calls :func:`verify_pruning` with ``remove`` = the redundant layers (``"input"`` excluded)
+        and, unless given, ``controls`` = every unflagged probed layer (each removed on its own).
+        """
+        remove = [name for name in self.redundant if name != INPUT]
+        if not remove:
+            raise InfoLensError("ProbeReport.verify_pruning: no layer is flagged redundant, so there is "
+                                "nothing to prune. Pass layers to infolens.probes.verify_pruning directly.")
+        kwargs.setdefault("controls", [name for name, flag in zip(self.layers, self.is_redundant,
+                                                                   strict=True)
+                                       if not flag and name != INPUT])
+        return verify_pruning(model, x_train, y_train, x_test, y_test, remove, **kwargs)
+
+
+def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, include_input: bool = True,
+                 n_splits: int = 5, test_size: float = 0.25, C: float | str = "auto", seed: int = 0,
+                 ci: float = 0.95, tolerance: float = 0.0, units: str = "bits", batch_size: int = 1024,
+                 device: Any = None) -> ProbeReport:
+    """Fit a linear probe on every layer of ``model`` (and on the raw input) to predict ``y``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Run in eval mode under ``torch.no_grad()`` (its training flag is restored afterwards).
+    x : array-like or tensor of shape (n, ...)
+        Inputs. Use data the model was *not* trained on: on training data, probe accuracy of late
+        layers reflects memorisation.
+    y : array-like of shape (n,)
+        Class labels.
+    layers : layer selection, optional
+        Names, globs, modules or predicates as in :func:`infolens.capture`. Default: the model's
+        ``layer_names`` attribute when it has one (as :class:`infolens.models.ReferenceMLP`), else
+        every leaf module. Depth order is the model's ``named_modules()`` order.
+    include_input : bool
+        Also probe the raw input, as the layer ``"input"`` (the reference for the first layer).
+    n_splits, test_size, C, seed, ci, tolerance, units
+        See :func:`probe_activations`.
+    batch_size : int
+        Forward-pass batch size while capturing.
+    device : optional
+        Where the probes are fitted; default the device of the model's parameters.
+
+    Returns
+    -------
+    ProbeReport
+    """
+    fn = "probe_layers"
+    if not isinstance(model, nn.Module):
+        raise fail("model", fn, "a torch.nn.Module", model)
+    batch_size = check_int("batch_size", batch_size, fn, minimum=1)
+    from infolens.capture import capture
+
+    parameter = next(model.parameters(), None)
+    model_device = parameter.device if parameter is not None else torch.device("cpu")
+    floating = parameter is not None and parameter.is_floating_point()
+    model_dtype = parameter.dtype if floating else torch.float32
+    inputs = torch.as_tensor(to_numpy(x) if not isinstance(x, torch.Tensor) else x)
+    if inputs.ndim == 0 or inputs.shape[0] < 4:
+        raise fail("x", fn, "an array of shape (n, ...) with n >= 4", x)
+    inputs = inputs.to(device=model_device, dtype=model_dtype)
+    if layers is None:
+        layers = getattr(model, "layer_names", None)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), capture(model, layers, flatten=True) as acts:
+            for start in range(0, inputs.shape[0], batch_size):
+                model(inputs[start:start + batch_size])
+        recorded = {name: acts[name] for name in acts}
+    finally:
+        model.train(was_training)
+    activations: dict[str, Any] = {}
+    if include_input:
+        activations[INPUT] = inputs.reshape(inputs.shape[0], -1)
+    for name, value in recorded.items():
+        if name == INPUT:
+            raise fail("layers", fn, f"layers not named {INPUT!r} (reserved for the raw input)", name)
+        activations[name] = value
+    return probe_activations(activations, y, n_splits=n_splits, test_size=test_size, C=C, seed=seed,
+                             ci=ci, tolerance=tolerance, units=units,
+                             device=device if device is not None else model_device, _fn=fn)
+
+
+def probe_activations(activations: Mapping[str, Any], y: Any, *, n_splits: int = 5, test_size: float = 0.25,
+                      C: float | str = "auto", seed: int = 0, ci: float = 0.95, tolerance: float = 0.0,
+                      units: str = "bits", device: Any = None, _fn: str = "probe_activations") -> ProbeReport:
+    """Fit a linear probe per entry of ``activations`` (in the mapping's order) to predict ``y``.
+
+    Parameters
+    ----------
+    activations : mapping of name -> array-like or tensor of shape (n, ...)
+        The representations to probe, in depth order; trailing dimensions are flattened.
+    y : array-like of shape (n,)
+        Class labels (any values; each distinct value is a class).
+    n_splits : int
+        Number of seeded stratified train/test splits (>= 2); all layers share the same splits,
+        so gains between layers are paired.
+    test_size : float in (0, 1)
+        Fraction of samples held out in each split.
+    C : float or "auto"
+        Inverse L2 strength of the probe (scikit-learn's meaning). ``"auto"`` picks, per layer,
+        the value of :data:`C_GRID` with the lowest cross-entropy on a stratified 75/25 validation
+        split of the first split's training part.
+    seed : int
+        Seed of the splits.
+    ci : float
+        Confidence level of the intervals (corrected resampled t, Nadeau & Bengio 2003: the
+        variance over splits is inflated by ``1/J + n_test/n_train`` to account for overlapping
+        training sets; a plain t interval over repeated splits is too narrow).
+    tolerance : float
+        Accuracy gain (a fraction, e.g. 0.01 for one point) at or below which a layer counts as
+        redundant even when the gain is significant. See :attr:`ProbeReport.redundant`.
+    units : {"bits", "nats"}
+        Units of the cross-entropy and of the ``I(T;Y)`` bound.
+    device : optional
+        Torch device of the fits; default the device of the first tensor given, else CPU.
+
+    Returns
+    -------
+    ProbeReport
+    """
+    fn = _fn
+    units = check_units(units, fn)
+    n_splits = check_int("n_splits", n_splits, fn, minimum=2)
+    test_size = check_float("test_size", test_size, fn, minimum=0.0, maximum=0.9, strict_minimum=True)
+    seed = check_int("seed", seed, fn, minimum=0)
+    level = check_probability_level("ci", ci, fn)
+    tolerance = check_float("tolerance", tolerance, fn)
+    if not (C == "auto" or (not isinstance(C, (bool, str)) and isinstance(C, (int, float))
+                            and math.isfinite(C) and C > 0)):
+        raise fail("C", fn, "a finite float > 0 or 'auto'", C)
+    if not isinstance(activations, Mapping) or not activations:
+        raise fail("activations", fn, "a non-empty mapping of layer name -> array", activations)
+    labels = as_labels(y, "y", fn, min_samples=4)
+    n = labels.shape[0]
+    names = list(activations)
+    if device is None:
+        device = next((v.device for v in activations.values() if isinstance(v, torch.Tensor)), "cpu")
+    features: list[torch.Tensor] = []
+    for name in names:
+        value = _as_features(activations[name], f"activations[{name!r}]", fn)
+        check_same_length(fn, y=labels, **{f"activations[{name!r}]": value})
+        features.append(value.to(device=device, dtype=torch.float64))
+    n_classes = int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=n_classes)
+    if counts.min() < 2:
+        raise fail("y", fn, "labels with at least 2 samples per class", got=f"class counts {counts.tolist()}")
+    entropy_y_nats = float(entropy(counts / n, units="nats"))
+    splits = _splits(labels, n_splits, test_size, seed)
+    target = torch.as_tensor(labels, device=device)
+
+    start = time.perf_counter()
+    acc = np.zeros((len(names), n_splits))
+    ce = np.zeros((len(names), n_splits))
+    strengths: list[float] = []
+    for i, data in enumerate(features):
+        strength = (float(C) if C != "auto"
+                    else _select_strength(data, target, labels, splits[0][0], n_classes, seed))
+        strengths.append(strength)
+        for s, (train, test) in enumerate(splits):
+            acc[i, s], ce[i, s] = _probe_split(data, target, train, test, n_classes, strength)
+    seconds = time.perf_counter() - start
+
+    n_test = len(splits[0][1])
+    n_train = len(splits[0][0])
+    ce_units = from_nats(ce, units)
+    entropy_y = float(from_nats(entropy_y_nats, units))
+    mi = entropy_y - ce_units
+
+    def interval(values: np.ndarray) -> tuple[float, float]:
+        return _corrected_interval(values, n_train, n_test, level)
+
+    gains: list[float | None] = []
+    gain_cis: list[tuple[float, float] | None] = []
+    references: list[str | None] = []
+    flags: list[bool] = []
+    for i in range(len(names)):
+        if i == 0:
+            gains.append(None)
+            gain_cis.append(None)
+            references.append(None)
+            flags.append(False)
+            continue
+        ref = int(np.argmax(acc[:i].mean(axis=1)))
+        diff = acc[i] - acc[ref]
+        low, high = interval(diff)
+        gains.append(float(diff.mean()))
+        gain_cis.append((low, high))
+        references.append(names[ref])
+        flags.append(bool(low <= 0.0 or diff.mean() <= tolerance))
+
+    return ProbeReport(
+        layers=tuple(names), dims=tuple(int(f.shape[1]) for f in features),
+        accuracy=tuple(float(v) for v in acc.mean(axis=1)),
+        accuracy_ci=tuple(interval(row) for row in acc),
+        cross_entropy=tuple(float(v) for v in ce_units.mean(axis=1)),
+        cross_entropy_ci=tuple(interval(row) for row in ce_units),
+        mi_lower_bound=tuple(float(v) for v in mi.mean(axis=1)),
+        mi_lower_bound_ci=tuple(interval(row) for row in mi),
+        gain=tuple(gains), gain_ci=tuple(gain_cis), reference=tuple(references), is_redundant=tuple(flags),
+        entropy_y=entropy_y, chance_accuracy=float(counts.max() / n), units=units, n_samples=n,
+        n_classes=n_classes, n_splits=n_splits, test_size=test_size, ci_level=level, tolerance=tolerance,
+        regularization=tuple(strengths),
+        split_accuracy=tuple(tuple(float(v) for v in row) for row in acc),
+        split_cross_entropy=tuple(tuple(float(v) for v in row) for row in ce_units),
+        seconds=seconds, params={"C": C, "seed": seed, "probe": "softmax regression, L-BFGS, float64"},
+    )
+
+
+def fit_softmax_regression(x: torch.Tensor, y: torch.Tensor, n_classes: int, C: float, *,
+                           init: tuple[torch.Tensor, torch.Tensor] | None = None,
+                           max_iter: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """Multinomial logistic regression ``softmax(x W + b)`` by full-batch L-BFGS.
+
+    Minimises ``mean_i CE_i + ||W||^2 / (2 C n)`` (scikit-learn's ``LogisticRegression(C=C)``
+    objective divided by ``C n``; the intercept is not penalised) in the dtype and on the device
+    of ``x``. Returns ``(W, b)`` with shapes ``(d, n_classes)`` and ``(n_classes,)``, detached.
+    """
+    n, d = x.shape
+    weight = torch.zeros(d, n_classes, dtype=x.dtype, device=x.device)
+    bias = torch.zeros(n_classes, dtype=x.dtype, device=x.device)
+    if init is not None:
+        weight.copy_(init[0])
+        bias.copy_(init[1])
+    weight.requires_grad_(True)
+    bias.requires_grad_(True)
+    penalty = 1.0 / (2.0 * C * n)
+    optimizer = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=max_iter, history_size=20,
+                                  line_search_fn="strong_wolfe", tolerance_grad=1e-7, tolerance_change=1e-10)
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(x @ weight + bias, y) + penalty * weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    return weight.detach(), bias.detach()
+
+
+def _as_features(value: Any, name: str, fn: str) -> torch.Tensor:
+    """(n, ...) array or tensor -> finite (n, d) tensor (device kept for tensors)."""
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach()
+        if tensor.ndim == 1:
+            tensor = tensor[:, None]
+        tensor = tensor.reshape(tensor.shape[0], -1) if tensor.ndim > 2 else tensor
+        if not tensor.is_floating_point():
+            tensor = tensor.double()
+        if tensor.shape[1] == 0 or not bool(torch.isfinite(tensor).all()):
+            raise fail(name, fn, "a finite array with at least one feature", tensor)
+        return tensor
+    arr = to_numpy(value)
+    if arr.ndim > 2:
+        arr = arr.reshape(arr.shape[0], -1)
+    return torch.from_numpy(as_samples(arr, name, fn, min_samples=4))
+
+
+def _splits(labels: np.ndarray, n_splits: int, test_size: float,
+            seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seeded stratified shuffle splits (plain shuffle splits if a class is too small to stratify)."""
+    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+    n = labels.shape[0]
+    n_test = int(math.ceil(test_size * n))
+    n_classes = int(labels.max()) + 1
+    can_stratify = n_test >= n_classes and n - n_test >= n_classes
+    splitter = (StratifiedShuffleSplit if can_stratify else ShuffleSplit)(
+        n_splits=n_splits, test_size=test_size, random_state=seed)
+    return [(np.sort(train), np.sort(test)) for train, test in splitter.split(np.zeros((n, 1)), labels)]
+
+
+def _standardized(data: torch.Tensor, train: np.ndarray,
+                  test: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standardise with the training part's mean and std (constant features become 0)."""
+    index_train = torch.as_tensor(train, device=data.device)
+    index_test = torch.as_tensor(test, device=data.device)
+    x_train, x_test = data[index_train], data[index_test]
+    mean = x_train.mean(dim=0)
+    std = x_train.std(dim=0)
+    std = torch.where(std > 1e-12 * (1.0 + mean.abs()), std, torch.ones_like(std))
+    return (x_train - mean) / std, (x_test - mean) / std
+
+
+def _probe_split(data: torch.Tensor, target: torch.Tensor, train: np.ndarray, test: np.ndarray,
+                 n_classes: int, C: float) -> tuple[float, float]:
+    """Held-out accuracy and cross-entropy (nats) of one probe."""
+    x_train, x_test = _standardized(data, train, test)
+    y_train = target[torch.as_tensor(train, device=data.device)]
+    y_test = target[torch.as_tensor(test, device=data.device)]
+    weight, bias = fit_softmax_regression(x_train, y_train, n_classes, C)
+    logits = x_test @ weight + bias
+    accuracy = float((logits.argmax(dim=1) == y_test).double().mean())
+    cross_entropy = float(nn.functional.cross_entropy(logits, y_test))
+    return accuracy, cross_entropy
+
+
+def _select_strength(data: torch.Tensor, target: torch.Tensor, labels: np.ndarray, train: np.ndarray,
+                     n_classes: int, seed: int) -> float:
+    """The C of :data:`C_GRID` with the lowest validation cross-entropy (warm-started path)."""
+    inner = _splits(labels[train], 1, 0.25, seed + 1)[0]
+    inner_train, inner_val = train[inner[0]], train[inner[1]]
+    x_train, x_val = _standardized(data, inner_train, inner_val)
+    y_train = target[torch.as_tensor(inner_train, device=data.device)]
+    y_val = target[torch.as_tensor(inner_val, device=data.device)]
+    best, best_loss = C_GRID[0], math.inf
+    init = None
+    for strength in C_GRID:  # increasing C: each fit starts from the more regularised solution
+        init = fit_softmax_regression(x_train, y_train, n_classes, strength, init=init)
+        loss = float(nn.functional.cross_entropy(x_val @ init[0] + init[1], y_val))
+        if loss < best_loss:
+            best, best_loss = strength, loss
+    return best
+
+
+def _corrected_interval(values: np.ndarray, n_train: int, n_test: int, level: float) -> tuple[float, float]:
+    """Corrected resampled t interval (Nadeau & Bengio 2003) of the mean of per-split values."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=np.float64)
+    j = values.shape[0]
+    mean = float(values.mean())
+    variance = float(values.var(ddof=1)) * (1.0 / j + n_test / n_train)
+    half = float(stats.t.ppf(0.5 + level / 2.0, df=j - 1)) * math.sqrt(max(variance, 0.0))
+    return (mean - half, mean + half)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# Pruning: remove layers, fine-tune briefly, measure the accuracy change
+# --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PruningVariant:
+    """One network variant of a pruning check.
+
+    Attributes
+    ----------
+    name : str
+        ``"full"``, ``"pruned"`` or ``"control"``.
+    removed : tuple of str
+        Layers removed (empty for the full network).
+    actions : dict
+        For each removed layer, ``"identity"`` (replaced by ``nn.Identity``: same input and output
+        shape) or ``"jump to head"`` (the network stops before it and a new linear head reads its
+        input; every later layer is dropped too).
+    accuracy_before : float
+        Test accuracy right after the surgery, before fine-tuning (mean over seeds).
+    accuracy : float
+        Test accuracy after the brief fine-tuning (mean over seeds).
+    accuracy_per_seed : tuple of float
+    n_parameters : int
+        Parameters the variant uses (those reached by the gradient).
+    """
+
+    name: str
+    removed: tuple[str, ...]
+    actions: Mapping[str, str]
+    accuracy_before: float
+    accuracy: float
+    accuracy_per_seed: tuple[float, ...]
+    n_parameters: int
+
+
+@dataclass(frozen=True)
+class PruningResult:
+    """Accuracy of a network with layers removed, against the full network and control removals.
+
+    Every variant (the full network too) gets the same brief fine-tuning, so ``cost`` compares
+    like with like: ``cost = full.accuracy - variant.accuracy`` (a fraction; ``*100`` for
+    accuracy points).
+    """
+
+    full: PruningVariant
+    pruned: PruningVariant
+    controls: tuple[PruningVariant, ...]
+    epochs: int
+    lr: float
+    n_seeds: int
+    n_test: int
+
+    @property
+    def cost(self) -> float:
+        """Accuracy lost by removing the flagged layers (fine-tuned full minus fine-tuned pruned)."""
+        return self.full.accuracy - self.pruned.accuracy
+
+    def control_costs(self) -> dict[str, float]:
+        """Accuracy lost by each control removal, keyed by the removed layer."""
+        return {", ".join(c.removed): self.full.accuracy - c.accuracy for c in self.controls}
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame, one row per variant (accuracies as fractions, cost in points)."""
+        import pandas as pd
+
+        rows = []
+        for variant in (self.full, self.pruned, *self.controls):
+            rows.append({
+                "variant": variant.name, "removed": ", ".join(variant.removed) or "-",
+                "action": ", ".join(sorted(set(variant.actions.values()))) or "-",
+                "accuracy_before_finetune": variant.accuracy_before, "accuracy": variant.accuracy,
+                "cost_points": 100.0 * (self.full.accuracy - variant.accuracy),
+                "n_parameters": variant.n_parameters,
+            })
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dictionary."""
+        def variant(v: PruningVariant) -> dict[str, Any]:
+            return {"name": v.name, "removed": list(v.removed), "actions": dict(v.actions),
+                    "accuracy_before": v.accuracy_before, "accuracy": v.accuracy,
+                    "accuracy_per_seed": list(v.accuracy_per_seed), "n_parameters": v.n_parameters,
+                    "cost_points": 100.0 * (self.full.accuracy - v.accuracy)}
+        return {"full": variant(self.full), "pruned": variant(self.pruned),
+                "controls": [variant(c) for c in self.controls], "epochs": self.epochs, "lr": self.lr,
+                "n_seeds": self.n_seeds, "n_test": self.n_test, "cost_points": 100.0 * self.cost}
+
+
+class _Cut(Exception):  # noqa: N818 - control flow, not an error
+    def __init__(self, tensor: torch.Tensor) -> None:
+        super().__init__("cut")
+        self.tensor = tensor
+
+
+class JumpToHead(nn.Module):
+    """Run ``body`` until the input of layer ``cut`` and feed that (flattened) to ``head``.
+
+    The rest of ``body`` (the layer ``cut`` and everything after it) is not run: a forward
+    pre-hook on ``cut`` stops the forward pass by raising a private exception that carries the
+    layer's input.
+    """
+
+    def __init__(self, body: nn.Module, cut: str, head: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+        self.cut = cut
+        self.head = head
+        self.body.get_submodule(cut).register_forward_pre_hook(_stop_here)
+
+    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        try:
+            self.body(*args, **kwargs)
+        except _Cut as stop:
+            return self.head(stop.tensor.flatten(1))
+        raise InfoLensError(f"JumpToHead: layer {self.cut!r} did not run in the forward pass.")
+
+
+def _stop_here(module: nn.Module, args: tuple[Any, ...]) -> None:
+    raise _Cut(args[0])
+
+
+def prune_layers(model: nn.Module, remove: Sequence[str], example_input: Any, *,
+                 n_outputs: int | None = None) -> tuple[nn.Module, dict[str, str]]:
+    """A copy of ``model`` without the layers ``remove``; the original is not modified.
+
+    A layer whose (single tensor) input and output have the same shape is replaced by
+    ``nn.Identity``. Otherwise the network jumps to the head there: it stops before the earliest
+    such layer and a new ``nn.Linear(input features, n_outputs)`` reads that layer's flattened
+    input (every later layer is dropped, see :class:`JumpToHead`). Works for any model whose
+    layers are named submodules (``nn.Sequential``, a ``ModuleList`` of blocks, custom forwards).
+
+    Returns
+    -------
+    (pruned model, actions)
+        ``actions[name]`` is ``"identity"``, ``"jump to head"``, or ``"dropped (after the cut)"``.
+    """
+    fn = "prune_layers"
+    names = _check_layer_names(model, remove, "remove", fn)
+    shapes, order, output_shape = _layer_shapes(model, names, example_input)
+    pruned = copy.deepcopy(model)
+    actions: dict[str, str] = {}
+    cut: str | None = None
+    for name in sorted(names, key=order.__getitem__):
+        shape_in, shape_out = shapes[name]
+        if cut is not None:
+            actions[name] = "dropped (after the cut)"
+        elif shape_in is not None and shape_in == shape_out:
+            _set_submodule(pruned, name, nn.Identity())
+            actions[name] = "identity"
+        else:
+            if shape_in is None:
+                raise fail("remove", fn, "layers that take one tensor input (to replace or cut them)",
+                           got=f"{name!r}, whose input is not a single tensor")
+            cut = name
+            actions[name] = "jump to head"
+    if cut is not None:
+        outputs = n_outputs if n_outputs is not None else int(output_shape[-1])
+        in_features = int(np.prod(shapes[cut][0][1:]))
+        parameter = next(model.parameters(), None)
+        head = nn.Linear(in_features, outputs)
+        if parameter is not None:
+            head = head.to(device=parameter.device, dtype=parameter.dtype)
+        pruned = JumpToHead(pruned, cut, head)
+    return pruned, actions
+
+
+def verify_pruning(model: nn.Module, x_train: Any, y_train: Any, x_test: Any, y_test: Any,
+                   remove: Sequence[str], *, controls: Sequence[str] | None = None, epochs: int = 3,
+                   lr: float = 1e-3, batch_size: int = 128, n_seeds: int = 1, seed: int = 0,
+                   device: Any = None) -> PruningResult:
+    """Remove layers, fine-tune briefly with Adam, and compare test accuracy with the full network.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A trained classifier returning logits; it is copied, never modified.
+    x_train, y_train, x_test, y_test : arrays or tensors
+        Data for fine-tuning and for measuring accuracy.
+    remove : sequence of str
+        Layers to remove together (typically ``ProbeReport.redundant``); see :func:`prune_layers`.
+    controls : sequence of str, optional
+        Layers to remove instead, one at a time, as controls (typically the unflagged layers).
+    epochs, lr, batch_size : fine-tuning budget, the same for every variant (full network
+        included), with cross-entropy loss.
+    n_seeds : int
+        Repeat every fine-tuning with seeds ``seed .. seed + n_seeds - 1`` (new heads and batch
+        order) and average the accuracies, to reduce the noise of the comparison.
+    device : optional
+        Default: the device of the model's parameters.
+
+    Returns
+    -------
+    PruningResult
+
+    Notes
+    -----
+    The global torch random state is left untouched (:func:`torch.random.fork_rng`).
+    """
+    fn = "verify_pruning"
+    if not isinstance(model, nn.Module):
+        raise fail("model", fn, "a torch.nn.Module", model)
+    epochs = check_int("epochs", epochs, fn, minimum=0)
+    lr = check_float("lr", lr, fn, minimum=0.0, strict_minimum=True)
+    batch_size = check_int("batch_size", batch_size, fn, minimum=1)
+    n_seeds = check_int("n_seeds", n_seeds, fn, minimum=1)
+    seed = check_int("seed", seed, fn, minimum=0)
+    remove_names = _check_layer_names(model, remove, "remove", fn)
+    control_names = _check_layer_names(model, controls, "controls", fn) if controls else []
+    parameter = next(model.parameters(), None)
+    if device is None:
+        device = parameter.device if parameter is not None else torch.device("cpu")
+    dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else torch.float32
+    xs_train, ys_train = _tensors(x_train, y_train, "x_train", "y_train", fn, device, dtype)
+    xs_test, ys_test = _tensors(x_test, y_test, "x_test", "y_test", fn, device, dtype)
+    base = copy.deepcopy(model).to(device)
+    example = xs_train[:2]
+
+    def run(name: str, removed: list[str]) -> PruningVariant:
+        before, after = [], []
+        actions: dict[str, str] = {}
+        n_params = 0
+        for s in range(seed, seed + n_seeds):
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(s)
+                if removed:
+                    variant, actions = prune_layers(base, removed, example)
+                else:
+                    variant = copy.deepcopy(base)
+                variant = variant.to(device)
+                before.append(_accuracy(variant, xs_test, ys_test, batch_size))
+                _finetune(variant, xs_train, ys_train, epochs, lr, batch_size, s)
+            after.append(_accuracy(variant, xs_test, ys_test, batch_size))
+            n_params = _used_parameters(variant, example)
+        return PruningVariant(name=name, removed=tuple(removed), actions=dict(actions),
+                              accuracy_before=float(np.mean(before)), accuracy=float(np.mean(after)),
+                              accuracy_per_seed=tuple(after), n_parameters=n_params)
+
+    full = run("full", [])
+    pruned = run("pruned", remove_names)
+    control_results = tuple(run("control", [name]) for name in control_names)
+    return PruningResult(full=full, pruned=pruned, controls=control_results, epochs=epochs, lr=lr,
+                         n_seeds=n_seeds, n_test=int(ys_test.shape[0]))
+
+
+def _check_layer_names(model: nn.Module, names: Any, param: str, fn: str) -> list[str]:
+    if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+        raise fail(param, fn, "a non-empty list of layer names", names)
+    known = {name for name, _ in model.named_modules() if name}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise fail(param, fn, "names from model.named_modules()", got=f"unknown layer(s) {unknown[:5]}")
+    return list(dict.fromkeys(names))
+
+
+def _layer_shapes(model: nn.Module, names: list[str], example_input: Any
+                  ) -> tuple[dict[str, tuple[Any, Any]], dict[str, int], tuple[int, ...]]:
+    """Input/output shapes and execution order of the named layers in one forward pass."""
+    shapes: dict[str, tuple[Any, Any]] = {}
+    order: dict[str, int] = {}
+    handles = []
+
+    def make_hook(name: str) -> Any:
+        def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+            if name in order:
+                return
+            order[name] = len(order)
+            tensors = [a for a in args if isinstance(a, torch.Tensor)]
+            shape_in = tuple(tensors[0].shape) if len(args) == 1 and len(tensors) == 1 else None
+            shape_out = tuple(output.shape) if isinstance(output, torch.Tensor) else None
+            shapes[name] = (shape_in, shape_out)
+        return hook
+
+    was_training = model.training
+    try:
+        for name in names:
+            handles.append(model.get_submodule(name).register_forward_hook(make_hook(name)))
+        model.eval()
+        with torch.no_grad():
+            output = model(example_input)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    missing = [name for name in names if name not in order]
+    if missing:
+        raise InfoLensError(f"prune_layers: layer(s) {missing[:5]} did not run in the forward pass, so they "
+                            "cannot be removed.")
+    return shapes, order, tuple(output.shape)
+
+
+def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, child, module)
+
+
+def _tensors(x: Any, y: Any, x_name: str, y_name: str, fn: str, device: Any,
+             dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    inputs = x.detach() if isinstance(x, torch.Tensor) else torch.as_tensor(to_numpy(x))
+    if inputs.ndim == 0 or inputs.shape[0] < 2:
+        raise fail(x_name, fn, "an array of shape (n, ...) with n >= 2", x)
+    labels = (y.detach().reshape(-1) if isinstance(y, torch.Tensor)
+              else torch.as_tensor(to_numpy(y).reshape(-1)))
+    if labels.is_floating_point() or labels.dtype == torch.bool:
+        raise fail(y_name, fn, "integer class labels 0..K-1", y)
+    if labels.shape[0] != inputs.shape[0]:
+        raise fail(y_name, fn, f"one label per row of '{x_name}' ({inputs.shape[0]})",
+                   got=f"{labels.shape[0]} labels")
+    return inputs.to(device=device, dtype=dtype), labels.to(device=device, dtype=torch.long)
+
+
+def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for start in range(0, x.shape[0], max(batch_size, 1024)):
+            logits = model(x[start:start + max(batch_size, 1024)])
+            correct += int((logits.argmax(dim=1) == y[start:start + max(batch_size, 1024)]).sum())
+    return correct / x.shape[0]
+
+
+def _finetune(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
+              batch_size: int, seed: int) -> None:
+    """``epochs`` passes of Adam on cross-entropy, batch order from ``seed``."""
+    if epochs == 0:
+        return
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(x.shape[0], generator=generator).to(x.device)
+        for start in range(0, x.shape[0], batch_size):
+            index = order[start:start + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss = nn.functional.cross_entropy(model(x[index]), y[index])
+            loss.backward()
+            optimizer.step()
+    model.eval()
+
+
+def _used_parameters(model: nn.Module, example: torch.Tensor) -> int:
+    """Number of parameters that the output depends on (those the gradient reaches)."""
+    model.zero_grad(set_to_none=True)
+    with torch.enable_grad():
+        model(example).float().sum().backward()
+    count = sum(p.numel() for p in model.parameters() if p.grad is not None)
+    model.zero_grad(set_to_none=True)
+    return count
