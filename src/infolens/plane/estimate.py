@@ -134,16 +134,29 @@ def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:
 
 
 def _row_codes(quantized: np.ndarray) -> np.ndarray:
-    """Base-r code of each row of non-negative bin indices, r = 1 + the largest index.
+    """An int64 code per row of non-negative bin indices (equal rows, equal codes).
 
-    One radix for all columns (a whole-array max is much cheaper than a per-column one) and one
-    integer matrix-vector product; rows whose code would not fit in int64 are sorted instead.
+    Rows are read as base-r numbers, r = 1 + the largest index (one radix for all columns: a
+    whole-array max is much cheaper than per-column ones), with one integer matrix-vector
+    product per group of columns that fits in 62 bits. Groups are chained by ranking: a rank
+    is below n, so ``rank(codes) * n + rank(group)`` always fits, however wide the layer.
     """
+    n, d = quantized.shape
     radix = int(quantized.max()) + 1
-    d = quantized.shape[1]
-    if d * np.log2(max(radix, 2)) >= 62:
+    per_group = max(1, int(62 // np.log2(max(radix, 2))))
+    if radix >= 2**62:  # bin indices too large to encode: sort the rows
         return unique_row_codes(quantized)
-    return quantized @ (radix ** np.arange(d - 1, -1, -1, dtype=np.int64))
+    codes = None
+    for start in range(0, d, per_group):
+        block = quantized[:, start:start + per_group]
+        part = block @ (radix ** np.arange(block.shape[1] - 1, -1, -1, dtype=np.int64))
+        codes = part if codes is None else _rank(codes) * n + _rank(part)
+    return codes
+
+
+def _rank(codes: np.ndarray) -> np.ndarray:
+    """Dense ranks 0..K-1 of integer codes."""
+    return np.unique(codes, return_inverse=True)[1].reshape(-1)
 
 
 def _count_information(codes: np.ndarray, y: np.ndarray, n_classes: int,
