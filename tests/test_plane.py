@@ -182,6 +182,21 @@ def test_record_runs_model_in_eval_mode_and_applies_softmax_to_output():
     assert [r["value"] for r in records] == pytest.approx([r["value"] for r in manual], abs=1e-12)
 
 
+def test_record_restores_each_modules_mode_even_on_error():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))
+    model.train()
+    model[1].eval()  # a frozen batch norm
+    plane = InformationPlane(torch.rand(50, 3), _labels(50))
+    plane.record(model, 0)
+    assert [m.training for m in model] == [True, False, True]
+    with pytest.raises(InfoLensError, match="nope"):
+        InformationPlane(torch.rand(50, 3), _labels(50), layers=["nope"]).record(model, 1)
+    assert [m.training for m in model] == [True, False, True]
+    with pytest.raises(RuntimeError):
+        InformationPlane(torch.rand(50, 5), _labels(50)).record(model, 0)  # wrong input width
+    assert [m.training for m in model] == [True, False, True] and model.training
+
+
 def test_record_members_equals_recording_each_member():
     from infolens.models import StackedMLP
 

@@ -149,10 +149,11 @@ class InformationPlane:
                activation: str = "", **tags: Any) -> list[dict[str, Any]]:
         """Run ``model`` on ``x`` and record every selected layer at ``epoch``.
 
-        The model runs once on all of ``x`` in eval mode under ``torch.no_grad()``; its
-        training mode is restored afterwards, even on error. The schedule is *not* consulted
-        (call :meth:`should_record` first). ``run``, ``seed``, ``activation`` and ``tags`` are
-        copied into the records.
+        The model runs once on all of ``x`` in eval mode under ``torch.no_grad()``; the training
+        flag of every submodule is restored afterwards, even on error. The schedule is *not*
+        consulted (call :meth:`should_record` first). ``run``, ``seed``, ``activation`` and
+        ``tags`` are copied into the records. For a batched ensemble
+        (``StackedMLP``) use :meth:`record_members`.
 
         Returns
         -------
@@ -166,14 +167,15 @@ class InformationPlane:
         epoch = check_int("epoch", epoch, "InformationPlane.record", minimum=0)
         layers = self.layers if self.layers is not None else getattr(model, "layer_names", None)
         x = self._input_on(self._model_device(model))
-        was_training = model.training
+        modes = [(module, module.training) for module in model.modules()]
         model.eval()
         try:
             with torch.no_grad(), capture(model, layers, flatten=True) as captured:
                 output = model(x)
                 acts = dict(captured)
         finally:
-            model.train(was_training)
+            for module, training in modes:  # per module: a frozen batch norm stays in eval mode
+                module.training = training
         if self.softmax_output and _is_tensor(output):
             name = _output_layer(acts, output)
             if name is not None:
