@@ -76,7 +76,8 @@ class LayerEstimator:
         Parameters
         ----------
         t : ndarray of shape (n, d)
-            The layer's activations (float64).
+            The layer's activations (float32 or float64; count-based estimators quantize in
+            that precision).
         y : ndarray of shape (n,)
             Integer labels 0..n_classes-1.
         n_classes : int
