@@ -12,12 +12,18 @@ pairwise-distance estimators of Kolchinsky & Tracey (2017)::
   bandwidth ``s`` plus ``d/2`` nats (the estimator of Saxe et al. 2018);
 * ``D = Bhattacharyya`` (``||t_i - t_j||^2 / (8 s)``) gives a **lower** bound.
 
-Both are exact for a single point (``H(noise)``) and for well-separated points
-(``H(noise) + ln N``), and both are exact for coincident points. MI follows from differences of
-entropies estimated the same way; a difference of bounds is an estimate, not a bound.
+Both are exact for a single point (``H(noise)``), for coincident points and for well-separated
+points (``H(noise) + ln N``). In between they are bounds, not estimates: when many components
+overlap (N samples of a continuous X with ``noise_var`` small against the spread of X), the KL
+bound tends to ``E[-ln p_{X+Z}(X)] + d/2``, which exceeds ``H(X + Z)`` by up to ``d/2`` nats
+(for X ~ N(0, 1) in 1-D and noise_var = 0.1: 1.92 against the true 1.47 nats), and the
+Bhattacharyya bound falls below it (1.25 there). MI follows from differences of entropies
+bounded the same way; a difference of bounds is an estimate, not a bound, and much of the
+looseness cancels in it.
 
-Everything is in nats. Distances are computed in blocks of at most ``BLOCK x BLOCK`` with a GEMM
-(torch, float64) and each pair is visited once (symmetry), so memory stays O(N * BLOCK).
+Everything is in nats. Distances are computed in float64 blocks of at most ``BLOCK x BLOCK``
+with a GEMM and each pair is visited once (symmetry), so memory stays O(BLOCK^2) beyond the
+data; 4096 x 12 takes about 30 ms on one CPU core. Tensors stay on their device.
 
 References
 ----------
@@ -63,38 +69,47 @@ def _as_tensor(t: Any) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(t, dtype=np.float64))
 
 
+def _exp_(t: torch.Tensor) -> torch.Tensor:
+    """In-place exp; on the CPU through numpy's exp, about 1.5x faster than torch's for float64."""
+    if t.device.type == "cpu":
+        view = t.numpy()
+        np.exp(view, out=view)
+        return t
+    return t.exp_()
+
+
 def _mean_log_mass(t: torch.Tensor, noise_var: float) -> dict[str, float]:
     """For each bound, ``1/N sum_i ln(1/N sum_j exp(-||t_i - t_j||^2 / (c s)))`` (c = 2 or 8).
 
     Every row sum includes ``j = i`` (a term equal to 1), so the sums are >= 1 and need no
-    max-shift: this is a stable log-sum-exp. The Bhattacharyya terms are the fourth roots of the
-    KL terms (two square roots, cheaper than a second exp); terms that underflow are below
-    1e-300 next to the diagonal 1 and do not change the sum.
+    max-shift: this is a stable log-sum-exp. Blocks above the diagonal are visited once and
+    added to both their rows and their columns.
     """
     n = t.shape[0]
     t = t - t.mean(dim=0)  # centring reduces cancellation in |a|^2 + |b|^2 - 2 a.b
     scale = 1.0 / (_DIVISOR["upper"] * noise_var)
+    ratio = _DIVISOR["upper"] / _DIVISOR["lower"]
     half_sq = (t * t).sum(dim=1) * scale
-    upper = torch.zeros(n, dtype=t.dtype, device=t.device)
-    lower = torch.zeros(n, dtype=t.dtype, device=t.device)
-    buf = torch.empty((min(BLOCK, n), min(BLOCK, n)), dtype=t.dtype, device=t.device)
+    sums = {bound: torch.zeros(n, dtype=t.dtype, device=t.device) for bound in BOUNDS}
+    size = min(BLOCK, n)
+    kl_buf = torch.empty((size, size), dtype=t.dtype, device=t.device)
+    bd_buf = torch.empty((size, size), dtype=t.dtype, device=t.device)
     for i in range(0, n, BLOCK):
         a = t[i:i + BLOCK]
         for j in range(i, n, BLOCK):
             b = t[j:j + BLOCK]
-            e = buf[:a.shape[0], :b.shape[0]]
-            # e = -(|a|^2 + |b|^2 - 2 a.b) / (2 s), clipped at 0, then exponentiated in place
-            torch.addmm(half_sq[None, j:j + BLOCK], a, b.T, beta=-1.0, alpha=2.0 * scale, out=e)
-            e.sub_(half_sq[i:i + BLOCK, None]).clamp_(max=0.0).exp_()
-            upper[i:i + BLOCK] += e.sum(dim=1)
-            if j != i:
-                upper[j:j + BLOCK] += e.sum(dim=0)
-            e.sqrt_().sqrt_()
-            lower[i:i + BLOCK] += e.sum(dim=1)
-            if j != i:
-                lower[j:j + BLOCK] += e.sum(dim=0)
+            kl = kl_buf[:a.shape[0], :b.shape[0]]
+            bd = bd_buf[:a.shape[0], :b.shape[0]]
+            # kl = -(|a|^2 + |b|^2 - 2 a.b) / (2 s), clipped at 0 against rounding
+            torch.addmm(half_sq[None, j:j + BLOCK], a, b.T, beta=-1.0, alpha=2.0 * scale, out=kl)
+            kl.sub_(half_sq[i:i + BLOCK, None]).clamp_(max=0.0)
+            torch.mul(kl, ratio, out=bd)  # -(squared distance) / (8 s)
+            for bound, block in (("upper", _exp_(kl)), ("lower", _exp_(bd))):
+                sums[bound][i:i + BLOCK] += block.sum(dim=1)
+                if j != i:
+                    sums[bound][j:j + BLOCK] += block.sum(dim=0)
     log_n = math.log(n)
-    return {"upper": float(upper.log().mean()) - log_n, "lower": float(lower.log().mean()) - log_n}
+    return {bound: float(sums[bound].log().mean()) - log_n for bound in BOUNDS}
 
 
 def _entropy_bounds(t: torch.Tensor, noise_var: float) -> dict[str, float]:
