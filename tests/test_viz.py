@@ -92,7 +92,7 @@ def test_metrics_and_compression_scores_return_axes():
     assert len(ax.get_lines()) == 4
     scores = pd.DataFrame({"activation": ["tanh", "tanh", "relu", "relu"],
                            "layer": ["layers.0", "layers.1"] * 2, "score": [0.1, 0.5, 0.0, 0.02],
-                           "ci_low": [0.0, 0.4, -0.1, 0.0], "ci_high": [0.2, 0.6, 0.1, 0.05]})
+                           "score_low": [0.0, 0.4, -0.1, 0.0], "score_high": [0.2, 0.6, 0.1, 0.05]})
     ax2 = viz.plot_compression_scores(scores)
     heights = sorted(round(p.get_height(), 6) for p in ax2.patches)
     assert heights == [0.0, 0.02, 0.1, 0.5]

@@ -7,7 +7,8 @@ returns it; none calls ``plt.show()``. Inputs are tidy frames:
   such as a ``PlaneResult``) with columns ``seed, activation, epoch, layer, quantity, value,
   units`` where ``quantity`` is ``"I_XT"`` or ``"I_TY"``;
 * training metrics with columns ``activation, seed, epoch, metric, value``;
-* compression scores with columns ``activation, layer, score`` and optionally ``ci_low, ci_high``.
+* compression scores with columns ``activation, layer, score`` and optionally ``score_low,
+  score_high`` (the frame of ``PlaneResult.compression_scores``).
 
 Curves are averaged over seeds; bands show plus or minus one standard deviation across seeds
 (in the information plane, the band is the union of the ellipses whose half-axes are the
@@ -362,8 +363,8 @@ def plot_compression_scores(data: Any, *, layer_labels: Mapping[str, str] | None
     Parameters
     ----------
     data : DataFrame
-        Columns ``activation, layer, score`` and optionally ``ci_low, ci_high`` (drawn as error
-        bars). The score is the fraction of its peak I(X;T) a layer lost by the end of training.
+        Columns ``activation, layer, score`` and optionally ``score_low, score_high`` (drawn as
+        error bars; NaN bars are left out), as returned by ``PlaneResult.compression_scores``. The score is the fraction of its peak I(X;T) a layer lost by the end of training.
     layer_labels : mapping, optional
     ax : matplotlib Axes, optional
     title : str, optional
@@ -383,15 +384,15 @@ def plot_compression_scores(data: Any, *, layer_labels: Mapping[str, str] | None
     width = 0.8 / max(len(acts), 1)
     positions = np.arange(len(order))
     labels = dict(layer_labels or {})
-    has_ci = {"ci_low", "ci_high"} <= set(frame.columns)
+    has_ci = {"score_low", "score_high"} <= set(frame.columns)
     for k, act in enumerate(acts):
         part = frame[frame["activation"] == act].set_index("layer").reindex(order)
         score = part["score"].to_numpy(dtype=float)
         offsets = positions - 0.4 + width * (k + 0.5)
         yerr = None
         if has_ci:
-            low = np.clip(score - part["ci_low"].to_numpy(dtype=float), 0, None)
-            high = np.clip(part["ci_high"].to_numpy(dtype=float) - score, 0, None)
+            low = np.clip(score - part["score_low"].to_numpy(dtype=float), 0, None)
+            high = np.clip(part["score_high"].to_numpy(dtype=float) - score, 0, None)
             yerr = np.vstack([np.nan_to_num(low), np.nan_to_num(high)])
         ax.bar(offsets, score, width=width * 0.95, color=f"C{k}", label=act, yerr=yerr, capsize=2,
                error_kw={"lw": 0.8})

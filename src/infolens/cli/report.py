@@ -1,0 +1,21 @@
+"""``infolens report RUN_DIR``: rebuild report.html, the figures and summary.json of a run."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command(name="report")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--recompute-sensitivity", is_flag=True, help="Redo the estimator-sensitivity table.")
+def command(run_dir: str, recompute_sensitivity: bool) -> None:
+    """Rebuild the report of RUN_DIR from its store (no training)."""
+    from infolens._validation import InfoLensError
+    from infolens.experiments.plane_run import build_outputs, format_summary
+
+    try:
+        summary = build_outputs(run_dir, log=lambda m: click.echo(m, err=True),
+                                recompute_sensitivity=recompute_sensitivity)
+    except InfoLensError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(format_summary(summary))

@@ -1,0 +1,95 @@
+"""``infolens run``: the main job (train, record the information plane, write the report)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+_ESTIMATORS = ["binning", "adaptive_binning", "kde", "ksg", "plugin"]
+#: Command-line option -> PlaneRunConfig field.
+_FIELDS = {"activations": "activations", "epochs": "epochs", "seeds": "n_seeds", "dataset": "dataset",
+           "estimator": "estimator", "lr": "lr", "batch_size": "batch_size", "schedule": "schedule",
+           "points_per_decade": "points_per_decade", "sensitivity": "sensitivity",
+           "checkpoint_every": "checkpoint_every", "costly_epochs": "costly_epochs"}
+_PARAMS = {"bins": "bins", "bin_width": "bin_width", "noise_var": "noise_var", "k": "k"}
+
+
+def _schedule(value: str) -> str | int:
+    return int(value) if value.isdigit() else value
+
+
+@click.command(name="run")
+@click.option("--activation", "activations", multiple=True, default=("tanh", "relu"), show_default=True,
+              type=click.Choice(["tanh", "relu", "sigmoid", "linear"]),
+              help="Hidden activation (repeatable).")
+@click.option("--epochs", type=int, default=None, help="Training epochs [default: 3000; 150 with --quick].")
+@click.option("--seeds", type=int, default=None, help="Number of seeds 0..N-1 [default: 3; 2 with --quick].")
+@click.option("--dataset", type=click.Choice(["szt12", "mnist1d", "digits"]), default="szt12",
+              show_default=True)
+@click.option("--estimator", type=click.Choice(_ESTIMATORS), default="binning", show_default=True,
+              help="Information-plane estimator.")
+@click.option("--bins", type=int, default=None, help="binning/adaptive_binning: number of bins.")
+@click.option("--bin-width", type=float, default=None,
+              help="binning: bin width [default when neither --bins nor --bin-width: 2/30].")
+@click.option("--noise-var", type=float, default=None, help="kde: variance of the added Gaussian noise.")
+@click.option("--k", type=int, default=None, help="ksg: number of neighbours.")
+@click.option("--lr", type=float, default=None, help="Adam learning rate [default: 4e-4].")
+@click.option("--batch-size", type=int, default=None, help="Minibatch size [default: 256].")
+@click.option("--schedule", type=_schedule, default=None,
+              help="Recorded epochs: log, every or N [default: log].")
+@click.option("--points-per-decade", type=int, default=None, help="Points per decade of the log schedule.")
+@click.option("--sensitivity/--no-sensitivity", default=None,
+              help="Estimator-sensitivity table [default: on].")
+@click.option("--costly-epochs", type=int, default=None,
+              help="Epochs re-estimated by KDE in the sensitivity table (0: none) [default: 8].")
+@click.option("--checkpoint-every", type=int, default=None, help="Epochs between checkpoints [default: 100].")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output directory [default: runs/<dataset>-<timestamp>].")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--quick", is_flag=True, help="A smoke run of about 20 s (150 epochs, 2 seeds).")
+@click.option("--threads", type=int, default=1, show_default=True, help="torch threads.")
+@click.option("--device", default="cpu", show_default=True, help="torch device.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar [default: when stderr is a terminal].")
+@click.pass_context
+def command(ctx: click.Context, **options: Any) -> None:
+    """Train the reference network with tanh and ReLU over several seeds, record the information
+    plane of every layer, and write report.html, PNG figures, store.sqlite and summary.json."""
+    from infolens._validation import InfoLensError
+    from infolens.experiments.plane_run import PlaneRunConfig, run_plane
+
+    given = {name for name in options
+             if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
+    settings = {_FIELDS[n]: options[n] for n in _FIELDS if options[n] is not None}
+    settings["activations"] = tuple(options["activations"])
+    params = {key: options[n] for n, key in _PARAMS.items() if options[n] is not None}
+    if params:
+        settings["estimator_params"] = params
+
+    def echo(message: str) -> None:
+        click.echo(message, err=True)
+
+    try:
+        if options["resume"]:
+            if options["out"] is None:
+                raise click.UsageError("--resume needs --out DIR (the run to continue)")
+            changed = given & (set(_FIELDS) | set(_PARAMS) | {"quick"})
+            if changed:
+                raise click.UsageError("--resume continues a run with its stored settings; do not pass "
+                                       + ", ".join("--" + n.replace("_", "-") for n in sorted(changed)))
+            config = None
+        else:
+            config = PlaneRunConfig.quick(**settings) if options["quick"] else PlaneRunConfig(**settings)
+        summary = run_plane(config, options["out"], resume=options["resume"], progress=options["progress"],
+                            log=echo, threads=options["threads"], device=options["device"])
+    except InfoLensError as err:
+        raise click.ClickException(str(err)) from err
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from infolens.experiments.plane_run import format_summary
+
+    click.echo(format_summary(summary))

@@ -1,0 +1,232 @@
+"""The main job end to end on reduced runs: outputs, summary contract, report, CLI, kill and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from infolens import InfoLensError
+from infolens.experiments.plane_run import PlaneRunConfig, build_outputs, load_run, run_plane
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+LAYER_KEYS = {"width", "peak_I_XT", "final_I_XT", "final_I_TY"}
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _tiny(**overrides):
+    settings = {"epochs": 12, "n_seeds": 1, "points_per_decade": 5, "checkpoint_every": 5,
+                "costly_epochs": 0}
+    settings.update(overrides)
+    return PlaneRunConfig.quick(**settings)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "job"
+    summary = run_plane(_tiny(n_seeds=2), out, progress=False)
+    return out, summary
+
+
+def test_run_writes_every_output(tiny_run):
+    out, _ = tiny_run
+    for name in ("report.html", "summary.json", "store.sqlite", "config.json", "checkpoint.pt",
+                 "information_plane.png", "mi_vs_epoch.png", "accuracy.png", "compression.png",
+                 "sensitivity.json"):
+        assert (out / name).is_file(), name
+    assert (out / "information_plane.png").read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in (out / "snapshots").glob("*.pt"))[0] == "epoch_000000.pt"
+
+
+def test_summary_holds_the_contract_keys(tiny_run):
+    out, summary = tiny_run
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert summary["estimator"]["name"] == "binning"
+    assert summary["estimator"]["params"] == {"bin_width": pytest.approx(2 / 30)}
+    assert summary["estimator"]["units"] == "bits"
+    widths = (10, 7, 5, 4, 3, 2)
+    for act in ("tanh", "relu"):
+        entry = summary[act]
+        assert 0.0 <= entry["test_accuracy"] <= 1.0
+        assert list(entry["layers"]) == [f"layers.{i}" for i in range(6)]
+        for i, (name, layer) in enumerate(entry["layers"].items()):
+            assert set(layer) == LAYER_KEYS, name
+            assert layer["width"] == widths[i]
+            # binned I(X;T) of 4096 distinct inputs is at most log2(4096) = 12 bits, I(T;Y) <= H(Y) < 1
+            assert 0.0 <= layer["final_I_XT"] <= layer["peak_I_XT"] + 1e-9 <= 12.0 + 1e-9
+            assert 0.0 <= layer["final_I_TY"] <= 1.0
+    assert set(summary["checks"]) == {"tanh_last_hidden_compresses", "relu_hidden_do_not_compress",
+                                      "tanh_last_hidden_I_TY", "relu_last_hidden_I_TY",
+                                      "tanh_test_accuracy", "relu_test_accuracy"}
+
+
+def test_summary_numbers_come_from_the_store(tiny_run):
+    out, summary = tiny_run
+    data = load_run(out)
+    frame = data.result.to_frame()
+    assert set(frame["seed"]) == {0, 1} and set(frame["activation"]) == {"tanh", "relu"}
+    last = frame[(frame.epoch == frame.epoch.max()) & (frame.activation == "relu")
+                 & (frame.quantity == "I_TY") & (frame.layer == "layers.4")]
+    # final_I_TY is the mean over seeds of each seed's 3-point moving average: its last point averages
+    # the last two recorded epochs, so it lies within their range
+    ends = frame[(frame.activation == "relu") & (frame.quantity == "I_TY") & (frame.layer == "layers.4")
+                 & (frame.epoch >= sorted(set(frame.epoch))[-2])]["value"]
+    assert ends.min() - 1e-9 <= summary["relu"]["layers"]["layers.4"]["final_I_TY"] <= ends.max() + 1e-9
+    assert len(last) == 2
+    metrics = data.metrics
+    test = metrics[(metrics.metric == "test_accuracy") & (metrics.activation == "tanh")
+                   & (metrics.epoch == metrics.epoch.max())]
+    assert summary["tanh"]["test_accuracy"] == pytest.approx(test["value"].mean())
+
+
+def test_report_is_self_contained_and_complete(tiny_run):
+    out, _ = tiny_run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert EXTERNAL.search(html) is None and "<link" not in html
+    assert html.count('src="data:image/png;base64,') == 4
+    for heading in ("Run and estimator", "Expected outcome", "Information plane", "Accuracy",
+                    "Compression scores and phases", "Estimator sensitivity", "Timings"):
+        assert f">{heading}</h2>" in html, heading
+    assert "What I(X;T) means here" in html and "binning(bin_width=0.0666667)" in html
+
+
+def test_store_has_one_row_per_measurement(tiny_run):
+    out, _ = tiny_run
+    with sqlite3.connect(out / "store.sqlite") as db:
+        epochs = [r[0] for r in db.execute("SELECT epoch FROM epochs ORDER BY epoch")]
+        n_rows = db.execute("SELECT COUNT(*) FROM measurements").fetchone()[0]
+    # 2 activations x 2 seeds x 6 layers x 2 quantities per recorded epoch, epoch 0 and the last included
+    assert epochs[0] == 0 and epochs[-1] == 12
+    assert n_rows == len(epochs) * 2 * 2 * 6 * 2
+
+
+def test_report_rebuild_from_store(tiny_run):
+    out, summary = tiny_run
+    (out / "report.html").unlink()
+    rebuilt = build_outputs(out)
+    assert (out / "report.html").is_file()
+    assert rebuilt["tanh"]["layers"] == summary["tanh"]["layers"]
+
+
+def test_existing_run_needs_resume_and_same_config(tiny_run, tmp_path):
+    out, _ = tiny_run
+    with pytest.raises(InfoLensError, match="'out' parameter of run_plane"):
+        run_plane(_tiny(n_seeds=2), out, progress=False)
+    with pytest.raises(InfoLensError, match="'config' parameter of run_plane"):
+        run_plane(_tiny(n_seeds=3), out, resume=True, progress=False)
+    with pytest.raises(InfoLensError, match="'out' parameter of run_plane"):
+        run_plane(None, tmp_path / "nothing", resume=True, progress=False)
+
+
+@pytest.mark.parametrize(("field", "value"), [("epochs", 0), ("activations", ("tanh", "gelu")),
+                                              ("activations", ()), ("estimator", "magic"), ("n_seeds", 0),
+                                              ("schedule", "sometimes"), ("lr", -1.0)])
+def test_config_rejects_bad_settings(field, value):
+    with pytest.raises(InfoLensError, match=f"'{field}' parameter of PlaneRunConfig"):
+        PlaneRunConfig(**{field: value})
+
+
+def test_config_round_trips_and_defaults_the_bin_width():
+    config = PlaneRunConfig(activations=["relu"], estimator_params={"bins": 30})
+    assert config.activations == ("relu",) and config.estimator_params == {"bins": 30}
+    assert PlaneRunConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert PlaneRunConfig().estimator_params == {"bin_width": pytest.approx(2 / 30)}
+    assert PlaneRunConfig(estimator="kde").estimator_params == {}
+
+
+def _cli(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "infolens", "run", *args], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _rows(path):
+    with sqlite3.connect(path) as db:
+        measurements = db.execute("SELECT seed, activation, epoch, layer, quantity, estimator, value "
+                                  "FROM measurements ORDER BY epoch, layer, quantity").fetchall()
+        metrics = db.execute("SELECT seed, activation, epoch, name, value FROM metrics "
+                             "ORDER BY epoch, name").fetchall()
+    return measurements, metrics
+
+
+def _last_epoch(path):
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            row = db.execute("SELECT MAX(epoch) FROM epochs").fetchone()
+        return -1 if row[0] is None else row[0]
+    except sqlite3.Error:
+        return -1
+
+
+def test_killed_run_resumes_without_lost_or_duplicated_rows(tmp_path):
+    args = ["--activation", "tanh", "--seeds", "1", "--epochs", "400", "--lr", "2e-3",
+            "--points-per-decade", "20", "--checkpoint-every", "30", "--no-sensitivity", "--no-progress"]
+    killed = tmp_path / "killed"
+    proc = _cli(*args, "--out", str(killed))
+    deadline = time.monotonic() + 120
+    while _last_epoch(killed / "store.sqlite") < 45 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read()[-2000:]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    recorded_at_kill = _last_epoch(killed / "store.sqlite")
+    assert 45 <= recorded_at_kill < 400
+    assert not (killed / "summary.json").exists()
+
+    resumed = _cli("--out", str(killed), "--resume", "--no-progress")
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err[-3000:]
+    assert "Resuming" in err
+
+    reference = tmp_path / "reference"
+    straight = _cli(*args, "--out", str(reference))
+    _, err = straight.communicate(timeout=300)
+    assert straight.returncode == 0, err[-3000:]
+
+    got, got_metrics = _rows(killed / "store.sqlite")
+    want, want_metrics = _rows(reference / "store.sqlite")
+    assert len(got) == len(want) and len(got_metrics) == len(want_metrics)
+    assert len(set(r[:6] for r in got)) == len(got)          # no duplicated measurement
+    for a, b in zip(got, want, strict=True):
+        assert a[:6] == b[:6]
+        assert a[6] == pytest.approx(b[6], abs=1e-9)         # training resumed exactly
+    for a, b in zip(got_metrics, want_metrics, strict=True):
+        assert a[:4] == b[:4] and a[4] == pytest.approx(b[4], abs=1e-9)
+    assert json.loads((killed / "summary.json").read_text())["tanh"]["layers"] == \
+        json.loads((reference / "summary.json").read_text())["tanh"]["layers"]
+
+
+def test_cli_quick_run_and_report_command(tmp_path):
+    out = tmp_path / "cli"
+    proc = _cli("--quick", "--epochs", "8", "--seeds", "1", "--activation", "relu", "--out", str(out),
+                "--no-progress")
+    stdout, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    assert "relu: test accuracy" in stdout and "report:" in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary)[:1] == ["relu"] and "tanh" not in summary
+    report = subprocess.run([sys.executable, "-m", "infolens", "report", str(out)], env=ENV,
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-3000:]
+    bad = subprocess.run([sys.executable, "-m", "infolens", "run", "--resume", "--epochs", "9", "--out",
+                          str(out)], env=ENV, capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "--resume continues a run with its stored settings" in bad.stderr
+
+
+@pytest.mark.slow
+def test_tanh_compresses_its_last_hidden_layer_more_than_relu(tmp_path):
+    summary = run_plane(PlaneRunConfig(epochs=800, n_seeds=1, lr=2e-3, sensitivity=False), tmp_path / "run",
+                        progress=False)
+
+    def ratio(act, layer="layers.4"):
+        entry = summary[act]["layers"][layer]
+        return entry["final_I_XT"] / entry["peak_I_XT"]
+
+    assert ratio("tanh") < ratio("relu") - 0.1
+    assert ratio("tanh") < 0.9
