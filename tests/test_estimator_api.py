@@ -316,23 +316,16 @@ def test_bad_input_names_the_parameter_and_the_value(call, match: str) -> None:
         call()
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="api._is_discrete_input calls np.asarray before validation, so a ragged "
-                          "list raises numpy's ValueError instead of InfoLensError")
 def test_ragged_input_raises_infolens_error() -> None:
     with pytest.raises(InfoLensError, match="'x'"):
         il.estimate_mi([[1.0, 2.0], [3.0]], [1.0, 2.0])
 
 
-@pytest.mark.xfail(strict=True, reason="api._estimate names 'ci' (and shows None) when "
-                                       "n_permutations is given to a method without resampling")
 def test_permutations_refused_for_neural_names_n_permutations() -> None:
     with pytest.raises(InfoLensError, match="'n_permutations'"):
         il.estimate_mi(X, Y, method="mine", n_permutations=10)
 
 
-@pytest.mark.xfail(strict=True, reason="api._estimate converts every detail to units, including "
-                                       "the count n_subsamples of the subsampled path")
 def test_subsample_count_is_not_converted_to_bits() -> None:
     est = il.estimate_mi(X, Y, method="gaussian", max_samples=10, random_state=0, units="bits")
     assert est.details["n_subsamples"] == 5.0

@@ -180,7 +180,10 @@ def _resolve(path: str) -> Callable[..., Any]:
 
 
 def _is_discrete_input(x: Any) -> bool:
-    dtype = to_numpy(x).dtype if not _is_tensor(x) else x.dtype
+    try:
+        dtype = x.dtype if _is_tensor(x) else to_numpy(x).dtype
+    except (TypeError, ValueError):  # ragged input: as_samples raises the InfoLensError
+        return False
     text = str(dtype)
     return "int" in text or "bool" in text
 
@@ -267,8 +270,11 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                                                                 minimum=spec.min_samples(params))
     if n_permutations is not None:
         n_permutations = check_int("n_permutations", n_permutations, fn, minimum=1)
-    if spec.resampling is None and (ci is not None or n_permutations is not None):
+    if spec.resampling is None and ci is not None:
         raise fail("ci", fn, f"None for method={method!r} (no resampling interval)", ci)
+    if spec.resampling is None and n_permutations is not None:
+        raise fail("n_permutations", fn, f"None for method={method!r} (too costly to permute)",
+                    n_permutations)
     minimum = spec.min_samples(params)
     checked = {k: as_samples(v, k, fn, min_samples=minimum,
                              allow_constant=spec.family not in ("knn", "gaussian"))
@@ -287,8 +293,9 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
 
     n_used = n
     interval: tuple[float, float] | None = None
+    counts: dict[str, float] = {}
     if max_samples is not None and n > max_samples:
-        value, interval, details = _subsampled(evaluate, n, max_samples, rng, ci or 0.95)
+        value, interval, details, counts = _subsampled(evaluate, n, max_samples, rng, ci or 0.95)
         n_used = max_samples
         flags.append("subsampled")
         ci = ci or 0.95
@@ -308,7 +315,7 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                                           float(from_nats(interval[1], units))),
         ci_level=ci if interval is not None else None, p_value=p_value,
         cap=None if cap is None else float(from_nats(cap, units)), flags=tuple(flags),
-        details={k: float(from_nats(v, units)) for k, v in details.items()},
+        details={**{k: float(from_nats(v, units)) for k, v in details.items()}, **counts},
     )
 
 
@@ -355,7 +362,7 @@ def _interval(evaluate: Callable[[np.ndarray | None], tuple[float, Any]], value:
 
 def _subsampled(evaluate: Callable[[np.ndarray | None], tuple[float, dict[str, float]]], n: int,
                 m: int, rng: np.random.Generator,
-                level: float) -> tuple[float, tuple[float, float], dict[str, float]]:
+                level: float) -> tuple[float, tuple[float, float], dict[str, float], dict[str, float]]:
     """Mean of estimates on r subsamples of size m, with a t interval from their spread.
 
     With n >= r m the subsamples are disjoint and the interval is that of the mean; otherwise
@@ -370,7 +377,7 @@ def _subsampled(evaluate: Callable[[np.ndarray | None], tuple[float, dict[str, f
     mean = float(values.mean())
     spread = float(values.std(ddof=1)) / (math.sqrt(r) if disjoint else 1.0)
     half = float(stats.t.ppf(0.5 + level / 2, r - 1)) * spread
-    return mean, (mean - half, mean + half), {"n_subsamples": float(r)}
+    return mean, (mean - half, mean + half), {}, {"n_subsamples": float(r)}
 
 
 def _permutation_p_value(evaluate: Callable[[np.ndarray | None], tuple[float, Any]],
