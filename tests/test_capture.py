@@ -83,6 +83,7 @@ def test_glob_list_predicate_and_module_objects_select_the_same_layers():
     assert [n for n, _ in select_layers(model, lambda n, m: isinstance(m, (nn.Tanh, nn.ReLU)))] == ["1", "3"]
     assert [n for n, _ in select_layers(model, [model[1], model[3]])] == ["1", "3"]
     assert [n for n, _ in select_layers(model, "")] == [""]  # the root: the model output
+    assert [n for n, _ in select_layers(model, (n for n in ("4", "0")))] == ["0", "4"]
 
 
 def test_cnn_flatten_and_mean_or_max_pool():

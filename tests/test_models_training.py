@@ -121,6 +121,10 @@ def test_history_shapes_on_epoch_and_progress(szt):
     loss, acc = evaluate(stacked, x, torch.as_tensor(szt.y_train))
     np.testing.assert_allclose(history.train_loss[:, -1], loss)
     np.testing.assert_allclose(history.train_accuracy[:, -1], acc)
+    sparse = train_members(StackedMLP(2, WIDTHS, ["tanh", "relu"], [0, 1]), szt, 5, eval_every=2)
+    assert np.flatnonzero(np.isfinite(sparse.test_accuracy[0])).tolist() == [0, 2, 4, 5]
+    np.testing.assert_allclose(sparse.train_loss[:, 2], train_members(
+        StackedMLP(2, WIDTHS, ["tanh", "relu"], [0, 1]), szt, 2).train_loss[:, 2])
     restored = TrainHistory.from_dict(history.to_dict())
     np.testing.assert_array_equal(restored.test_accuracy, history.test_accuracy)
     assert restored.activations == ("tanh", "relu")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -120,7 +120,8 @@ def select_layers(model: nn.Module, layers: Layers, fn: str = "capture") -> list
         glob characters is an exact name (``""`` is the root: its output is the model output); a
         string with ``*``, ``?`` or ``[`` is an :mod:`fnmatch` pattern (``"layers.*"`` matches
         ``"layers.0"`` and ``"layers.0.1"``); a module object selects that submodule; a callable
-        ``(name, module) -> bool`` is a predicate. A list selects the union.
+        ``(name, module) -> bool`` is a predicate. A list (or any other iterable, such as
+        ``model.layer_names``) selects the union.
 
     Raises
     ------
@@ -143,7 +144,7 @@ def _as_predicate(layers: Layers, named: list[tuple[str, nn.Module]],
     if layers is None:
         only_root = len(named) == 1
         return lambda name, module: next(module.children(), None) is None and (bool(name) or only_root)
-    specs = list(layers) if isinstance(layers, (list, tuple)) else [layers]
+    specs = _specs(layers)
     if not specs:
         raise fail("layers", fn, "a non-empty selection", layers)
     names = [name for name, _ in named]
@@ -177,6 +178,13 @@ def _as_predicate(layers: Layers, named: list[tuple[str, nn.Module]],
                 or any(fnmatch.fnmatchcase(name, p) for p in patterns)
                 or any(bool(p(name, module)) for p in predicates))
     return predicate
+
+
+def _specs(layers: Layers) -> list[Any]:
+    """The individual entries of a selection: a str, module or callable is one entry."""
+    if isinstance(layers, (str, nn.Module)) or callable(layers) or not isinstance(layers, Iterable):
+        return [layers]
+    return list(layers)
 
 
 def _unknown_layer(spec: str, names: list[str], fn: str, problem: str) -> InfoLensError:
@@ -335,7 +343,7 @@ def capture(model: nn.Module, layers: Layers = None, *, inputs: bool = False, fl
 
 def _explicit_names(layers: Layers, selected: list[tuple[str, nn.Module]]) -> list[str]:
     """Selected layers that were asked for by exact name or module object (they must run)."""
-    specs = list(layers) if isinstance(layers, (list, tuple)) else [layers]
+    specs = _specs(layers)
     names = {s for s in specs if isinstance(s, str) and not (_GLOB_CHARS & set(s))}
     ids = {id(s) for s in specs if isinstance(s, nn.Module)}
     return [name for name, module in selected if name in names or id(module) in ids]
