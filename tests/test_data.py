@@ -130,6 +130,13 @@ def test_split_rejects_bad_input(kwargs, param):
         split(**args)
 
 
+def test_split_dataclass_checks_shapes():
+    with pytest.raises(InfoLensError, match="'x_test' parameter of Split"):
+        Split(np.zeros((4, 2)), np.zeros(4), np.zeros((3, 2)), np.zeros(2), "bad", 2)
+    with pytest.raises(InfoLensError, match="'x_test' parameter of Split must be 2 columns"):
+        Split(np.zeros((4, 2)), np.zeros(4), np.zeros((2, 3)), np.zeros(2), "bad", 2)
+
+
 def test_mnist1d_is_generated_offline_and_leaves_global_rngs_alone():
     # the legacy global generators are exactly what mnist1d's make_dataset reseeds
     np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002

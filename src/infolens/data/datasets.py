@@ -39,6 +39,15 @@ class Split:
     name: str
     n_classes: int
 
+    def __post_init__(self) -> None:
+        for part in ("train", "test"):
+            x, y = getattr(self, f"x_{part}"), getattr(self, f"y_{part}")
+            if np.ndim(x) != 2 or np.ndim(y) != 1 or len(x) != len(y):
+                raise fail(f"x_{part}", "Split", f"a 2-D array with one row per entry of y_{part}", x,
+                           got=f"shapes {np.shape(x)} and {np.shape(y)}")
+        if np.shape(self.x_train)[1] != np.shape(self.x_test)[1]:
+            raise fail("x_test", "Split", f"{np.shape(self.x_train)[1]} columns like x_train", self.x_test)
+
     @property
     def x(self) -> np.ndarray:
         """All inputs, train then test."""
