@@ -88,7 +88,8 @@ class MethodSpec:
 
     ``prepare`` is ``"codes"`` (every variable becomes integer symbols), ``"binned"``
     (continuous variables are quantized, integer ones kept as symbols), ``"float"`` (float64
-    arrays of shape (n, d)) or ``"raw"`` (the inputs as given, e.g. torch tensors). ``entropy``,
+    arrays of shape (n, d)), ``"device"`` (like ``"float"``, but torch tensors stay float64
+    tensors of shape (n, d) on their own device) or ``"raw"`` (the inputs as given). ``entropy``,
     ``mi`` and ``cmi`` name ``"module:function"`` implementations returning nats; for
     ``codes``/``binned`` methods MI and CMI follow from ``entropy`` by the entropy identities.
     ``resampling`` is ``"bootstrap"``, ``"subsample"`` or None (no interval available).
@@ -146,14 +147,14 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
     MethodSpec("adaptive_binning", "binning", "binned", "Chelombiev et al. 2019",
                entropy=f"{_DISCRETE}:entropy_plugin",
                params={"bins": (30, _int_at_least(1)), **_BINNING_PARAMS}),
-    MethodSpec("kl", "knn", "float", "Kozachenko & Leonenko 1987",
+    MethodSpec("kl", "knn", "device", "Kozachenko & Leonenko 1987",
                entropy=f"{_KNN}:entropy_kl", params={**_K, **_KNN_METRIC},
                resampling="subsample", min_samples=lambda p: p["k"] + 1),
-    MethodSpec("ksg", "knn", "float", "Kraskov, Stoegbauer & Grassberger 2004; Frenzel & Pompe 2007",
+    MethodSpec("ksg", "knn", "device", "Kraskov, Stoegbauer & Grassberger 2004; Frenzel & Pompe 2007",
                mi=f"{_KNN}:mi_ksg", cmi=f"{_KNN}:cmi_ksg",
                params={**_K, "variant": (1, _one_of(1, 2)), **_KNN_METRIC},
                resampling="subsample", min_samples=lambda p: p["k"] + 1),
-    MethodSpec("mixed", "knn", "float", "Gao, Kannan, Oh & Viswanath 2017",
+    MethodSpec("mixed", "knn", "device", "Gao, Kannan, Oh & Viswanath 2017",
                mi=f"{_KNN}:mi_mixed", params=dict(_K),
                resampling="subsample", min_samples=lambda p: p["k"] + 1),
     MethodSpec("kde", "kde", "float", "Kolchinsky & Tracey 2017; Saxe et al. 2018",
@@ -280,12 +281,18 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                              allow_constant=spec.family not in ("knn", "gaussian"))
                for k, v in named.items()}
     n = check_same_length(fn, **checked)
-    # raw methods (neural) get the inputs as given, so tensors keep their device
-    arrays = list(named.values()) if spec.prepare == "raw" else list(checked.values())
+    # raw methods (neural) get the inputs as given and "device" methods (k-NN) get tensors as
+    # float64 tensors, so tensors keep their device; checks and warnings use the numpy copies
+    if spec.prepare == "raw":
+        arrays = list(named.values())
+    elif spec.prepare == "device":
+        arrays = [_keep_device(v, c) for v, c in zip(named.values(), checked.values(), strict=True)]
+    else:
+        arrays = list(checked.values())
     rng = np.random.default_rng(random_state)
     flags: list[str] = []
     if spec.family == "knn":
-        flags += _knn_warnings(arrays)
+        flags += _knn_warnings(list(checked.values()))
 
     def evaluate(rows: np.ndarray | None) -> tuple[float, dict[str, float]]:
         chosen = arrays if rows is None else [a[rows] for a in arrays]
@@ -306,7 +313,7 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
     p_value = None
     if n_permutations is not None and quantity == "mi":
         p_value = _permutation_p_value(evaluate, value, n, n_permutations, rng, arrays)
-    cap = _cap(quantity, arrays, discrete)
+    cap = _cap(quantity, list(checked.values()), discrete)
     flags += _value_flags(quantity, value, cap, n_used, fn)
     return Estimate(
         value=float(from_nats(value, units)), units=units, quantity=quantity, method=method,
@@ -317,6 +324,15 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         cap=None if cap is None else float(from_nats(cap, units)), flags=tuple(flags),
         details={**{k: float(from_nats(v, units)) for k, v in details.items()}, **counts},
     )
+
+
+def _keep_device(value: Any, checked: np.ndarray) -> Any:
+    """A torch tensor as a float64 tensor shaped like its validated copy, on its own device."""
+    if not _is_tensor(value):
+        return checked
+    import torch
+
+    return value.detach().to(torch.float64).reshape(checked.shape)
 
 
 def _knn_warnings(arrays: list[Any]) -> list[str]:
