@@ -144,6 +144,8 @@ def test_ksg_uses_the_input_vectors():
     records = InformationPlane(x, y, estimator="ksg", k=4, units="nats").record_activations({"t": t}, 0)
     expected = estimate_mi(x, t, method="ksg", k=4, units="nats").value
     assert _values(records, "I_XT")["t"] == pytest.approx(expected, abs=1e-9)
+    i_ty = estimate_mi(t, y, method="mixed", k=4, units="nats").value
+    assert _values(records, "I_TY")["t"] == pytest.approx(i_ty, abs=1e-9)
     assert records[0]["estimator"] == "ksg(k=4)"
 
 
