@@ -126,7 +126,7 @@ class IBCurve:
         return pd.DataFrame({"beta": self.beta, "i_xt": self.i_xt, "i_ty": self.i_ty, "h_t": self.h_t})
 
     def plot(self, ax: Any = None, *, x_axis: str = "i_xt", bound: bool = True, label: str | None = None,
-             **kwargs: Any) -> Any:
+             x_max: float | None = None, **kwargs: Any) -> Any:
         """Draw ``I(T; Y)`` against ``I(X; T)`` (or ``H(T)`` with ``x_axis="h_t"``, the DIB plane).
 
         Parameters
@@ -135,6 +135,9 @@ class IBCurve:
             Created when None (Agg-safe: no window is opened).
         bound : bool
             Also draw the data-processing bound ``min(I(X; T), I(X; Y))`` (dashed).
+        x_max : float, optional
+            Extend the curve flat (dotted) to this abscissa: past its last point the optimal
+            ``I(T; Y)`` stays at its maximum (e.g. to place layers with a large I(X;T) against it).
         **kwargs
             Passed to ``ax.plot`` for the curve.
 
@@ -150,9 +153,11 @@ class IBCurve:
             _, ax = plt.subplots(figsize=(5, 4))
         xs = self.i_xt if x_axis == "i_xt" else self.h_t
         name = "IB" if self.alpha == 1 else "DIB" if self.alpha == 0 else f"GIB (alpha={self.alpha:g})"
-        ax.plot(xs, self.i_ty, marker=".", label=label or f"{name} curve", **kwargs)
+        line = ax.plot(xs, self.i_ty, marker=".", label=label or f"{name} curve", **kwargs)[0]
+        if x_max is not None and x_max > float(np.max(xs)):
+            ax.plot([float(np.max(xs)), x_max], [float(self.i_ty[-1])] * 2, ls=":", color=line.get_color())
         if bound:
-            top = max(float(np.max(xs)), self.i_xy) * 1.05
+            top = max(float(np.max(xs)), self.i_xy, x_max or 0.0) * 1.05
             ax.plot([0, self.i_xy, top], [0, self.i_xy, self.i_xy], ls="--", color="0.5", lw=1,
                     label=f"min(I(X;T), I(X;Y)), I(X;Y) = {self.i_xy:.4f}")
         ax.set_xlabel(f"{'I(X;T)' if x_axis == 'i_xt' else 'H(T)'} [{self.units}]")
