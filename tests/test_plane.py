@@ -135,6 +135,7 @@ def test_kde_matches_the_kde_estimators():
     assert records[0]["estimator"] == "kde(noise_var=0.05)"
 
 
+@pytest.mark.filterwarnings("ignore:.*repeated values:infolens.InfoLensWarning")  # the labels, by design
 def test_ksg_uses_the_input_vectors():
     pytest.importorskip("infolens.estimators.knn")
     rng = np.random.default_rng(6)
