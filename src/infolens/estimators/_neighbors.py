@@ -329,19 +329,21 @@ def _last_inside_above(v: np.ndarray, r: np.ndarray, strict: bool) -> np.ndarray
     pending = np.flatnonzero(ok)
     step = np.ones(len(pending), dtype=np.int64)
     while pending.size:
-        cand = np.minimum(low[pending] + step, top[pending])
+        # min(low, top - step) + step == min(low + step, top) without int64 overflow
+        cand = np.minimum(low[pending], top[pending] - step) + step
         ins = inside(cand, pending)
         low[pending[ins]] = cand[ins]
         high[pending[~ins]] = cand[~ins]
-        pending, step = pending[ins], step[ins] * 2
+        pending, step = pending[ins], np.minimum(step[ins] * 2, np.int64(1) << 62)
     # bisection (the downward case starts here directly: low = v inside, high = guess outside)
-    pending = np.flatnonzero(high - low > 1)
+    pending = np.flatnonzero(high > low + 1)
     while pending.size:
-        mid = low[pending] + (high[pending] - low[pending]) // 2
+        a, b = low[pending], high[pending]
+        mid = (a >> 1) + (b >> 1) + (a & b & 1)  # floor((a + b) / 2) without overflow
         ins = inside(mid, pending)
         low[pending[ins]] = mid[ins]
         high[pending[~ins]] = mid[~ins]
-        pending = pending[high[pending] - low[pending] > 1]
+        pending = pending[high[pending] > low[pending] + 1]
     return _from_ordered(low)
 
 

@@ -1,0 +1,167 @@
+"""The neighbour engine: every strategy against a plain O(N^2) reference, exactly.
+
+The reference computes full distance matrices with numpy (``np.abs(diff).max`` for the max-norm,
+``sqrt(sum(diff**2))`` for the Euclidean norm) and counts with literal ``<`` / ``<=``. The fast
+paths must return the same k-th neighbour distances (to 1e-12 relative) and the same integer
+counts, ties and duplicated points included.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from infolens.estimators._neighbors import (
+    CountSpec,
+    choose_strategy,
+    neighbor_stats,
+    pair_distances,
+    sorted_count,
+    tree_max_dim,
+)
+
+torch = pytest.importorskip("torch")
+
+
+def distance_matrix(a: np.ndarray, metric: str) -> np.ndarray:
+    diff = a[:, None, :] - a[None, :, :]
+    if metric == "chebyshev" or a.shape[1] == 1:
+        return np.abs(diff).max(axis=-1)
+    return np.sqrt((diff**2).sum(axis=-1))
+
+
+def reference_stats(groups, k, specs, metric):
+    """rho, eps and counts straight from the definitions."""
+    n = len(groups[0])
+    per_group = [distance_matrix(g, metric) for g in groups]
+    joint = np.max(per_group, axis=0)
+    off = ~np.eye(n, dtype=bool)
+    rho = np.array([np.sort(joint[i][off[i]])[k - 1] for i in range(n)])
+    inside = (joint <= rho[:, None]) & off
+    eps = np.stack([np.where(inside, d, 0.0).max(axis=1) for d in per_group], axis=1)
+    counts = []
+    for spec in specs:
+        d = np.max([per_group[g] for g in spec.groups], axis=0)
+        radius = {"rho": rho, "zero": np.zeros(n)}.get(spec.radius)
+        if spec.radius == "eps":
+            radius = eps[:, spec.groups[0]]
+        hit = d < radius[:, None] if spec.strict else d <= radius[:, None]
+        counts.append((hit & off).sum(axis=1))
+    return rho, eps, counts
+
+
+def make_groups(kind: str, dims: tuple[int, ...], n: int = 240, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((n, 1))
+    groups = [0.7 * base + rng.standard_normal((n, d)) for d in dims]
+    if kind == "ties":  # a coarse grid: many exactly equal distances
+        groups = [np.round(2 * g) / 2 for g in groups]
+    elif kind == "duplicates":  # a quarter of the rows repeated exactly, a few rows 5 times
+        for g in groups:
+            g[: n // 4] = g[n // 4: 2 * (n // 4)]
+            g[n - 5:] = g[n - 6]
+    elif kind == "offset":  # far from the origin: GEMM distances lose digits
+        groups = [g * 1e-3 + 1e4 for g in groups]
+    return groups
+
+
+ALL_SPECS = [CountSpec((0,), "rho", True), CountSpec((1,), "rho", True),
+             CountSpec((0, 1), "rho", False), CountSpec((0,), "eps", False),
+             CountSpec((1,), "eps", False), CountSpec((1,), "zero", False)]
+
+CASES = [(kind, dims, metric, strategy)
+         for kind in ("continuous", "ties", "duplicates", "offset")
+         for dims in ((1, 1), (1, 3), (4, 2))
+         for metric in ("chebyshev", "euclidean")
+         for strategy in ("tree", "brute")
+         if not (strategy == "tree" and metric == "euclidean" and max(dims) > 1)]
+
+
+@pytest.mark.parametrize(("kind", "dims", "metric", "strategy"), CASES)
+@pytest.mark.parametrize("k", [1, 3])
+def test_strategy_matches_reference(kind, dims, metric, strategy, k):
+    groups = make_groups(kind, dims)
+    ref_rho, ref_eps, ref_counts = reference_stats(groups, k, ALL_SPECS, metric)
+    got = neighbor_stats(groups, k, ALL_SPECS, metric=metric, group_eps=True, strategy=strategy)
+    assert got.strategy == strategy
+    np.testing.assert_allclose(got.rho, ref_rho, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(got.eps, ref_eps, rtol=1e-12, atol=0)
+    for spec, found, expected in zip(ALL_SPECS, got.counts, ref_counts, strict=True):
+        np.testing.assert_array_equal(found, expected, err_msg=str(spec))
+
+
+@pytest.mark.parametrize("metric", ["chebyshev", "euclidean"])
+def test_brute_small_blocks_and_torch_tensors_match(metric):
+    """Many tiny blocks, and torch CPU tensors, give the same answer as one big block."""
+    groups = make_groups("duplicates", (3, 2), n=150, seed=3)
+    one = neighbor_stats(groups, 2, ALL_SPECS, metric=metric, group_eps=True, strategy="brute")
+    tiny = neighbor_stats(groups, 2, ALL_SPECS, metric=metric, group_eps=True, strategy="brute",
+                          block_bytes=150 * 8 * 7 * 3)  # 3 rows per block
+    tensors = [torch.from_numpy(g) for g in groups]
+    on_torch = neighbor_stats(tensors, 2, ALL_SPECS, metric=metric, group_eps=True)
+    assert on_torch.strategy == choose_strategy(150, [3, 2], metric, ALL_SPECS)
+    for other in (tiny, on_torch):
+        np.testing.assert_array_equal(other.rho, one.rho)
+        np.testing.assert_array_equal(other.eps, one.eps)
+        for a, b in zip(other.counts, one.counts, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("metric", ["chebyshev", "euclidean"])
+def test_cuda_path_matches_reference(metric):
+    groups = make_groups("duplicates", (4, 2), n=300, seed=5)
+    ref_rho, ref_eps, ref_counts = reference_stats(groups, 3, ALL_SPECS, metric)
+    got = neighbor_stats([torch.from_numpy(g).cuda() for g in groups], 3, ALL_SPECS,
+                         metric=metric, group_eps=True)
+    assert got.strategy == "brute"
+    np.testing.assert_allclose(got.rho, ref_rho, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(got.eps, ref_eps, rtol=1e-12, atol=0)
+    for found, expected in zip(got.counts, ref_counts, strict=True):
+        np.testing.assert_array_equal(found, expected)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_sorted_count_is_exact_at_floating_point_boundaries(strict):
+    """Radii equal to a computed difference, tiny values next to large ones, zero radii."""
+    rng = np.random.default_rng(7)
+    v = np.concatenate([rng.standard_normal(200), rng.standard_normal(50) * 1e-12, [0.0, -0.0],
+                        1e8 + rng.standard_normal(20), np.full(5, 0.25), [5e-324, -5e-324]])
+    j = rng.integers(0, len(v), len(v))
+    radius = np.abs(v[j] - v)  # exactly attained distances: the hardest boundary cases
+    radius[:10] = 0.0
+    radius[10:20] = 1e-300
+    d = np.abs(v[:, None] - v[None, :])
+    off = ~np.eye(len(v), dtype=bool)
+    expected = (((d < radius[:, None]) if strict else (d <= radius[:, None])) & off).sum(axis=1)
+    np.testing.assert_array_equal(sorted_count(v, radius, strict), expected)
+
+
+def test_pair_distances_definition():
+    a = np.array([[0.0, 3.0], [1.0, 1.0]])
+    b = np.array([[4.0, 0.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(pair_distances(a, b, "euclidean"), [5.0, 0.0])
+    np.testing.assert_array_equal(pair_distances(a, b, "chebyshev"), [4.0, 0.0])
+    same = pair_distances(torch.from_numpy(a), torch.from_numpy(b), "euclidean")
+    np.testing.assert_array_equal(same.numpy(), [5.0, 0.0])
+
+
+def test_auto_strategy_rules():
+    assert tree_max_dim(100_000) >= 10
+    assert choose_strategy(100_000, [1, 1], "chebyshev") == "tree"
+    assert choose_strategy(10_000, [50, 50], "chebyshev") == "brute"
+    assert choose_strategy(100_000, [3, 3], "euclidean", [CountSpec((0,))]) == "brute"
+    assert choose_strategy(100_000, [1, 1], "euclidean", [CountSpec((0,))]) == "tree"
+    assert choose_strategy(100_000, [1, 1], "chebyshev", on_device=True) == "brute"
+
+
+def test_bad_requests_raise():
+    groups = make_groups("continuous", (1, 1), n=20)
+    with pytest.raises(ValueError, match="k must be"):
+        neighbor_stats(groups, 20)
+    with pytest.raises(ValueError, match="strategy='tree'"):
+        neighbor_stats(make_groups("continuous", (2, 2), n=20), 3, [CountSpec((0,))],
+                       metric="euclidean", strategy="tree")
+    with pytest.raises(ValueError, match="group_eps"):
+        neighbor_stats(groups, 3, [CountSpec((0,), "eps")])
