@@ -33,6 +33,7 @@ _LAZY: dict[str, str] = {
     "predict_proba": "infolens.bottleneck.vib",
     "GaussianNoise": "infolens.bottleneck.nonlinear",
     "NonlinearIBLoss": "infolens.bottleneck.nonlinear",
+    "NonlinearIBTerms": "infolens.bottleneck.nonlinear",
     "kde_mi_upper_bound": "infolens.bottleneck.nonlinear",
     "MIBoundLoss": "infolens.bottleneck.objectives",
     "InfoNCELoss": "infolens.bottleneck.objectives",
