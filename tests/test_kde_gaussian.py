@@ -151,6 +151,12 @@ def test_mi_kde_with_uninformative_labels_is_near_zero() -> None:
     assert abs(details["upper"]) < 0.01 and abs(details["lower"]) < 0.01
 
 
+def test_mi_kde_warns_when_y_is_not_labels() -> None:
+    x = np.random.default_rng(5).standard_normal((100, 2))
+    with pytest.warns(il.InfoLensWarning, match="treats y as discrete labels, but y has 100 distinct"):
+        kde.mi_kde(x, x[:, :1])
+
+
 def test_kde_through_the_public_api() -> None:
     x = np.random.default_rng(4).standard_normal((500, 3))
     y = (x[:, 0] > 0).astype(int)

@@ -35,12 +35,14 @@ A. M. Saxe et al., "On the information bottleneck theory of deep learning", ICLR
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
 from infolens._validation import (
+    InfoLensWarning,
     _is_tensor,
     as_samples,
     check_choice,
@@ -186,6 +188,12 @@ def mi_kde(x: np.ndarray, y: np.ndarray, noise_var: float = 0.1,
     """
     t = _as_tensor(x)
     codes = unique_row_codes(np.asarray(y).reshape(len(y), -1))
+    n_classes = int(codes.max()) + 1
+    if n_classes > len(codes) // 2:
+        warnings.warn(f"mi_kde treats y as discrete labels, but y has {n_classes} distinct values "
+                      f"in {len(codes)} samples: the estimate approaches I(X; sample identity). "
+                      "Pass class labels, or use mi_identity_kde for I(X; T).", InfoLensWarning,
+                      stacklevel=2)
     h_t = _entropy_bounds(t, noise_var)
     h_t_given_y = _conditional_bounds(t, codes, noise_var)
     details = {b: h_t[b] - h_t_given_y[b] for b in BOUNDS}
