@@ -43,7 +43,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -796,7 +796,7 @@ def verify_pruning(model: nn.Module, x_train: Any, y_train: Any, x_test: Any, y_
                     variant = copy.deepcopy(base)
                 variant = variant.to(device)
                 before.append(_accuracy(variant, xs_test, ys_test, batch_size))
-                _finetune(variant, xs_train, ys_train, epochs, lr, batch_size, s)
+                finetune(variant, xs_train, ys_train, epochs=epochs, lr=lr, batch_size=batch_size, seed=s)
             after.append(_accuracy(variant, xs_test, ys_test, batch_size))
             n_params = _used_parameters(variant, example)
         return PruningVariant(name=name, removed=tuple(removed), actions=dict(actions),
@@ -887,24 +887,36 @@ def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: in
     return correct / x.shape[0]
 
 
-def _finetune(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
-              batch_size: int, seed: int) -> None:
-    """``epochs`` passes of Adam on cross-entropy, batch order from ``seed``."""
-    if epochs == 0:
-        return
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr)
+def finetune(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float, batch_size: int,
+             seed: int, on_epoch: Callable[[int], None] | None = None) -> list[float]:
+    """``epochs`` passes of Adam on cross-entropy over ``(x, y)``, batch order drawn from ``seed``.
+
+    ``on_epoch(e)`` is called before the first epoch (``e = 0``) and after each epoch ``e``, with
+    the model in eval mode. Returns the mean training loss of each epoch; leaves the model in eval
+    mode. Used to fine-tune pruned networks (and by ``infolens probe`` to train its network).
+    """
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     generator = torch.Generator().manual_seed(seed)
-    model.train()
-    for _ in range(epochs):
+    losses = []
+    model.eval()
+    if on_epoch is not None:
+        on_epoch(0)
+    for epoch in range(1, epochs + 1):
+        model.train()
         order = torch.randperm(x.shape[0], generator=generator).to(x.device)
+        total = 0.0
         for start in range(0, x.shape[0], batch_size):
             index = order[start:start + batch_size]
             optimizer.zero_grad(set_to_none=True)
             loss = nn.functional.cross_entropy(model(x[index]), y[index])
             loss.backward()
             optimizer.step()
-    model.eval()
+            total += loss.item() * index.shape[0]
+        model.eval()
+        losses.append(total / x.shape[0])
+        if on_epoch is not None:
+            on_epoch(epoch)
+    return losses
 
 
 def _used_parameters(model: nn.Module, example: torch.Tensor) -> int:

@@ -31,7 +31,7 @@ _FIELDS = {"dataset": "dataset", "n_samples": "n_samples", "seed": "seed", "epoc
 @click.option("--finetune-seeds", type=int, default=None, help="Fine-tuning repeats averaged [default: 3].")
 @click.option("--method", "methods", multiple=True, type=click.Choice(["pca", "tsne", "umap"]),
               help="Embedding method (repeatable) [default: pca, tsne, umap].")
-@click.option("--embed-points", type=int, default=None, help="Points per map [default: 1500].")
+@click.option("--embed-points", type=int, default=None, help="Points per map [default: 1000].")
 @click.option("--tsne-3d-layers", type=int, default=None, help="Layers with a 3-D t-SNE map [default: 2].")
 @click.option("--snapshots", type=int, default=None, help="Epochs in the aligned sequence [default: 6].")
 @click.option("--quick", is_flag=True, help="A smoke run of about a minute (small data, PCA and t-SNE).")

@@ -38,8 +38,7 @@ from torch import nn
 
 from infolens._validation import check_choice, check_int, fail
 
-__all__ = ["ProbeRunConfig", "ProbeRunResult", "RedundantMLP", "add_probes_section", "run_probe",
-           "train_classifier"]
+__all__ = ["ProbeRunConfig", "ProbeRunResult", "RedundantMLP", "add_probes_section", "run_probe"]
 
 DATASETS = ("mnist1d", "digits", "szt12")
 METHODS = ("pca", "tsne", "umap")
@@ -139,7 +138,7 @@ class ProbeRunConfig:
     finetune_epochs: int = 5
     finetune_seeds: int = 3
     methods: tuple[str, ...] = METHODS
-    embed_points: int = 1500
+    embed_points: int = 1000
     tsne_3d_layers: int = 2
     snapshots: int = 6
 
@@ -189,36 +188,6 @@ class ProbeRunResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
-                     batch_size: int, seed: int, on_epoch: Callable[[int], None] | None = None
-                     ) -> list[dict[str, float]]:
-    """Adam on cross-entropy; ``on_epoch(e)`` is called before training (e = 0) and after each epoch.
-
-    Returns per-epoch ``{"epoch", "loss"}`` (mean training loss of the epoch).
-    """
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    history = []
-    if on_epoch is not None:
-        on_epoch(0)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(x.shape[0], generator=generator).to(x.device)
-        total = 0.0
-        for start in range(0, x.shape[0], batch_size):
-            index = order[start:start + batch_size]
-            optimizer.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(model(x[index]), y[index])
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * index.shape[0]
-        model.eval()
-        history.append({"epoch": epoch, "loss": total / x.shape[0]})
-        if on_epoch is not None:
-            on_epoch(epoch)
-    return history
-
-
 def _log_epochs(epochs: int, count: int) -> list[int]:
     """``count`` distinct epochs from 0 to ``epochs``, log-spaced (0 and ``epochs`` included)."""
     values = {0, epochs}
@@ -261,7 +230,7 @@ def run_probe(config: ProbeRunConfig | None = None, out: str | os.PathLike[str] 
     """Run the experiment (see the module notes); write its outputs to ``out`` when given."""
     from infolens.capture import capture
     from infolens.embed import embed, embed_sequence, knn_accuracy
-    from infolens.probes import probe_layers
+    from infolens.probes import finetune, probe_layers
 
     config = (config or ProbeRunConfig()).validate()
     say = log or (lambda message: None)
@@ -296,8 +265,9 @@ def run_probe(config: ProbeRunConfig | None = None, out: str | os.PathLike[str] 
                 model(x_map)
             frames.append(acts[last_layer].numpy().copy())
 
-    history = train_classifier(model, xt, yt, epochs=config.epochs, lr=config.lr,
-                               batch_size=config.batch_size, seed=config.seed, on_epoch=snapshot)
+    losses = finetune(model, xt, yt, epochs=config.epochs, lr=config.lr, batch_size=config.batch_size,
+                      seed=config.seed, on_epoch=snapshot)
+    history = [{"epoch": i + 1, "loss": loss} for i, loss in enumerate(losses)]
     test_accuracy = _accuracy(model, x_eval, y_eval)
     lap("training")
     say(f"trained {config.epochs} epochs: evaluation accuracy {test_accuracy:.4f}")
