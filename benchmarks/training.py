@@ -110,14 +110,14 @@ def print_table(rows: list[dict]) -> None:
               f"{r['stacked_cpu_s']:>11.2f} {r['max_weight_diff']:>8.1e} {load_avg:>9}")
 
 
-def accuracy(epochs: int) -> dict:
+def accuracy(epochs: int, threads: int) -> dict:
     """Test accuracy of tanh networks after ``epochs`` epochs, for a few batch sizes and rates."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     split = load("szt12", seed=0)
     seeds = [0, 1, 2]
     n_train = len(split.y_train)
     rows = []
-    for batch_size, lr in ((256, 4e-4), (n_train, 4e-4), (256, 1e-3), (n_train, 1e-2)):
+    for batch_size, lr in ((256, 4e-4), (256, 1e-3), (n_train, 1e-2), (n_train, 4e-4)):
         model = StackedMLP(len(seeds), SZT_WIDTHS, ["tanh"] * len(seeds), seeds)
         start = time.perf_counter()
         hist = train_members(model, split, epochs, lr=lr, batch_size=batch_size,
@@ -152,7 +152,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.accuracy:
         path = RESULTS / "training_accuracy.json"
-        path.write_text(json.dumps(accuracy(args.epochs or 3000), indent=2) + "\n")
+        path.write_text(json.dumps(accuracy(args.epochs or 3000, args.threads[0]), indent=2) + "\n")
         print(f"wrote {path}")
         return
     path = RESULTS / "training.json"

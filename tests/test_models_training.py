@@ -88,6 +88,13 @@ def test_stacked_members_are_initialised_like_seeded_reference_mlps():
         stacked(torch.randn(3, 5, 12))
     with pytest.raises(InfoLensError, match="'seeds' parameter of StackedMLP"):
         StackedMLP(2, WIDTHS, ["tanh", "tanh"], [0])
+    with pytest.raises(InfoLensError, match="'activations' parameter of StackedMLP"):
+        StackedMLP(2, WIDTHS, "tanh", [0, 1])
+    buffer = io.BytesIO()  # the whole module pickles (no lambdas inside)
+    torch.save(StackedMLP(2, WIDTHS, ["linear", "relu"], np.array([0, 1])), buffer)
+    buffer.seek(0)
+    clone = torch.load(buffer, weights_only=False)
+    torch.testing.assert_close(clone(x), StackedMLP(2, WIDTHS, ["linear", "relu"], [0, 1])(x))
 
 
 def test_stacked_training_equals_separate_adam_training(szt):

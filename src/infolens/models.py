@@ -22,8 +22,12 @@ from infolens._validation import check_choice, check_int, fail
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "linear": nn.Identity,
 }
+def _identity(z: torch.Tensor) -> torch.Tensor:
+    return z
+
+
 _FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda z: z,
+    "tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": _identity,
 }
 
 #: Widths of the reference network for each built-in data set (input ... classes).
@@ -175,9 +179,13 @@ class StackedMLP(nn.Module):
         self._runs = [(_FUNCTIONS[kind], start, count) for kind, start, count in _runs(self.activations)]
 
     def _per_member(self, name: str, values: Any, fn: str) -> tuple[Any, ...]:
-        if isinstance(values, str) or not isinstance(values, Sequence) or len(values) != self.n_members:
+        try:
+            items = () if isinstance(values, str) else tuple(values)
+        except TypeError:
+            items = ()
+        if len(items) != self.n_members:
             raise fail(name, fn, f"a sequence of length n_members={self.n_members}", values)
-        return tuple(values)
+        return items
 
     @property
     def layer_names(self) -> list[str]:
