@@ -82,12 +82,14 @@ CASES = [(kind, dims, metric, strategy)
 def test_strategy_matches_reference(kind, dims, metric, strategy, k):
     groups = make_groups(kind, dims)
     ref_rho, ref_eps, ref_counts = reference_stats(groups, k, ALL_SPECS, metric)
-    got = neighbor_stats(groups, k, ALL_SPECS, metric=metric, group_eps=True, strategy=strategy)
-    assert got.strategy == strategy
-    np.testing.assert_allclose(got.rho, ref_rho, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(got.eps, ref_eps, rtol=1e-12, atol=0)
-    for spec, found, expected in zip(ALL_SPECS, got.counts, ref_counts, strict=True):
-        np.testing.assert_array_equal(found, expected, err_msg=str(spec))
+    for gemm_dtype in ("float32", "float64") if strategy == "brute" else ("float32",):
+        got = neighbor_stats(groups, k, ALL_SPECS, metric=metric, group_eps=True, strategy=strategy,
+                             gemm_dtype=gemm_dtype)
+        assert got.strategy == strategy
+        np.testing.assert_allclose(got.rho, ref_rho, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(got.eps, ref_eps, rtol=1e-12, atol=0)
+        for spec, found, expected in zip(ALL_SPECS, got.counts, ref_counts, strict=True):
+            np.testing.assert_array_equal(found, expected, err_msg=f"{spec} {gemm_dtype}")
 
 
 @pytest.mark.parametrize("metric", ["chebyshev", "euclidean"])

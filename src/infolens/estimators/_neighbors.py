@@ -125,7 +125,7 @@ def _joint_pair_distances(groups: Sequence[Any], rows: Any, cols: Any, metric: s
 
 def neighbor_stats(groups: Sequence[Any], k: int, counts: Sequence[CountSpec] = (), *,
                    metric: str = "chebyshev", group_eps: bool = False, strategy: str = "auto",
-                   block_bytes: int = BLOCK_BYTES) -> NeighborStats:
+                   block_bytes: int = BLOCK_BYTES, gemm_dtype: str = "float32") -> NeighborStats:
     """k-th neighbour distances, optional per-group radii and radius counts; see the module doc.
 
     Parameters
@@ -143,6 +143,9 @@ def neighbor_stats(groups: Sequence[Any], k: int, counts: Sequence[CountSpec] = 
     strategy : {"auto", "tree", "brute"}
     block_bytes : int
         Working memory of one brute-force block.
+    gemm_dtype : {"float32", "float64"}
+        Precision of the GEMM distances of the ``"euclidean"`` brute force. It changes the
+        speed only: undecided comparisons are re-done in float64 either way.
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}")
@@ -164,7 +167,11 @@ def neighbor_stats(groups: Sequence[Any], k: int, counts: Sequence[CountSpec] = 
         arrays = [g.detach().cpu().numpy() if _is_tensor(g) else np.asarray(g) for g in groups]
         rho, eps, found = _tree_stats(arrays, k, counts, metric, group_eps)
     else:
-        rho, eps, found = _brute_stats(_as_tensors(groups), k, counts, metric, group_eps, block_bytes)
+        import torch
+
+        dtype = {"float32": torch.float32, "float64": torch.float64}[gemm_dtype]
+        rho, eps, found = _brute_stats(_as_tensors(groups), k, counts, metric, group_eps, block_bytes,
+                                       dtype)
     return NeighborStats(rho=rho, eps=eps, counts=tuple(found), strategy=chosen)
 
 
@@ -370,76 +377,89 @@ def sorted_count(values: np.ndarray, radius: np.ndarray, strict: bool) -> np.nda
 # ------------------------------------------------------------------------------ brute strategy
 
 
-class _BlockDistances:
-    """Distances from a block of query rows to all points, one (b, n) matrix per group.
+class _Blocks:
+    """Distances from a block of query rows to all N points, one (b, N) matrix per group.
 
-    Exact groups (max-norm, or 1-D) hold distances. With ``"euclidean"`` groups of 2+
-    dimensions hold GEMM squared distances ``v`` with a per-row error bound ``tol``: the
-    exactly computed squared distance lies in ``[v - tol, v + tol]``.
+    Exact mode (max-norm, or every group 1-D): float64 distances from ``torch.cdist(p=inf)``.
+    Squared mode (``"euclidean"`` with a group of 2+ dimensions): approximate squared distances
+    from one GEMM per group, ``[c_i, |c_i|^2, 1] . [-2 c_j, 1, |c_j|^2]``, on centred data
+    scaled by one power of two (exact) and stored in ``dtype`` (float32 by default: half the
+    memory traffic, and fast on GPUs). ``tol[i]`` bounds the error of every entry of row i on
+    every group: rounding of the GEMM and of the float32 conversion, ``O(d u (|c_i|^2 +
+    max_j |c_j|^2))``, with a factor of safety. The diagonal (i itself) is set to +inf.
     """
 
-    def __init__(self, groups: list[Any], metric: str, block_bytes: int) -> None:
+    def __init__(self, groups: list[Any], metric: str, dtype: Any) -> None:
         import torch
 
         self.groups = groups
         self.metric = metric
-        self.block_bytes = block_bytes
-        self.approx = [metric == "euclidean" and g.shape[1] > 1 for g in groups]
-        self.squared = any(self.approx)  # compare on the squared scale when any group is GEMM
-        self.centered, self.norms, self.scale = [], [], []
-        for g, approx in zip(groups, self.approx, strict=True):
-            if approx:
-                c = g - g.mean(dim=0, keepdim=True)
-                norms = (c * c).sum(dim=1)
-                self.centered.append(c)
-                self.norms.append(norms)
-                # error of GEMM distances plus that of the exact reference sum, both O(d u |.|^2)
-                self.scale.append((4.0 * g.shape[1] + 32.0) * torch.finfo(torch.float64).eps)
-            else:
-                self.centered.append(None)
-                self.norms.append(None)
-                self.scale.append(0.0)
+        self.n = int(groups[0].shape[0])
+        self.squared = metric == "euclidean" and any(g.shape[1] > 1 for g in groups)
+        self.dtype = dtype if self.squared else torch.float64
+        if not self.squared:
+            return
+        centred = [g - g.mean(dim=0, keepdim=True) for g in groups]
+        biggest = max(float(c.abs().max()) for c in centred)
+        scale = 2.0 ** math.floor(math.log2(biggest)) if biggest > 0 else 1.0
+        self.scale2 = scale * scale
+        unit = torch.finfo(dtype).eps
+        self.margin = max(_MARGIN, 8.0 * unit)
+        self.left, self.right = [], []
+        self.tol = torch.zeros(self.n, dtype=torch.float64, device=groups[0].device)
+        for c in centred:
+            c = c / scale
+            norms = (c * c).sum(dim=1, keepdim=True)
+            ones = torch.ones_like(norms)
+            self.left.append(torch.cat([c, norms, ones], dim=1).to(dtype))
+            self.right.append(torch.cat([-2.0 * c, ones, norms], dim=1).to(dtype).T.contiguous())
+            bound = (8.0 * (c.shape[1] + 2) + 64.0) * unit * (norms[:, 0] + norms.max())
+            self.tol = torch.maximum(self.tol, bound)
 
-    def block(self, start: int, stop: int) -> tuple[list[Any], Any]:
-        """Group matrices (distances, or squared distances when ``self.squared``) and tolerance."""
+    def __call__(self, start: int, stop: int) -> list[Any]:
         import torch
 
-        mats, tol = [], None
-        for g, c, norms, scale, approx in zip(self.groups, self.centered, self.norms, self.scale,
-                                               self.approx, strict=True):
-            if approx:
-                v = torch.addmm(norms[None, :], c[start:stop], c.T, alpha=-2.0)
-                v += norms[start:stop, None]
-                v.clamp_(min=0.0)
-                t = scale * (norms[start:stop] + norms.max())
-                tol = t if tol is None else torch.maximum(tol, t)
-                mats.append(v)
-            else:
-                d = torch.cdist(g[start:stop], g, p=float("inf"))
-                mats.append(d * d if self.squared else d)
-        if tol is None:
-            tol = torch.zeros(stop - start, dtype=torch.float64, device=self.groups[0].device)
-        return mats, tol
+        if self.squared:
+            mats = [torch.mm(left[start:stop], right) for left, right in zip(self.left, self.right,
+                                                                           strict=True)]
+        else:
+            mats = [torch.cdist(g[start:stop], g, p=float("inf")) for g in self.groups]
+        local = torch.arange(stop - start, device=mats[0].device)
+        for m in mats:
+            m[local, local + start] = math.inf
+        return mats
+
+    def bounds(self, radius: Any, start: int, stop: int) -> tuple[Any, Any]:
+        """Squared-mode thresholds: entries below ``low`` are surely < radius, above ``high`` surely >."""
+        r2 = radius * radius / self.scale2
+        tol = self.tol[start:stop]
+        low = (r2 * (1.0 - self.margin) - tol).to(self.dtype)[:, None]
+        high = (r2 * (1.0 + self.margin) + tol).to(self.dtype)[:, None]
+        return low, high
 
 
 def _brute_stats(groups: list[Any], k: int, specs: Sequence[CountSpec], metric: str,
-                 group_eps: bool, block_bytes: int,
+                 group_eps: bool, block_bytes: int, dtype: Any = None,
                  ) -> tuple[np.ndarray, np.ndarray | None, list[np.ndarray]]:
     import torch
 
     n = int(groups[0].shape[0])
     device = groups[0].device
-    dist = _BlockDistances(groups, metric, block_bytes)
-    n_matrices = len(groups) + 4
-    rows_per_block = max(1, min(n, block_bytes // (8 * n * n_matrices)))
+    blocks = _Blocks(groups, metric, torch.float32 if dtype is None else dtype)
+    per_entry = blocks.dtype.itemsize * (len(groups) + 1) + 3  # group matrices, joint, masks
+    rows_per_block = max(1, min(n, block_bytes // (n * per_entry)))
     rho = torch.empty(n, dtype=torch.float64, device=device)
     eps = torch.zeros((n, len(groups)), dtype=torch.float64, device=device) if group_eps else None
     found = [torch.zeros(n, dtype=torch.int64, device=device) for _ in specs]
     for start in range(0, n, rows_per_block):
         stop = min(n, start + rows_per_block)
-        mats, tol = dist.block(start, stop)
-        local = torch.arange(stop - start, device=device)
-        rho_b, eps_b = _block_knn(dist, mats, tol, start, stop, k, group_eps)
+        mats = blocks(start, stop)
+        if blocks.squared:
+            near = _squared_knn(blocks, mats, start, stop, k, block_bytes)
+            rho_b = near.rho
+            eps_b = near.eps() if group_eps else None
+        else:
+            rho_b, eps_b = _exact_knn(mats, k, group_eps)
         rho[start:stop] = rho_b
         if eps is not None:
             eps[start:stop] = eps_b
@@ -450,92 +470,164 @@ def _brute_stats(groups: list[Any], k: int, specs: Sequence[CountSpec], metric: 
                 radius = eps_b[:, spec.groups[0]]
             else:
                 radius = torch.zeros(stop - start, dtype=torch.float64, device=device)
-            out[start:stop] = _block_count(dist, mats, tol, spec, radius, start, local)
+            if blocks.squared:
+                out[start:stop] = _squared_count(blocks, mats, near, spec, radius, start, stop)
+            else:
+                out[start:stop] = _exact_count(mats, spec, radius)
         del mats
     return (rho.cpu().numpy(), None if eps is None else eps.cpu().numpy(),
             [f.cpu().numpy() for f in found])
 
 
-def _block_knn(dist: _BlockDistances, mats: list[Any], tol: Any, start: int, stop: int, k: int,
-               group_eps: bool) -> tuple[Any, Any]:
-    """Exact k-th neighbour distance (and per-group eps) for the rows start..stop."""
+def _joint_of(mats: list[Any], groups: Sequence[int]) -> Any:
     import torch
 
-    b = stop - start
-    local = torch.arange(b, device=tol.device)
-    joint = mats[0].clone()
-    for m in mats[1:]:
-        torch.maximum(joint, m, out=joint)
-    joint[local, local + start] = math.inf  # i is not its own neighbour
-    if not dist.squared:  # exact distances: select directly
-        rho = torch.topk(joint, k, dim=1, largest=False).values[:, k - 1]
-        eps = None
-        if group_eps:
-            inside = joint <= rho[:, None]
-            eps = torch.stack([torch.where(inside, m, 0.0).amax(dim=1) for m in mats], dim=1)
-        return rho, eps
-    # GEMM distances: every point whose exact distance can be <= rho is a candidate
-    approx_kth = torch.topk(joint, k, dim=1, largest=False).values[:, k - 1]
-    limit = (approx_kth + 2.0 * tol) * (1.0 + _MARGIN) + tol * _MARGIN
-    n_cand = (joint <= limit[:, None]).sum(dim=1)
-    width = int(n_cand.max())
-    cand = torch.topk(joint, width, dim=1, largest=False).indices
-    valid = torch.arange(width, device=tol.device)[None, :] < n_cand[:, None]
-    del joint
-    max_dim = max(int(g.shape[1]) for g in dist.groups)
-    chunk = max(1, dist.block_bytes // (8 * width * (max_dim + len(dist.groups) + 2)))
-    rho = torch.empty(b, dtype=torch.float64, device=tol.device)
-    eps = torch.zeros((b, len(dist.groups)), dtype=torch.float64, device=tol.device) if group_eps else None
-    for lo in range(0, b, chunk):
-        hi = min(b, lo + chunk)
-        owners = (local[lo:hi] + start)[:, None].expand(hi - lo, width).reshape(-1)
-        cols = cand[lo:hi].reshape(-1)
-        per_group = [pair_distances(g[owners], g[cols], dist.metric).reshape(hi - lo, width)
-                     for g in dist.groups]
-        exact = per_group[0]
-        for d in per_group[1:]:
-            exact = torch.maximum(exact, d)
-        exact = torch.where(valid[lo:hi], exact, math.inf)
-        rho[lo:hi] = torch.topk(exact, k, dim=1, largest=False).values[:, k - 1]
-        if eps is not None:
-            inside = exact <= rho[lo:hi, None]
-            eps[lo:hi] = torch.stack([torch.where(inside, d, 0.0).amax(dim=1) for d in per_group], dim=1)
-    return rho, eps
+    joint = mats[groups[0]]
+    for g in groups[1:]:
+        joint = torch.maximum(joint, mats[g])
+    return joint
 
 
-def _block_count(dist: _BlockDistances, mats: list[Any], tol: Any, spec: CountSpec, radius: Any,
-                 start: int, local: Any) -> Any:
-    """#{j != i : d_S(i, j) < radius_i} (or <=) for the block rows, exact.
+def _exact_knn(mats: list[Any], k: int, group_eps: bool) -> tuple[Any, Any]:
+    import torch
 
-    On the exact scale each pair is decided directly. On the squared scale each group says
-    "certainly inside" (below ``r^2`` minus the error bound), "certainly outside" (above ``r^2``
-    plus the bound) or neither; a pair is inside when every group is, outside when one group is,
-    and the rest (the k-th neighbour itself, ties, near-ties) is re-decided with exact distances.
+    joint = _joint_of(mats, range(len(mats)))
+    rho = torch.topk(joint, k, dim=1, largest=False).values[:, k - 1]
+    if not group_eps:
+        return rho, None
+    inside = joint <= rho[:, None]
+    return rho, torch.stack([torch.where(inside, m, 0.0).amax(dim=1) for m in mats], dim=1)
+
+
+def _exact_count(mats: list[Any], spec: CountSpec, radius: Any) -> Any:
+    import torch
+
+    hit = None
+    for g in spec.groups:
+        m = mats[g]
+        g_hit = m < radius[:, None] if spec.strict else m <= radius[:, None]
+        hit = g_hit if hit is None else hit & g_hit
+    return torch.count_nonzero(hit, dim=1)
+
+
+@dataclass
+class _Candidates:
+    """Points that can be among the k nearest of each block row, with exact distances."""
+
+    index: Any  # (b, w) column indices, ascending approximate joint distance
+    valid: Any  # (b, w) bool: a real candidate (rows have different numbers of them)
+    exact: list[Any]  # per group (b, w) exact distances (inf where not valid)
+    rho: Any  # (b,) exact k-th neighbour distance
+
+    def eps(self) -> Any:
+        import torch
+
+        joint = self.exact[0]
+        for d in self.exact[1:]:
+            joint = torch.maximum(joint, d)
+        inside = joint <= self.rho[:, None]
+        return torch.stack([torch.where(inside, d, 0.0).amax(dim=1) for d in self.exact], dim=1)
+
+
+_EXTRA = 8  # candidates beyond k taken at once; rows needing more are widened one by one
+
+
+def _squared_knn(blocks: _Blocks, mats: list[Any], start: int, stop: int, k: int,
+                 block_bytes: int) -> _Candidates:
+    """Exact k-th neighbour distances from GEMM distances and exact re-computation.
+
+    Every j whose exact joint distance can be <= rho_i satisfies ``J_ij <= J_(k) + 2 tol``
+    (``J_(k)`` the k-th smallest approximate value); those are the candidates, usually k or
+    a few more. Their exact distances give rho and, for KSG 2, the per-group eps exactly.
     """
     import torch
 
-    r2 = radius * radius
-    inside = outside = None
+    b, n = stop - start, blocks.n
+    joint = _joint_of(mats, range(len(mats)))
+    width = min(k + _EXTRA, n - 1)
+    values, index = torch.topk(joint, width, dim=1, largest=False)
+    values = values.to(torch.float64)
+    tol = blocks.tol[start:stop]
+    limit = (values[:, k - 1] + 2.0 * tol) * (1.0 + blocks.margin) + tol * blocks.margin
+    n_cand = (values <= limit[:, None]).sum(dim=1)
+    crowded = torch.nonzero((n_cand == width) & (width < n - 1)).flatten()
+    if crowded.numel():  # ties or near-ties beyond k + _EXTRA: widen those rows
+        sub = joint[crowded]
+        lim = limit[crowded].to(joint.dtype)[:, None]
+        more = int(torch.count_nonzero(sub <= lim, dim=1).max())
+        n_cand[crowded] = torch.count_nonzero(sub <= lim, dim=1)
+        if more > width:
+            extra_idx = torch.topk(sub, more, dim=1, largest=False).indices
+            pad = torch.zeros((b, more), dtype=index.dtype, device=index.device)
+            pad[:, :width] = index
+            pad[crowded] = extra_idx
+            index, width = pad, more
+    del joint
+    valid = torch.arange(width, device=index.device)[None, :] < n_cand[:, None]
+    exact = [torch.empty((b, width), dtype=torch.float64, device=index.device) for _ in mats]
+    max_dim = max(int(g.shape[1]) for g in blocks.groups)
+    chunk = max(1, block_bytes // (8 * width * (max_dim + 2)))
+    rows = torch.arange(start, stop, device=index.device)
+    for lo in range(0, b, chunk):
+        hi = min(b, lo + chunk)
+        owners = rows[lo:hi, None].expand(hi - lo, width).reshape(-1)
+        cols = index[lo:hi].reshape(-1)
+        for g, values_g in enumerate(blocks.groups):
+            d = pair_distances(values_g[owners], values_g[cols], blocks.metric).reshape(hi - lo, width)
+            exact[g][lo:hi] = torch.where(valid[lo:hi], d, math.inf)
+    joint_exact = exact[0]
+    for d in exact[1:]:
+        joint_exact = torch.maximum(joint_exact, d)
+    rho = torch.topk(joint_exact, k, dim=1, largest=False).values[:, k - 1]
+    return _Candidates(index=index, valid=valid, exact=exact, rho=rho)
+
+
+def _squared_count(blocks: _Blocks, mats: list[Any], near: _Candidates, spec: CountSpec,
+                   radius: Any, start: int, stop: int) -> Any:
+    """#{j != i : d_S(i, j) < radius_i} (or <=), exact, from GEMM distances.
+
+    Entries below the lower bound are surely inside, above the upper bound surely outside;
+    the few in between (the k-th neighbour itself, ties, near-ties) are decided with exact
+    distances: first among the candidates, whose exact distances are known, and by a scan
+    of the row only when some undecided entry is not a candidate.
+    """
+    import torch
+
+    low, high = blocks.bounds(radius, start, stop)
+    surely = maybe = None
     for g in spec.groups:
         m = mats[g]
-        if not dist.squared:
-            g_in = m < radius[:, None] if spec.strict else m <= radius[:, None]
-            inside = g_in if inside is None else inside & g_in
-            continue
-        t = tol if dist.approx[g] else 0.0
-        g_in = m < (r2 * (1.0 - _MARGIN) - t)[:, None]
-        g_out = m > (r2 * (1.0 + _MARGIN) + t)[:, None]
-        inside = g_in if inside is None else inside & g_in
-        outside = g_out if outside is None else outside | g_out
-    inside[local, local + start] = False  # i itself is never counted
-    found = inside.sum(dim=1)
-    if outside is not None:
-        undecided = ~(inside | outside)
-        undecided[local, local + start] = False
-        rows, cols = undecided.nonzero(as_tuple=True)
-        if rows.numel():
-            exact = _joint_pair_distances([dist.groups[g] for g in spec.groups], rows + start, cols,
-                                          dist.metric)
-            ok = exact < radius[rows] if spec.strict else exact <= radius[rows]
-            found += torch.bincount(rows[ok], minlength=len(radius))
-    return found
+        s_g, m_g = m < low, m <= high
+        surely = s_g if surely is None else surely & s_g
+        maybe = m_g if maybe is None else maybe & m_g
+    n_sure = torch.count_nonzero(surely, dim=1)
+    n_open = torch.count_nonzero(maybe, dim=1) - n_sure
+
+    def exact_inside(d: Any, r: Any) -> Any:
+        return d < r if spec.strict else d <= r
+
+    # the undecided entries among the candidates, decided exactly
+    c_sure = c_maybe = None
+    for g in spec.groups:
+        v = mats[g].gather(1, near.index)
+        s_g, m_g = v < low, v <= high
+        c_sure = s_g if c_sure is None else c_sure & s_g
+        c_maybe = m_g if c_maybe is None else c_maybe & m_g
+    c_open = c_maybe & ~c_sure & near.valid
+    d_spec = near.exact[spec.groups[0]]
+    for g in spec.groups[1:]:
+        d_spec = torch.maximum(d_spec, near.exact[g])
+    count = n_sure + torch.count_nonzero(c_open & exact_inside(d_spec, radius[:, None]), dim=1)
+    # rows with undecided entries outside the candidates: scan them
+    lost = torch.nonzero(torch.count_nonzero(c_open, dim=1) < n_open).flatten()
+    if lost.numel():
+        open_rows = (maybe[lost] & ~surely[lost])
+        in_cand = torch.zeros_like(open_rows)
+        r_open, c_open_pos = torch.nonzero(c_open[lost], as_tuple=True)
+        in_cand[r_open, near.index[lost][r_open, c_open_pos]] = True
+        rows, cols = torch.nonzero(open_rows & ~in_cand, as_tuple=True)
+        owners = lost[rows]
+        d = _joint_pair_distances([blocks.groups[g] for g in spec.groups], owners + start, cols,
+                                  blocks.metric)
+        count += torch.bincount(owners[exact_inside(d, radius[owners])], minlength=stop - start)
+    return count
