@@ -340,3 +340,19 @@ def test_permutations_refused_for_neural_names_n_permutations() -> None:
 def test_subsample_count_is_not_converted_to_bits() -> None:
     est = il.estimate_mi(X, Y, method="gaussian", max_samples=10, random_state=0, units="bits")
     assert est.details["n_subsamples"] == 5.0
+
+
+@pytest.mark.parametrize("method", ["plugin", "binning", "gaussian", "gaussian_copula", "kde"])
+def test_torch_inputs_give_the_numpy_value(method: str) -> None:
+    import torch
+
+    rng = np.random.default_rng(14)
+    if method == "plugin":
+        x, y = rng.integers(0, 4, 300), rng.integers(0, 3, 300)
+    else:
+        x, y = rng.standard_normal((300, 2)), rng.standard_normal((300, 1))
+    if method == "kde":
+        y = (y > 0).astype(np.int64)
+    expected = il.estimate_mi(x, y, method=method).value
+    got = il.estimate_mi(torch.from_numpy(x), torch.from_numpy(y), method=method).value
+    assert got == pytest.approx(expected, abs=1e-12)
