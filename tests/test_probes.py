@@ -291,3 +291,63 @@ def test_report_verify_pruning_uses_flags() -> None:
     assert nothing.redundant == ()
     with pytest.raises(InfoLensError, match="nothing to prune"):
         nothing.verify_pruning(model, x, y, x, y)
+
+
+def test_infolens_probe_cli_quick_run_writes_every_output(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from infolens.cli import main
+
+    out = tmp_path / "probe"
+    result = CliRunner().invoke(main, ["probe", "--quick", "--dataset", "digits", "--epochs", "3",
+                                       "--method", "pca", "--embed-points", "150", "--snapshots", "2",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("probes.csv", "embeddings.csv", "probes.png", "embeddings_pca.png", "sequence_pca.png",
+                 "report.html", "summary.json"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    layers = [row["layer"] for row in summary["probes"]]
+    assert layers == ["input"] + [f"blocks.{i}" for i in range(7)]
+    assert summary["redundant"] == [row["layer"] for row in summary["probes"] if row["redundant"]]
+    assert 0.0 <= summary["test_accuracy"] <= 1.0
+    assert summary["sequence_epochs"] == [0, 3]
+    assert {row["method"] for row in summary["embeddings"]} == {"pca"}
+    if summary["pruning"] is not None:
+        assert (out / "pruning.csv").is_file()
+        assert summary["checks"]["flagged_cost_points"] == pytest.approx(summary["pruning"]["cost_points"])
+    html = (out / "report.html").read_text()
+    assert "Probes: what each layer keeps about the label" in html
+    assert html.count("<canvas") == 3  # 3-D PCA maps of the last block, the input and the skip block
+    assert "evaluation accuracy" in result.output and "report.html" in result.output
+
+
+def test_redundant_mlp_blocks_can_be_replaced_by_identity() -> None:
+    from infolens.experiments.probe_run import RedundantMLP
+
+    torch.manual_seed(0)
+    model = RedundantMLP(n_in=5, n_classes=3, width=8, depth=4, skip_to=2)
+    x = torch.randn(10, 5)
+    assert model(x).shape == (10, 3)
+    assert model.layer_names == ["blocks.0", "blocks.1", "blocks.2", "blocks.3"]
+    pruned, actions = prune_layers(model, ["blocks.1", "blocks.2", "blocks.3"], x)
+    assert set(actions.values()) == {"identity"}
+    # with blocks 1-3 gone the network is head(blocks.0(x) + skip(x))
+    expected = model.head(model.blocks[0](x) + model.skip(x))
+    torch.testing.assert_close(pruned(x), expected)
+    with pytest.raises(InfoLensError, match="'skip_to' parameter of RedundantMLP"):
+        RedundantMLP(depth=3, skip_to=3)
+
+
+@pytest.mark.slow
+def test_mnist1d_flagged_layers_prune_cheaply_and_unflagged_do_not() -> None:
+    """The issue's demonstration: on MNIST-1D, the flagged layers go at < 1 point, any other costs more."""
+    from infolens.experiments.probe_run import ProbeRunConfig, run_probe
+
+    result = run_probe(ProbeRunConfig(methods=("pca",), snapshots=2, embed_points=200))
+    assert result.test_accuracy > 0.6
+    flagged = [name for name in result.probes.redundant if name != "input"]
+    assert flagged, "the redundant network should have flagged layers"
+    assert result.pruning is not None
+    assert result.checks["flagged_cost_below_1_point"], result.checks
+    assert result.checks["every_control_costs_more"], result.checks

@@ -118,8 +118,10 @@ class ProbeRunConfig:
     embed_points : int
         Points of the probe set drawn (stratified) for the maps.
     tsne_3d_layers : int
-        How many layers also get a 3-D t-SNE map (the input, the skip block and the last block
-        first); 3-D t-SNE uses Barnes-Hut and is the slowest step.
+        How many layers also get a 3-D t-SNE map, taken in the order: the last block, the input,
+        the skip block (at most 3); 3-D t-SNE uses Barnes-Hut and is the slowest map. The report
+        shows 3-D maps (interactive) for these three layers only; every layer's 3-D PCA k-NN
+        accuracy is in the table.
     snapshots : int
         Training epochs (log-spaced, 0 and the last included) at which the last block is recorded
         for the aligned sequence of maps.
@@ -184,6 +186,7 @@ class ProbeRunResult:
     history: list[dict[str, float]]
     checks: dict[str, Any]
     timings: dict[str, float]
+    highlight: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -293,7 +296,8 @@ def run_probe(config: ProbeRunConfig | None = None, out: str | os.PathLike[str] 
     layer_maps.update({name: acts[name].numpy() for name in model.layer_names})
     embeddings: dict[tuple[str, str, int], Any] = {}
     rows: list[dict[str, Any]] = []
-    three_d = _tsne_3d_layers(list(layer_maps), model.layer_names[config.skip_to], config.tsne_3d_layers)
+    highlight = _highlight_layers(list(layer_maps), model.layer_names[config.skip_to])
+    three_d = set(highlight[:config.tsne_3d_layers])
     available = _available_methods(config.methods, notes)
     for name, values in layer_maps.items():
         raw_knn = knn_accuracy(values, y_map, k=10)
@@ -320,7 +324,7 @@ def run_probe(config: ProbeRunConfig | None = None, out: str | os.PathLike[str] 
     result = ProbeRunResult(config=config, model=model, probes=probes, pruning=pruning, embeddings=embeddings,
                             sequence=sequence, sequence_epochs=tuple(sequence_epochs), embedding_rows=rows,
                             test_accuracy=test_accuracy, history=history, checks=checks, timings=timings,
-                            notes=notes)
+                            highlight=highlight, notes=notes)
     summary = summarize(result)
     result.summary.update(summary)
     if out is not None:
@@ -343,13 +347,9 @@ def _available_methods(methods: Sequence[str], notes: list[str]) -> list[str]:
     return kept
 
 
-def _tsne_3d_layers(names: list[str], skip_layer: str, count: int) -> set[str]:
-    preferred = [names[-1], "input", skip_layer] + names
-    chosen: list[str] = []
-    for name in preferred:
-        if name not in chosen and len(chosen) < count:
-            chosen.append(name)
-    return set(chosen)
+def _highlight_layers(names: list[str], skip_layer: str) -> tuple[str, ...]:
+    """The layers shown in 3-D, in order of preference: the last block, the input, the skip block."""
+    return tuple(dict.fromkeys([names[-1], "input", skip_layer]))
 
 
 def _accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
@@ -502,15 +502,17 @@ def add_probes_section(report: Any, result: ProbeRunResult, *, figures: Mapping[
         checks = result.checks
         holds = checks.get("flagged_cost_below_1_point") and checks.get("every_control_costs_more")
         verdict = "holds" if holds else "does not hold"
+        cheapest = checks.get("min_control_cost_points")
+        control_text = (f"cheapest control: {cheapest:.2f} points" if cheapest is not None
+                        else "no unflagged layer to remove as a control")
         report.add_text(f"Expected outcome (flagged layers removed at a cost under 1 point; each unflagged "
                         f"layer removed alone costs more): {verdict} in this run "
-                        f"(flagged: {checks['flagged_cost_points']:.2f} points; cheapest control: "
-                        f"{checks['min_control_cost_points']:.2f} points).")
+                        f"(flagged: {checks['flagged_cost_points']:.2f} points; {control_text}).")
     report.add_heading("Maps of each layer", sub)
     report.add_text("Each layer's activations for a stratified subset of the probe set, mapped to 2-D and "
                     "coloured by class. k-NN: leave-one-out 10-nearest-neighbour class accuracy in the map "
                     "(and, in the table, in the activations themselves). t-SNE and UMAP keep neighbourhoods, "
-                    "not distances between clusters.")
+                    "not distances between clusters. Colours: classes 0-9 (tab10 order).")
     for stem, png in figures.items():
         if stem.startswith("embeddings_"):
             method = stem.split("_", 1)[1]
@@ -518,7 +520,7 @@ def add_probes_section(report: Any, result: ProbeRunResult, *, figures: Mapping[
     if result.embedding_rows:
         report.add_table(result.embedding_rows, "k-NN accuracy of every map.", float_format="{:.3f}")
     for (name, method, dims), item in result.embeddings.items():
-        if dims == 3:
+        if dims == 3 and (name in result.highlight or not result.highlight):
             report.add_scatter3d(item.coords, item.labels,
                                  title=f"{name}: {_METHOD_NAMES[method]} 3-D (k-NN {item.knn_accuracy:.3f}); "
                                  "drag to rotate")
