@@ -429,6 +429,22 @@ class _Blocks:
             m[local, local + start] = math.inf
         return mats
 
+    def tile(self, start: int, stop: int, c0: int, c1: int, rows: Any = None) -> list[Any]:
+        """Squared-mode tile: rows start..stop (or the subset ``rows`` of them), columns c0..c1."""
+        import torch
+
+        mats = []
+        for left, right in zip(self.left, self.right, strict=True):
+            lhs = left[start:stop] if rows is None else left[start:stop][rows]
+            mats.append(torch.mm(lhs, right[:, c0:c1]))
+        own = torch.arange(start, stop, device=mats[0].device)
+        if rows is not None:
+            own = own[rows]
+        hit = torch.nonzero((own >= c0) & (own < c1)).flatten()
+        for m in mats:
+            m[hit, own[hit] - c0] = math.inf
+        return mats
+
     def bounds(self, radius: Any, start: int, stop: int) -> tuple[Any, Any]:
         """Squared-mode thresholds: entries below ``low`` are surely < radius, above ``high`` surely >."""
         r2 = radius * radius / self.scale2
@@ -446,37 +462,66 @@ def _brute_stats(groups: list[Any], k: int, specs: Sequence[CountSpec], metric: 
     n = int(groups[0].shape[0])
     device = groups[0].device
     blocks = _Blocks(groups, metric, torch.float32 if dtype is None else dtype)
-    per_entry = blocks.dtype.itemsize * (len(groups) + 1) + 3  # group matrices, joint, masks
-    rows_per_block = max(1, min(n, block_bytes // (n * per_entry)))
     rho = torch.empty(n, dtype=torch.float64, device=device)
     eps = torch.zeros((n, len(groups)), dtype=torch.float64, device=device) if group_eps else None
     found = [torch.zeros(n, dtype=torch.int64, device=device) for _ in specs]
-    for start in range(0, n, rows_per_block):
-        stop = min(n, start + rows_per_block)
-        mats = blocks(start, stop)
+    if blocks.squared:
+        rows, cols = _tile_shape(n, blocks.dtype.itemsize * (len(groups) + 1) + 3, block_bytes,
+                                 device)
+    else:  # cdist is compute-bound: keep whole rows, so each distance is computed once
+        rows, cols = max(1, min(n, block_bytes // (n * (8 * (len(groups) + 1) + 3)))), n
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
         if blocks.squared:
-            near = _squared_knn(blocks, mats, start, stop, k, block_bytes)
-            rho_b = near.rho
-            eps_b = near.eps() if group_eps else None
+            near = _squared_knn(blocks, start, stop, k, cols, block_bytes)
+            rho_b, eps_b = near.rho, (near.eps() if group_eps else None)
         else:
+            mats = blocks(start, stop)
             rho_b, eps_b = _exact_knn(mats, k, group_eps)
         rho[start:stop] = rho_b
         if eps is not None:
             eps[start:stop] = eps_b
-        for spec, out in zip(specs, found, strict=True):
+        radii = []
+        for spec in specs:
             if spec.radius == "rho":
-                radius = rho_b
+                radii.append(rho_b)
             elif spec.radius == "eps":
-                radius = eps_b[:, spec.groups[0]]
+                radii.append(eps_b[:, spec.groups[0]])
             else:
-                radius = torch.zeros(stop - start, dtype=torch.float64, device=device)
-            if blocks.squared:
-                out[start:stop] = _squared_count(blocks, mats, near, spec, radius, start, stop)
-            else:
-                out[start:stop] = _exact_count(mats, spec, radius)
-        del mats
+                radii.append(torch.zeros(stop - start, dtype=torch.float64, device=device))
+        if blocks.squared:
+            counted = _squared_counts(blocks, specs, radii, start, stop, cols)
+        else:
+            counted = [_exact_count(mats, spec, r) for spec, r in zip(specs, radii, strict=True)]
+            del mats
+        for out, c in zip(found, counted, strict=True):
+            out[start:stop] = c
     return (rho.cpu().numpy(), None if eps is None else eps.cpu().numpy(),
             [f.cpu().numpy() for f in found])
+
+
+#: Entries of one (rows x columns) tile of the squared-mode brute force on a CPU: small enough
+#: that the tile's matrices stay in cache between the GEMM and the comparisons that read them.
+CPU_TILE_ENTRIES = 2**21
+
+
+def _tile_shape(n: int, bytes_per_entry: int, block_bytes: int, device: Any) -> tuple[int, int]:
+    entries = max(1, block_bytes // bytes_per_entry)
+    if device.type == "cpu":
+        entries = min(entries, CPU_TILE_ENTRIES)
+    cols = min(n, max(64, entries // 256))
+    rows = max(1, min(n, entries // cols))
+    return rows, cols
+
+
+def _row_count(mask: Any) -> Any:
+    """Number of True entries per row (numpy's uint8 reduction is 2x faster on CPU)."""
+    import torch
+
+    if mask.device.type == "cpu":
+        counts = np.add.reduce(mask.numpy().view(np.uint8), axis=1, dtype=np.int64)
+        return torch.from_numpy(counts)
+    return torch.count_nonzero(mask, dim=1)
 
 
 def _joint_of(mats: list[Any], groups: Sequence[int]) -> Any:
@@ -529,51 +574,70 @@ class _Candidates:
         return torch.stack([torch.where(inside, d, 0.0).amax(dim=1) for d in self.exact], dim=1)
 
 
-_EXTRA = 8  # candidates beyond k taken at once; rows needing more are widened one by one
+_EXTRA = 8  # candidates beyond k kept per row; rows with more near-ties are widened
 
 
-def _squared_knn(blocks: _Blocks, mats: list[Any], start: int, stop: int, k: int,
+def _squared_knn(blocks: _Blocks, start: int, stop: int, k: int, cols: int,
                  block_bytes: int) -> _Candidates:
-    """Exact k-th neighbour distances from GEMM distances and exact re-computation.
+    """Exact k-th neighbour distances of rows start..stop from GEMM distances.
 
     Every j whose exact joint distance can be <= rho_i satisfies ``J_ij <= J_(k) + 2 tol``
-    (``J_(k)`` the k-th smallest approximate value); those are the candidates, usually k or
-    a few more. Their exact distances give rho and, for KSG 2, the per-group eps exactly.
+    (``J_(k)`` the k-th smallest approximate value): those are the candidates, usually k or a
+    few more. Column tiles keep a running top ``k + _EXTRA``; rows whose candidates overflow it
+    (ties) are collected by a second sweep. Exact distances of the candidates give rho and the
+    per-group eps exactly.
     """
     import torch
 
     b, n = stop - start, blocks.n
-    joint = _joint_of(mats, range(len(mats)))
     width = min(k + _EXTRA, n - 1)
-    values, index = torch.topk(joint, width, dim=1, largest=False)
-    values = values.to(torch.float64)
+    best_v = best_i = None
+    for c0 in range(0, n, cols):
+        joint = _joint_of(blocks.tile(start, stop, c0, min(n, c0 + cols)), range(len(blocks.groups)))
+        v, i = torch.topk(joint, min(width, joint.shape[1]), dim=1, largest=False)
+        i = i + c0
+        if best_v is not None:
+            v, pos = torch.topk(torch.cat([best_v, v], dim=1), width, dim=1, largest=False)
+            i = torch.cat([best_i, i], dim=1).gather(1, pos)
+        best_v, best_i = v, i
+    values = best_v.to(torch.float64)
     tol = blocks.tol[start:stop]
     limit = (values[:, k - 1] + 2.0 * tol) * (1.0 + blocks.margin) + tol * blocks.margin
     n_cand = (values <= limit[:, None]).sum(dim=1)
+    index = best_i
     crowded = torch.nonzero((n_cand == width) & (width < n - 1)).flatten()
-    if crowded.numel():  # ties or near-ties beyond k + _EXTRA: widen those rows
-        sub = joint[crowded]
-        lim = limit[crowded].to(joint.dtype)[:, None]
-        more = int(torch.count_nonzero(sub <= lim, dim=1).max())
-        n_cand[crowded] = torch.count_nonzero(sub <= lim, dim=1)
+    if crowded.numel():  # ties or near-ties beyond k + _EXTRA: collect all candidates
+        lim = limit[crowded].to(blocks.dtype)[:, None]
+        found_r, found_c = [], []
+        for c0 in range(0, n, cols):
+            tile = blocks.tile(start, stop, c0, min(n, c0 + cols), rows=crowded)
+            r, c = torch.nonzero(_joint_of(tile, range(len(tile))) <= lim, as_tuple=True)
+            found_r.append(r)
+            found_c.append(c + c0)
+        r, c = torch.cat(found_r), torch.cat(found_c)
+        per_row = torch.bincount(r, minlength=len(crowded))
+        more = int(per_row.max())
         if more > width:
-            extra_idx = torch.topk(sub, more, dim=1, largest=False).indices
             pad = torch.zeros((b, more), dtype=index.dtype, device=index.device)
             pad[:, :width] = index
-            pad[crowded] = extra_idx
             index, width = pad, more
-    del joint
+        order = torch.argsort(r, stable=True)
+        r, c = r[order], c[order]
+        offsets = torch.cumsum(per_row, 0) - per_row
+        slot = torch.arange(len(r), device=r.device) - offsets[r]
+        index[crowded[r], slot] = c
+        n_cand[crowded] = per_row
     valid = torch.arange(width, device=index.device)[None, :] < n_cand[:, None]
-    exact = [torch.empty((b, width), dtype=torch.float64, device=index.device) for _ in mats]
+    exact = [torch.empty((b, width), dtype=torch.float64, device=index.device) for _ in blocks.groups]
     max_dim = max(int(g.shape[1]) for g in blocks.groups)
     chunk = max(1, block_bytes // (8 * width * (max_dim + 2)))
     rows = torch.arange(start, stop, device=index.device)
     for lo in range(0, b, chunk):
         hi = min(b, lo + chunk)
         owners = rows[lo:hi, None].expand(hi - lo, width).reshape(-1)
-        cols = index[lo:hi].reshape(-1)
+        cols_ = index[lo:hi].reshape(-1)
         for g, values_g in enumerate(blocks.groups):
-            d = pair_distances(values_g[owners], values_g[cols], blocks.metric).reshape(hi - lo, width)
+            d = pair_distances(values_g[owners], values_g[cols_], blocks.metric).reshape(hi - lo, width)
             exact[g][lo:hi] = torch.where(valid[lo:hi], d, math.inf)
     joint_exact = exact[0]
     for d in exact[1:]:
@@ -582,52 +646,38 @@ def _squared_knn(blocks: _Blocks, mats: list[Any], start: int, stop: int, k: int
     return _Candidates(index=index, valid=valid, exact=exact, rho=rho)
 
 
-def _squared_count(blocks: _Blocks, mats: list[Any], near: _Candidates, spec: CountSpec,
-                   radius: Any, start: int, stop: int) -> Any:
-    """#{j != i : d_S(i, j) < radius_i} (or <=), exact, from GEMM distances.
+def _squared_counts(blocks: _Blocks, specs: Sequence[CountSpec], radii: list[Any], start: int,
+                    stop: int, cols: int) -> list[Any]:
+    """#{j != i : d_S(i, j) < radius_i} (or <=) per spec, exact, from GEMM distances.
 
-    Entries below the lower bound are surely inside, above the upper bound surely outside;
-    the few in between (the k-th neighbour itself, ties, near-ties) are decided with exact
-    distances: first among the candidates, whose exact distances are known, and by a scan
-    of the row only when some undecided entry is not a candidate.
+    Per column tile: entries below the lower bound are surely inside, above the upper bound
+    surely outside; the few in between (the k-th neighbour itself, ties, near-ties) are
+    collected and decided with exactly computed distances at the end.
     """
     import torch
 
-    low, high = blocks.bounds(radius, start, stop)
-    surely = maybe = None
-    for g in spec.groups:
-        m = mats[g]
-        s_g, m_g = m < low, m <= high
-        surely = s_g if surely is None else surely & s_g
-        maybe = m_g if maybe is None else maybe & m_g
-    n_sure = torch.count_nonzero(surely, dim=1)
-    n_open = torch.count_nonzero(maybe, dim=1) - n_sure
-
-    def exact_inside(d: Any, r: Any) -> Any:
-        return d < r if spec.strict else d <= r
-
-    # the undecided entries among the candidates, decided exactly
-    c_sure = c_maybe = None
-    for g in spec.groups:
-        v = mats[g].gather(1, near.index)
-        s_g, m_g = v < low, v <= high
-        c_sure = s_g if c_sure is None else c_sure & s_g
-        c_maybe = m_g if c_maybe is None else c_maybe & m_g
-    c_open = c_maybe & ~c_sure & near.valid
-    d_spec = near.exact[spec.groups[0]]
-    for g in spec.groups[1:]:
-        d_spec = torch.maximum(d_spec, near.exact[g])
-    count = n_sure + torch.count_nonzero(c_open & exact_inside(d_spec, radius[:, None]), dim=1)
-    # rows with undecided entries outside the candidates: scan them
-    lost = torch.nonzero(torch.count_nonzero(c_open, dim=1) < n_open).flatten()
-    if lost.numel():
-        open_rows = (maybe[lost] & ~surely[lost])
-        in_cand = torch.zeros_like(open_rows)
-        r_open, c_open_pos = torch.nonzero(c_open[lost], as_tuple=True)
-        in_cand[r_open, near.index[lost][r_open, c_open_pos]] = True
-        rows, cols = torch.nonzero(open_rows & ~in_cand, as_tuple=True)
-        owners = lost[rows]
-        d = _joint_pair_distances([blocks.groups[g] for g in spec.groups], owners + start, cols,
-                                  blocks.metric)
-        count += torch.bincount(owners[exact_inside(d, radius[owners])], minlength=stop - start)
-    return count
+    n = blocks.n
+    bounds = [blocks.bounds(r, start, stop) for r in radii]
+    counts = [torch.zeros(stop - start, dtype=torch.int64, device=radii[0].device) for _ in specs]
+    pending: list[list[tuple[Any, Any]]] = [[] for _ in specs]
+    for c0 in range(0, n, cols):
+        mats = blocks.tile(start, stop, c0, min(n, c0 + cols))
+        for s, (spec, (low, high)) in enumerate(zip(specs, bounds, strict=True)):
+            surely = maybe = None
+            for g in spec.groups:
+                s_g, m_g = mats[g] < low, mats[g] <= high
+                surely = s_g if surely is None else surely.logical_and_(s_g)
+                maybe = m_g if maybe is None else maybe.logical_and_(m_g)
+            counts[s] += _row_count(surely).to(counts[s].device)
+            r, c = torch.nonzero(maybe.logical_xor_(surely), as_tuple=True)  # surely implies maybe
+            if r.numel():
+                pending[s].append((r, c + c0))
+    for s, spec in enumerate(specs):
+        if not pending[s]:
+            continue
+        r = torch.cat([p[0] for p in pending[s]])
+        c = torch.cat([p[1] for p in pending[s]])
+        d = _joint_pair_distances([blocks.groups[g] for g in spec.groups], r + start, c, blocks.metric)
+        inside = d < radii[s][r] if spec.strict else d <= radii[s][r]
+        counts[s] += torch.bincount(r[inside], minlength=stop - start)
+    return counts
