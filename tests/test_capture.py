@@ -199,3 +199,17 @@ def test_list_layers_shapes_types_params_and_restores_training_mode():
     assert model.training and torch.equal(model[1].running_mean, running)
     assert no_hooks_left(model)
     assert list_layers(TupleNet(), torch.randn(2, 3))[0].output_shape == (2, 3)
+
+
+def test_glob_star_stays_within_one_dotted_component():
+    from infolens.capture import select_layers
+    from infolens.models import ReferenceMLP
+
+    model = ReferenceMLP(activation="tanh")
+    shallow = [name for name, _ in select_layers(model, "layers.*")]
+    assert shallow == model.layer_names
+    deep = [name for name, _ in select_layers(model, "layers.**")]
+    assert "layers.0.1" in deep and "layers.0" in deep
+    assert [name for name, _ in select_layers(model, "layers.?.[0]")] == [
+        f"layers.{i}.0" for i in range(5)]
+    assert [name for name, _ in select_layers(model, "layers.[!0-4]")] == ["layers.5"]

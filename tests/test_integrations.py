@@ -94,7 +94,7 @@ def test_lightning_callback_records_scheduled_epochs():
             return torch.optim.Adam(self.parameters(), lr=1e-3)
 
     module = Module()
-    plane = il.InformationPlane(torch.as_tensor(x), y, layers=[f"net.{n}" for n in module.layer_names],
+    plane = il.InformationPlane(torch.as_tensor(x), y, layers="net.layers.*",
                                 schedule=[0, 2, 3],
                                 estimator="binning")
     data = torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(y))

@@ -18,7 +18,7 @@ torch.Size([4096, 10])
 from __future__ import annotations
 
 import difflib
-import fnmatch
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,10 +118,11 @@ def select_layers(model: nn.Module, layers: Layers, fn: str = "capture") -> list
     layers : None, str, nn.Module, callable or a list of these
         None selects every leaf module (the root only when it has no children). A string without
         glob characters is an exact name (``""`` is the root: its output is the model output); a
-        string with ``*``, ``?`` or ``[`` is an :mod:`fnmatch` pattern (``"layers.*"`` matches
-        ``"layers.0"`` and ``"layers.0.1"``); a module object selects that submodule; a callable
-        ``(name, module) -> bool`` is a predicate. A list (or any other iterable, such as
-        ``model.layer_names``) selects the union.
+        string with ``*``, ``?`` or ``[`` is a glob over dotted names, where ``*`` and ``?`` stay
+        within one component and ``**`` crosses dots (``"layers.*"`` matches ``"layers.0"`` but
+        not ``"layers.0.1"``; ``"layers.**"`` matches both); a module object selects that
+        submodule; a callable ``(name, module) -> bool`` is a predicate. A list (or any other
+        iterable, such as ``model.layer_names``) selects the union.
 
     Raises
     ------
@@ -150,15 +151,16 @@ def _as_predicate(layers: Layers, named: list[tuple[str, nn.Module]],
     names = [name for name, _ in named]
     module_ids = {id(module) for _, module in named}
     exact: set[str] = set()
-    patterns: list[str] = []
+    patterns: list[re.Pattern[str]] = []
     objects: set[int] = set()
     predicates: list[Callable[[str, nn.Module], bool]] = []
     for spec in specs:
         if isinstance(spec, str):
             if _GLOB_CHARS & set(spec):
-                if not fnmatch.filter(names, spec):
+                pattern = _glob_regex(spec)
+                if not any(pattern.fullmatch(name) for name in names):
                     raise _unknown_layer(spec, names, fn, "matches no layer")
-                patterns.append(spec)
+                patterns.append(pattern)
             elif spec in names:
                 exact.add(spec)
             else:
@@ -175,9 +177,33 @@ def _as_predicate(layers: Layers, named: list[tuple[str, nn.Module]],
 
     def predicate(name: str, module: nn.Module) -> bool:
         return (name in exact or id(module) in objects
-                or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+                or any(p.fullmatch(name) for p in patterns)
                 or any(bool(p(name, module)) for p in predicates))
     return predicate
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob over dotted module names: ``**`` any characters, ``*`` and ``?`` no dot."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        char = pattern[i]
+        if char == "*":
+            out.append("[^.]*")
+        elif char == "?":
+            out.append("[^.]")
+        elif char == "[" and "]" in pattern[i + 1:]:
+            end = pattern.index("]", i + 1)
+            body = pattern[i + 1:end].replace("\\", "\\\\").replace("^", "\\^")
+            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out))
 
 
 def _specs(layers: Layers) -> list[Any]:
