@@ -151,24 +151,45 @@ def as_labels(x: Any, name: str, fn: str, *, min_samples: int = 1) -> np.ndarray
 
 
 def unique_row_codes(values: np.ndarray) -> np.ndarray:
-    """One integer code 0..K-1 per distinct row of a (n, d) array, in sorted row order.
+    """One integer code 0..K-1 per distinct row of a (n, d) array, in sorted row order for one column.
 
-    Integer rows whose mixed-radix encoding fits in int64 are encoded to one integer first, which
+    Integer-valued rows are first encoded to one int64 each by :func:`integer_row_codes`, which
     makes this a 1-D ``np.unique`` (much faster than ``np.unique(axis=0)``).
     """
     integral = np.issubdtype(values.dtype, np.integer) or (
         np.array_equal(values, np.round(values)) and np.abs(values).max() < 2**31)
     if values.shape[1] > 1 and integral:
-        shifted = (values - values.min(axis=0)).astype(np.int64)
-        radix = shifted.max(axis=0) + 1
-        if float(np.sum(np.log2(radix.astype(np.float64)))) < 62:
-            weights = np.cumprod(np.concatenate(([1], radix[:0:-1])))[::-1]
-            values = (shifted @ weights)[:, None]
+        values = integer_row_codes(values.astype(np.int64))[:, None]
     if values.shape[1] == 1:
         _, codes = np.unique(values[:, 0], return_inverse=True)
     else:
         _, codes = np.unique(values, axis=0, return_inverse=True)
     return codes.reshape(-1).astype(np.int64)
+
+
+def integer_row_codes(values: np.ndarray) -> np.ndarray:
+    """An int64 code per row of an integer (n, d) array: equal rows, equal codes (not dense).
+
+    Rows, shifted to start at 0, are read as base-r numbers with one radix r = 1 + the largest
+    entry (a whole-array max is much cheaper than per-column ones), one integer matrix-vector
+    product per group of columns that fits in 62 bits. Groups are chained by dense ranks: a
+    rank is below n, so ``rank(codes) * n + rank(group)`` always fits, however wide the rows.
+    """
+    n, d = values.shape
+    low = int(values.min())
+    shifted = values - low if low != 0 else values
+    radix = int(shifted.max()) + 1
+    per_group = max(1, int(62 // np.log2(max(radix, 2))))
+    codes = None
+    for start in range(0, d, per_group):
+        block = shifted[:, start:start + per_group]
+        part = block @ (radix ** np.arange(block.shape[1] - 1, -1, -1, dtype=np.int64))
+        codes = part if codes is None else _dense_rank(codes) * n + _dense_rank(part)
+    return codes
+
+
+def _dense_rank(codes: np.ndarray) -> np.ndarray:
+    return np.unique(codes, return_inverse=True)[1].reshape(-1)
 
 
 def check_same_length(fn: str, **arrays: np.ndarray) -> int:

@@ -33,7 +33,15 @@ from typing import Any
 import numpy as np
 
 from infolens._units import from_nats
-from infolens._validation import _is_tensor, as_samples, check_choice, fail, to_numpy, unique_row_codes
+from infolens._validation import (
+    _is_tensor,
+    as_samples,
+    check_choice,
+    fail,
+    integer_row_codes,
+    to_numpy,
+    unique_row_codes,
+)
 from infolens.estimators.api import METHODS, _check_params, _raw_nats
 from infolens.estimators.binning import quantize_equal_mass, quantize_fixed
 from infolens.estimators.discrete import entropy_miller_madow, entropy_plugin
@@ -131,33 +139,7 @@ def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:
         quantized = quantize_fixed(t, p["bins"], p["bin_width"], p["range"])
     else:
         quantized = quantize_equal_mass(t, p["bins"])
-    return _row_codes(quantized)
-
-
-def _row_codes(quantized: np.ndarray) -> np.ndarray:
-    """An int64 code per row of non-negative bin indices (equal rows, equal codes).
-
-    Rows are read as base-r numbers, r = 1 + the largest index (one radix for all columns: a
-    whole-array max is much cheaper than per-column ones), with one integer matrix-vector
-    product per group of columns that fits in 62 bits. Groups are chained by ranking: a rank
-    is below n, so ``rank(codes) * n + rank(group)`` always fits, however wide the layer.
-    """
-    n, d = quantized.shape
-    radix = int(quantized.max()) + 1
-    per_group = max(1, int(62 // np.log2(max(radix, 2))))
-    if radix >= 2**62:  # bin indices too large to encode: sort the rows
-        return unique_row_codes(quantized)
-    codes = None
-    for start in range(0, d, per_group):
-        block = quantized[:, start:start + per_group]
-        part = block @ (radix ** np.arange(block.shape[1] - 1, -1, -1, dtype=np.int64))
-        codes = part if codes is None else _rank(codes) * n + _rank(part)
-    return codes
-
-
-def _rank(codes: np.ndarray) -> np.ndarray:
-    """Dense ranks 0..K-1 of integer codes."""
-    return np.unique(codes, return_inverse=True)[1].reshape(-1)
+    return integer_row_codes(quantized)
 
 
 def _count_information(codes: np.ndarray, y: np.ndarray, n_classes: int,
