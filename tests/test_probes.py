@@ -160,10 +160,11 @@ def test_probe_layers_on_a_model_uses_layer_names_and_restores_training_mode() -
     torch.manual_seed(0)
     model = ReferenceMLP()
     model.train()
+    model.layers[1].eval()  # a frozen submodule must stay frozen
     report = probe_layers(model, x, y, n_splits=2, C=1.0)
     assert report.layers == ("input", *model.layer_names)
     assert report.dims == (12, 10, 7, 5, 4, 3, 2)
-    assert model.training
+    assert model.training and model.layers[0].training and not model.layers[1].training
     # the "input" probe is the probe of x itself
     direct = probe_activations({"input": x}, y, n_splits=2, C=1.0)
     assert report.accuracy[0] == pytest.approx(direct.accuracy[0], abs=1e-6)

@@ -43,7 +43,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,15 +273,10 @@ def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, includ
     inputs = inputs.to(device=model_device, dtype=model_dtype)
     if layers is None:
         layers = getattr(model, "layer_names", None)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), capture(model, layers, flatten=True) as acts:
-            for start in range(0, inputs.shape[0], batch_size):
-                model(inputs[start:start + batch_size])
-        recorded = {name: acts[name] for name in acts}
-    finally:
-        model.train(was_training)
+    with _eval_mode(model), torch.no_grad(), capture(model, layers, flatten=True) as acts:
+        for start in range(0, inputs.shape[0], batch_size):
+            model(inputs[start:start + batch_size])
+    recorded = {name: acts[name] for name in acts}
     activations: dict[str, Any] = {}
     if include_input:
         activations[INPUT] = inputs.reshape(inputs.shape[0], -1)
@@ -288,14 +284,13 @@ def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, includ
         if name == INPUT:
             raise fail("layers", fn, f"layers not named {INPUT!r} (reserved for the raw input)", name)
         activations[name] = value
-    return probe_activations(activations, y, n_splits=n_splits, test_size=test_size, C=C, seed=seed,
-                             ci=ci, tolerance=tolerance, units=units,
-                             device=device if device is not None else model_device, _fn=fn)
+    return _probe_activations(activations, y, n_splits, test_size, C, seed, ci, tolerance, units,
+                              device if device is not None else model_device, fn)
 
 
 def probe_activations(activations: Mapping[str, Any], y: Any, *, n_splits: int = 5, test_size: float = 0.25,
                       C: float | str = "auto", seed: int = 0, ci: float = 0.95, tolerance: float = 0.0,
-                      units: str = "bits", device: Any = None, _fn: str = "probe_activations") -> ProbeReport:
+                      units: str = "bits", device: Any = None) -> ProbeReport:
     """Fit a linear probe per entry of ``activations`` (in the mapping's order) to predict ``y``.
 
     Parameters
@@ -331,7 +326,14 @@ def probe_activations(activations: Mapping[str, Any], y: Any, *, n_splits: int =
     -------
     ProbeReport
     """
-    fn = _fn
+    return _probe_activations(activations, y, n_splits, test_size, C, seed, ci, tolerance, units, device,
+                              "probe_activations")
+
+
+def _probe_activations(activations: Mapping[str, Any], y: Any, n_splits: int, test_size: float,
+                       C: float | str, seed: int, ci: float, tolerance: float, units: str, device: Any,
+                       fn: str) -> ProbeReport:
+    """:func:`probe_activations`, with the public function's name ``fn`` for error messages."""
     units = check_units(units, fn)
     n_splits = check_int("n_splits", n_splits, fn, minimum=2)
     test_size = check_float("test_size", test_size, fn, minimum=0.0, maximum=0.9, strict_minimum=True)
@@ -838,22 +840,31 @@ def _layer_shapes(model: nn.Module, names: list[str], example_input: Any
             shapes[name] = (shape_in, shape_out)
         return hook
 
-    was_training = model.training
     try:
         for name in names:
             handles.append(model.get_submodule(name).register_forward_hook(make_hook(name)))
-        model.eval()
-        with torch.no_grad():
+        with _eval_mode(model), torch.no_grad():
             output = model(example_input)
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
     missing = [name for name in names if name not in order]
     if missing:
         raise InfoLensError(f"prune_layers: layer(s) {missing[:5]} did not run in the forward pass, so they "
                             "cannot be removed.")
     return shapes, order, tuple(output.shape)
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """Put every submodule in eval mode and restore each one's own training flag afterwards."""
+    flags = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, flag in flags:
+            module.training = flag
 
 
 def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
