@@ -52,8 +52,11 @@ def quantize_equal_mass(x: np.ndarray, bins: int = 30) -> np.ndarray:
     """
     out = np.empty(x.shape, dtype=np.int64)
     qs = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    all_edges = np.quantile(x, qs, axis=0).reshape(len(qs), x.shape[1])  # one call for all columns
     for j in range(x.shape[1]):
-        edges = np.unique(np.quantile(x[:, j], qs))
+        edges = np.unique(all_edges[:, j])
         # an edge equal to the minimum (ties) leaves bin 0 empty: renumber the non-empty bins
-        _, out[:, j] = np.unique(np.searchsorted(edges, x[:, j], side="right"), return_inverse=True)
+        idx = np.searchsorted(edges, x[:, j], side="right")
+        occupied = np.bincount(idx, minlength=len(edges) + 1) > 0
+        out[:, j] = (np.cumsum(occupied) - 1)[idx]
     return out
