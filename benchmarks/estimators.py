@@ -42,7 +42,9 @@ from scipy import integrate, stats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import environment, format_table, measure, set_threads, write_results  # noqa: E402
 
-set_threads(2)
+# one thread: these calls are small, and on a shared 2-core machine a second thread mostly waits
+# (measured for kde at 4096 x 12: ~30-50 ms on 1 thread, 120-190 ms on 2 under load)
+set_threads(1)
 
 import infolens as il  # noqa: E402
 from infolens.data import correlated_gaussians  # noqa: E402
