@@ -217,13 +217,23 @@ def test_negative_mi_is_reported_raw_and_flagged() -> None:
 
 
 def test_above_cap_is_flagged_with_a_warning() -> None:
-    # Y = X: Miller-Madow MI = H_plugin(Y) + (K - 1) / (2n), above the plug-in cap H(Y)
-    x = np.random.default_rng(9).integers(0, 8, 200)
+    # two far-apart clusters labelled by y: the mixed k-NN estimate overshoots H(Y) slightly
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    x = y * 100 + rng.normal(size=60)
     with pytest.warns(InfoLensWarning, match="above the entropy of the discrete variable"):
-        est = il.estimate_mi(x, x, method="miller_madow", units="nats")
+        est = il.estimate_mi(x, y, method="mixed", units="nats")
     assert "above_cap" in est.flags
     assert est.value > est.cap
-    assert est.cap == pytest.approx(il.estimate_entropy(x, method="plugin", units="nats").value)
+    assert est.cap == pytest.approx(il.estimate_entropy(y, method="plugin", units="nats").value)
+
+
+def test_bias_corrected_estimate_is_not_flagged_against_its_own_cap() -> None:
+    # regression: Y = X under Miller-Madow equals H_MM(Y); the cap is H_MM(Y), not plug-in H(Y)
+    x = np.random.default_rng(9).integers(0, 8, 200)
+    est = il.estimate_mi(x, x, method="miller_madow", units="nats")
+    assert "above_cap" not in est.flags
+    assert est.cap == pytest.approx(il.estimate_entropy(x, method="miller_madow", units="nats").value)
 
 
 def test_near_log_n_is_flagged_with_a_warning() -> None:
@@ -310,7 +320,7 @@ Y = np.random.default_rng(13).standard_normal(50)
     (lambda: il.estimate_mi(X, Y, method="ksg", k=2.0), r"'k' .*int >= 1. Got 2.0 instead"),
     (lambda: il.estimate_mi(X, Y, method="ksg", k=True), r"'k' .*Got True instead"),
     (lambda: il.estimate_mi(X, Y, method="gaussian", k=3),
-     r"'k' parameter of estimate_mi must be a parameter of method='gaussian' \(allowed: none\). "
+     r"'k' parameter of estimate_mi must be a parameter of method='gaussian' \(allowed: bias_correct\). "
      r"Got an unknown parameter 'k' instead"),
     (lambda: il.estimate_mi(X, Y, method="kde", noise=0.1), r"'noise' .*allowed: bound, noise_var"),
     (lambda: il.estimate_mi(X, Y, method="kde", bound="tight"), r"'bound' .*'upper', 'lower'"),
@@ -356,3 +366,15 @@ def test_torch_inputs_give_the_numpy_value(method: str) -> None:
     expected = il.estimate_mi(x, y, method=method).value
     got = il.estimate_mi(torch.from_numpy(x), torch.from_numpy(y), method=method).value
     assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_subsampled_estimate_keeps_method_details_and_permutes_within_a_subsample() -> None:
+    rng = np.random.default_rng(5)
+    t = rng.normal(size=(600, 2))
+    labels = (t[:, 0] > 0).astype(int)
+    est = il.estimate_mi(t, labels, method="kde", noise_var=0.1, max_samples=200, random_state=0,
+                         n_permutations=19)
+    assert "subsampled" in est.flags and est.n_used == 200
+    assert est.details["lower"] <= est.details["upper"]
+    assert est.details["n_subsamples"] == 3.0
+    assert est.p_value == pytest.approx(1 / 20)  # strongly dependent: no permutation reaches it

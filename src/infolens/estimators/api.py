@@ -122,6 +122,7 @@ _BINNING_PARAMS: dict[str, tuple[Any, Checker]] = {
     "correction": ("plugin", _one_of("plugin", "miller_madow")),
 }
 _K = {"k": (3, _int_at_least(1))}
+_BIAS_CORRECT: dict[str, tuple[Any, Checker]] = {"bias_correct": (False, _one_of(False, True))}
 _KNN_METRIC = {"metric": ("chebyshev", _one_of("chebyshev", "euclidean"))}
 _NEURAL_PARAMS: dict[str, tuple[Any, Checker]] = {
     "steps": (1000, _int_at_least(1)),
@@ -164,10 +165,10 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
                resampling="subsample"),
     MethodSpec("gaussian", "gaussian", "float", "Cover & Thomas 2006, ch. 8",
                entropy=f"{_GAUSSIAN}:entropy_gaussian", mi=f"{_GAUSSIAN}:mi_gaussian",
-               cmi=f"{_GAUSSIAN}:cmi_gaussian", min_samples=lambda p: 3),
+               cmi=f"{_GAUSSIAN}:cmi_gaussian", params=dict(_BIAS_CORRECT), min_samples=lambda p: 3),
     MethodSpec("gaussian_copula", "gaussian", "float", "Ince et al. 2017",
                mi=f"{_GAUSSIAN}:mi_gaussian_copula", cmi=f"{_GAUSSIAN}:cmi_gaussian_copula",
-               min_samples=lambda p: 3),
+               params=dict(_BIAS_CORRECT), min_samples=lambda p: 3),
     *[MethodSpec(name, "neural", "raw", ref, mi=f"{_NEURAL}:mi_{name}",
                  params=dict(_NEURAL_PARAMS), resampling=None, min_samples=lambda p: 4)
       for name, ref in [("mine", "Belghazi et al. 2018"), ("nwj", "Nguyen, Wainwright & Jordan 2010"),
@@ -233,13 +234,20 @@ _ENTROPY_SIGNS = {
 }
 
 
+def _discrete_entropy(spec: MethodSpec, params: Mapping[str, Any]) -> Callable[[np.ndarray], float]:
+    """The entropy of symbol codes that a codes/binned method uses (plug-in for other methods)."""
+    if spec.family == "binning" and params["correction"] == "miller_madow":
+        return _resolve(f"{_DISCRETE}:entropy_miller_madow")
+    if spec.prepare in ("codes", "binned"):
+        return _resolve(spec.entropy)  # type: ignore[arg-type]
+    return _resolve(f"{_DISCRETE}:entropy_plugin")
+
+
 def _raw_nats(spec: MethodSpec, quantity: str, prepared: list[Any],
               params: Mapping[str, Any]) -> tuple[float, dict[str, float]]:
     """The estimate in nats from prepared arrays, and method-specific details in nats."""
     if spec.prepare in ("codes", "binned"):
-        entropy_fn = _resolve(spec.entropy)  # type: ignore[arg-type]
-        if spec.family == "binning" and params["correction"] == "miller_madow":
-            entropy_fn = _resolve(f"{_DISCRETE}:entropy_miller_madow")
+        entropy_fn = _discrete_entropy(spec, params)
         total = 0.0
         for group, sign in _ENTROPY_SIGNS[quantity]:
             columns = [p if p.ndim == 2 else p[:, None] for p in (prepared[i] for i in group)]
@@ -292,17 +300,23 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
     rng = np.random.default_rng(random_state)
     flags: list[str] = []
     if spec.family == "knn":
-        flags += _knn_warnings(list(checked.values()))
+        flags += _knn_warnings([c for c, d in zip(checked.values(), discrete, strict=True) if not d])
 
-    def evaluate(rows: np.ndarray | None) -> tuple[float, dict[str, float]]:
+    def evaluate(rows: np.ndarray | None,
+                 y_order: np.ndarray | None = None) -> tuple[float, dict[str, float]]:
+        """The estimate on the given rows (all if None), with y's rows reordered by y_order."""
         chosen = arrays if rows is None else [a[rows] for a in arrays]
+        if y_order is not None:
+            chosen = [chosen[0], chosen[1][y_order], *chosen[2:]]
         return _raw_nats(spec, quantity, _prepare(spec, chosen, discrete, params), params)
 
     n_used = n
     interval: tuple[float, float] | None = None
     counts: dict[str, float] = {}
+    permutation_rows = None
     if max_samples is not None and n > max_samples:
         value, interval, details, counts = _subsampled(evaluate, n, max_samples, rng, ci or 0.95)
+        permutation_rows = np.sort(rng.choice(n, max_samples, replace=False))
         n_used = max_samples
         flags.append("subsampled")
         ci = ci or 0.95
@@ -311,9 +325,12 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         if ci is not None:
             interval = _interval(evaluate, value, n, ci, n_resamples, rng, spec.resampling)
     p_value = None
+    if not math.isfinite(value):
+        raise fail("x", fn, f"data on which method={method!r} gives a finite estimate",
+                    got=f"an estimate of {value}")
     if n_permutations is not None and quantity == "mi":
-        p_value = _permutation_p_value(evaluate, value, n, n_permutations, rng, arrays)
-    cap = _cap(quantity, list(checked.values()), discrete)
+        p_value = _permutation_p_value(evaluate, permutation_rows, n_used, n_permutations, rng)
+    cap = _cap(quantity, list(checked.values()), discrete, _discrete_entropy(spec, params))
     flags += _value_flags(quantity, value, cap, n_used, fn)
     return Estimate(
         value=float(from_nats(value, units)), units=units, quantity=quantity, method=method,
@@ -379,7 +396,7 @@ def _interval(evaluate: Callable[[np.ndarray | None], tuple[float, Any]], value:
 def _subsampled(evaluate: Callable[[np.ndarray | None], tuple[float, dict[str, float]]], n: int,
                 m: int, rng: np.random.Generator,
                 level: float) -> tuple[float, tuple[float, float], dict[str, float], dict[str, float]]:
-    """Mean of estimates on r subsamples of size m, with a t interval from their spread.
+    """Mean of estimates (and of their details) on r subsamples of size m, with a t interval.
 
     With n >= r m the subsamples are disjoint and the interval is that of the mean; otherwise
     they overlap and the (wider) interval of a single size-m estimate is reported.
@@ -389,34 +406,34 @@ def _subsampled(evaluate: Callable[[np.ndarray | None], tuple[float, dict[str, f
     disjoint = n >= r * m
     rows = [order[i * m:(i + 1) * m] if disjoint else rng.choice(n, m, replace=False)
             for i in range(r)]
-    values = np.array([evaluate(np.sort(idx))[0] for idx in rows])
+    outputs = [evaluate(np.sort(idx)) for idx in rows]
+    values = np.array([value for value, _ in outputs])
+    details = {key: float(np.mean([d[key] for _, d in outputs])) for key in outputs[0][1]}
     mean = float(values.mean())
     spread = float(values.std(ddof=1)) / (math.sqrt(r) if disjoint else 1.0)
     half = float(stats.t.ppf(0.5 + level / 2, r - 1)) * spread
-    return mean, (mean - half, mean + half), {}, {"n_subsamples": float(r)}
+    return mean, (mean - half, mean + half), details, {"n_subsamples": float(r)}
 
 
-def _permutation_p_value(evaluate: Callable[[np.ndarray | None], tuple[float, Any]],
-                         value: float, n: int, n_permutations: int,
-                         rng: np.random.Generator, arrays: list[np.ndarray]) -> float:
-    """p-value of independence: permute the rows of y against x, ``(1 + #{I_perm >= I}) / (B + 1)``."""
-    x, y = arrays[0], arrays[1]
-    exceed = 0
-    for _ in range(n_permutations):
-        arrays[1] = y[rng.permutation(n)]
-        exceed += evaluate(None)[0] >= value
-    arrays[0], arrays[1] = x, y
+def _permutation_p_value(evaluate: Callable[..., tuple[float, Any]], rows: np.ndarray | None, m: int,
+                         n_permutations: int, rng: np.random.Generator) -> float:
+    """p-value of independence, ``(1 + #{I_perm >= I}) / (B + 1)``, permuting y against x.
+
+    Observed and permuted estimates come from the same ``m`` rows (one subsample when
+    ``max_samples`` applies), so both have the same sample size and bias.
+    """
+    observed = evaluate(rows)[0]
+    exceed = sum(evaluate(rows, rng.permutation(m))[0] >= observed for _ in range(n_permutations))
     return (1 + exceed) / (n_permutations + 1)
 
 
-def _cap(quantity: str, arrays: list[np.ndarray], discrete: list[bool]) -> float | None:
-    """A known upper bound in nats: the plug-in entropy of a discrete variable in an MI."""
+def _cap(quantity: str, arrays: list[np.ndarray], discrete: list[bool],
+         entropy_fn: Callable[[np.ndarray], float]) -> float | None:
+    """A known upper bound in nats: the entropy of a discrete variable in an MI, by the same
+    entropy estimator the method uses (so a bias correction does not read as exceeding it)."""
     if quantity != "mi" or not any(discrete[:2]):
         return None
-    from infolens.estimators.discrete import entropy_plugin
-
-    return min(entropy_plugin(unique_row_codes(a)) for a, d in zip(arrays[:2], discrete[:2],
-                                                                     strict=True) if d)
+    return min(entropy_fn(unique_row_codes(a)) for a, d in zip(arrays[:2], discrete[:2], strict=True) if d)
 
 
 def _value_flags(quantity: str, value: float, cap: float | None, n: int, fn: str) -> list[str]:
