@@ -457,47 +457,78 @@ class _Blocks:
 def _brute_stats(groups: list[Any], k: int, specs: Sequence[CountSpec], metric: str,
                  group_eps: bool, block_bytes: int, dtype: Any = None,
                  ) -> tuple[np.ndarray, np.ndarray | None, list[np.ndarray]]:
+    """Blocked brute force over row blocks; on CPU the blocks run in parallel threads.
+
+    On a CPU each of ``torch.get_num_threads()`` Python threads processes whole row blocks
+    with single-threaded torch kernels (torch releases the GIL): independent workers keep
+    running at full speed when other processes share the cores, where intra-op threading of
+    these small kernels stalls at every barrier. The thread setting is restored afterwards.
+    """
     import torch
 
     n = int(groups[0].shape[0])
     device = groups[0].device
     blocks = _Blocks(groups, metric, torch.float32 if dtype is None else dtype)
+    workers = torch.get_num_threads() if device.type == "cpu" else 1
+    if blocks.squared:
+        rows, cols = _tile_shape(n, blocks.dtype.itemsize * (len(groups) + 1) + 3,
+                                 block_bytes // workers, device)
+    else:  # cdist is compute-bound: keep whole rows, so each distance is computed once
+        rows = max(1, min(n, block_bytes // workers // (n * (8 * (len(groups) + 1) + 3))))
+        cols = n
     rho = torch.empty(n, dtype=torch.float64, device=device)
     eps = torch.zeros((n, len(groups)), dtype=torch.float64, device=device) if group_eps else None
     found = [torch.zeros(n, dtype=torch.int64, device=device) for _ in specs]
-    if blocks.squared:
-        rows, cols = _tile_shape(n, blocks.dtype.itemsize * (len(groups) + 1) + 3, block_bytes,
-                                 device)
-    else:  # cdist is compute-bound: keep whole rows, so each distance is computed once
-        rows, cols = max(1, min(n, block_bytes // (n * (8 * (len(groups) + 1) + 3)))), n
-    for start in range(0, n, rows):
+
+    def run(start: int) -> None:
         stop = min(n, start + rows)
-        if blocks.squared:
-            near = _squared_knn(blocks, start, stop, k, cols, block_bytes)
-            rho_b, eps_b = near.rho, (near.eps() if group_eps else None)
-        else:
-            mats = blocks(start, stop)
-            rho_b, eps_b = _exact_knn(mats, k, group_eps)
+        rho_b, eps_b, counted = _brute_block(blocks, k, specs, group_eps, start, stop, cols,
+                                             block_bytes // workers)
         rho[start:stop] = rho_b
         if eps is not None:
             eps[start:stop] = eps_b
-        radii = []
-        for spec in specs:
-            if spec.radius == "rho":
-                radii.append(rho_b)
-            elif spec.radius == "eps":
-                radii.append(eps_b[:, spec.groups[0]])
-            else:
-                radii.append(torch.zeros(stop - start, dtype=torch.float64, device=device))
-        if blocks.squared:
-            counted = _squared_counts(blocks, specs, radii, start, stop, cols)
-        else:
-            counted = [_exact_count(mats, spec, r) for spec, r in zip(specs, radii, strict=True)]
-            del mats
         for out, c in zip(found, counted, strict=True):
             out[start:stop] = c
+
+    starts = range(0, n, rows)
+    if workers > 1 and len(starts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(run, starts))
+        finally:
+            torch.set_num_threads(workers)
+    else:
+        for start in starts:
+            run(start)
     return (rho.cpu().numpy(), None if eps is None else eps.cpu().numpy(),
             [f.cpu().numpy() for f in found])
+
+
+def _brute_block(blocks: _Blocks, k: int, specs: Sequence[CountSpec], group_eps: bool, start: int,
+                 stop: int, cols: int, block_bytes: int) -> tuple[Any, Any, list[Any]]:
+    """rho, eps and counts of the rows start..stop."""
+    import torch
+
+    if blocks.squared:
+        near = _squared_knn(blocks, start, stop, k, cols, block_bytes)
+        rho_b, eps_b = near.rho, (near.eps() if group_eps else None)
+    else:
+        mats = blocks(start, stop)
+        rho_b, eps_b = _exact_knn(mats, k, group_eps)
+    radii = []
+    for spec in specs:
+        if spec.radius == "rho":
+            radii.append(rho_b)
+        elif spec.radius == "eps":
+            radii.append(eps_b[:, spec.groups[0]])
+        else:
+            radii.append(torch.zeros(stop - start, dtype=torch.float64, device=rho_b.device))
+    if blocks.squared:
+        return rho_b, eps_b, _squared_counts(blocks, specs, radii, start, stop, cols)
+    return rho_b, eps_b, [_exact_count(mats, spec, r) for spec, r in zip(specs, radii, strict=True)]
 
 
 #: Entries of one (rows x columns) tile of the squared-mode brute force on a CPU: small enough
