@@ -318,31 +318,36 @@ def _last_inside_above(v: np.ndarray, r: np.ndarray, strict: bool) -> np.ndarray
     """The largest double t >= v with ``fl(t - v) < r`` (strict) or ``<= r``, exactly.
 
     ``fl(t - v)`` is monotone in t but flat over many ulps of t when ``|t| << |v|``, so the
-    boundary is found by galloping and bisection over the ordered integer encoding of doubles,
-    starting from ``fl(v + r)`` (usually one or two steps). Requires ``r > 0`` when strict.
+    boundary is found by galloping from ``fl(v + r)`` (up if it is inside, down if not) over the
+    ordered integer encoding of doubles, then bisecting the bracket: one or two probes for
+    most points. Requires ``r > 0`` when strict (so that v itself is inside).
     """
     def inside(o: np.ndarray, rows: np.ndarray) -> np.ndarray:
         d = _from_ordered(o) - v[rows]
         return d < r[rows] if strict else d <= r[rows]
 
     every = np.arange(len(v))
-    low = _to_ordered(v)  # v itself is inside
+    floor = _to_ordered(v)  # v itself is inside
     top = _to_ordered(np.full(len(v), np.inf))  # +inf is outside (r is finite)
-    guess = np.clip(_to_ordered(v + r), low, top)
+    guess = np.clip(_to_ordered(v + r), floor, top)
     ok = inside(guess, every)
+    low = np.where(ok, guess, floor)
     high = np.where(ok, top, guess)
-    low = np.where(ok, guess, low)
-    # gallop upward from an inside guess until a point outside is met
-    pending = np.flatnonzero(ok)
-    step = np.ones(len(pending), dtype=np.int64)
-    while pending.size:
-        # min(low, top - step) + step == min(low + step, top) without int64 overflow
-        cand = np.minimum(low[pending], top[pending] - step) + step
-        ins = inside(cand, pending)
-        low[pending[ins]] = cand[ins]
-        high[pending[~ins]] = cand[~ins]
-        pending, step = pending[ins], np.minimum(step[ins] * 2, np.int64(1) << 62)
-    # bisection (the downward case starts here directly: low = v inside, high = guess outside)
+    limit = np.int64(1) << 62
+    # gallop up from an inside guess until outside; down from an outside one until inside
+    for upward in (True, False):
+        pending = np.flatnonzero(ok if upward else ~ok)
+        step = np.ones(len(pending), dtype=np.int64)
+        while pending.size:
+            if upward:  # min(low + step, top) without int64 overflow
+                cand = np.minimum(low[pending], top[pending] - step) + step
+            else:  # max(high - step, floor)
+                cand = np.maximum(high[pending], floor[pending] + step) - step
+            ins = inside(cand, pending)
+            low[pending[ins]] = cand[ins]
+            high[pending[~ins]] = cand[~ins]
+            keep = ~ins if not upward else ins
+            pending, step = pending[keep], np.minimum(step[keep] * 2, limit)
     pending = np.flatnonzero(high > low + 1)
     while pending.size:
         a, b = low[pending], high[pending]
@@ -359,19 +364,22 @@ def sorted_count(values: np.ndarray, radius: np.ndarray, strict: bool) -> np.nda
 
     Exact: the same floating-point comparisons as computing every difference (the interval ends
     come from :func:`_last_inside_above`, not from ``v_i +- r_i``); ties and duplicates included.
-    Below v, ``fl(v - t) = fl((-t) - (-v))``, so the lower end is the mirrored upper one.
+    Below v, ``fl(v - t) = fl((-t) - (-v))``, so the lower end is the mirrored upper one. Work
+    is done in sorted order, so that the binary searches touch memory in order.
     """
-    v = np.asarray(values, dtype=np.float64)
-    r = np.asarray(radius, dtype=np.float64)
-    ordered = np.sort(v)
+    order = np.argsort(values, kind="stable")
+    v = np.asarray(values, dtype=np.float64)[order]
+    r = np.asarray(radius, dtype=np.float64)[order]
     found = np.zeros(len(v), dtype=np.int64)
     rows = np.flatnonzero(r > 0) if strict else np.arange(len(v))  # strict, r = 0: nobody
     if rows.size:
         upper = _last_inside_above(v[rows], r[rows], strict)
         lower = -_last_inside_above(-v[rows], r[rows], strict)
-        found[rows] = (np.searchsorted(ordered, upper, side="right")
-                       - np.searchsorted(ordered, lower, side="left") - 1)
-    return found
+        found[rows] = (np.searchsorted(v, upper, side="right")
+                       - np.searchsorted(v, lower, side="left") - 1)
+    out = np.empty_like(found)
+    out[order] = found
+    return out
 
 
 # ------------------------------------------------------------------------------ brute strategy
