@@ -20,10 +20,11 @@ device):
 
 ``"tree"``
     scipy's ``cKDTree`` with all CPU workers for the joint k-NN search (queries in leaf order for
-    memory locality) and for radius counts in groups of 2+ dimensions; radius counts in 1-D groups
-    by sorting and binary search (O(N log N)). Fast when the joint dimension is low. Needs the
-    max-norm (``"chebyshev"``; for 1-D groups both metrics coincide); ``"euclidean"`` is accepted
-    for a single group (the KL entropy).
+    memory locality) and for radius counts in sub-spaces of 3+ dimensions; radius counts in 1-D
+    by sorting and binary search (O(N log N)), in 2-D (two 1-D variables, as in Frenzel-Pompe)
+    with a merge-sort tree over ranks (O(N log^2 N), vectorized). Fast when the joint dimension
+    is low. Needs the max-norm (``"chebyshev"``; for 1-D groups both metrics coincide);
+    ``"euclidean"`` is accepted for a single group (the KL entropy).
 ``"brute"``
     blocked brute force with torch on the samples' device (CPU or CUDA): for a block of B query
     rows, distances to all N points, then selection and counts in that block, so memory is about
@@ -219,7 +220,7 @@ def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], me
     p = 2.0 if metric == "euclidean" and len(groups) == 1 and joint.shape[1] > 1 else np.inf
     tree = cKDTree(joint)
     order = tree.indices  # query in leaf order: neighbouring queries touch the same memory
-    n_query = min(k + 2, n)
+    n_query = min(k + 2 if group_eps else k + 1, n)  # one more to see ties at rho for eps
     _, idx = tree.query(joint[order], k=n_query, p=p, workers=-1)
     neighbours = np.empty_like(idx)
     neighbours[order] = idx
@@ -278,9 +279,11 @@ def _identical_counts(groups: Sequence[Any]) -> np.ndarray:
 
 
 def _tree_count(points: np.ndarray, radius: np.ndarray, strict: bool) -> np.ndarray:
-    """#{j != i : max-norm ||p_j - p_i|| < radius_i} (or <=), by sorting in 1-D, else a KD-tree."""
+    """#{j != i : max-norm ||p_j - p_i|| < radius_i} (or <=): sorting in 1-D, ranks in 2-D, else a KD-tree."""
     if points.shape[1] == 1:
         return sorted_count(points[:, 0], radius, strict)
+    if points.shape[1] == 2:
+        return rank_count_2d(points[:, 0], points[:, 1], radius, strict)
     from scipy.spatial import cKDTree
 
     tree = cKDTree(points)
@@ -377,6 +380,64 @@ def sorted_count(values: np.ndarray, radius: np.ndarray, strict: bool) -> np.nda
         lower = -_last_inside_above(-v[rows], r[rows], strict)
         found[rows] = (np.searchsorted(v, upper, side="right")
                        - np.searchsorted(v, lower, side="left") - 1)
+    out = np.empty_like(found)
+    out[order] = found
+    return out
+
+
+def _value_range(v: np.ndarray, r: np.ndarray, strict: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Exact [lower, upper] with {t : |fl(t - v)| < r (or <=)} = [lower, upper]; needs r > 0 if strict."""
+    return -_last_inside_above(-v, r, strict), _last_inside_above(v, r, strict)
+
+
+def rank_count_2d(u: np.ndarray, w: np.ndarray, radius: np.ndarray, strict: bool) -> np.ndarray:
+    """#{j != i : max(|u_j - u_i|, |w_j - w_i|) < radius_i} (or <=) for two 1-D coordinates.
+
+    Exact, in O(N log^2 N) without a tree: each query becomes a rectangle of ranks (exact value
+    ranges per coordinate, as in :func:`sorted_count`), counted with a merge-sort tree over the
+    u-ranks whose levels hold the w-ranks sorted within blocks of 2^l; the rank interval in u is
+    split into at most two blocks per level, each counted by two binary searches. Queries are
+    processed in u order so that the searches move through memory in order.
+    """
+    n = len(u)
+    order = np.argsort(u, kind="stable")
+    u_sorted = u[order]
+    w_sorted = np.sort(w)
+    w_rank_by_u = np.empty(n, dtype=np.int64)  # w-rank of the point at each u-rank
+    w_rank_by_u[np.argsort(w[order], kind="stable")] = np.arange(n)
+    v_u, v_w, r = u[order], w[order], radius[order]
+    found = np.zeros(n, dtype=np.int64)
+    rows = np.flatnonzero(r > 0) if strict else np.arange(n)
+    if rows.size:
+        lo_u, hi_u = _value_range(v_u[rows], r[rows], strict)
+        lo_w, hi_w = _value_range(v_w[rows], r[rows], strict)
+        left = np.searchsorted(u_sorted, lo_u, side="left")
+        right = np.searchsorted(u_sorted, hi_u, side="right")
+        c = np.searchsorted(w_sorted, lo_w, side="left")
+        d = np.searchsorted(w_sorted, hi_w, side="right")
+        total = np.zeros(len(rows), dtype=np.int64)
+        level = 0
+        active = np.flatnonzero(left < right)
+        while active.size:
+            keys = np.sort((np.arange(n, dtype=np.int64) >> level) * n + w_rank_by_u)
+            for side in (0, 1):
+                # an odd left end takes block `left`; an odd right end takes block `right - 1`
+                take = ((left[active] & 1) == 1) if side == 0 else ((right[active] & 1) == 1)
+                take &= left[active] < right[active]
+                q = active[take]
+                block = left[q] if side == 0 else right[q] - 1
+                base = block * n
+                total[q] += (np.searchsorted(keys, base + d[q], side="left")
+                             - np.searchsorted(keys, base + c[q], side="left"))
+                if side == 0:
+                    left[q] += 1
+                else:
+                    right[q] -= 1
+            left[active] >>= 1
+            right[active] >>= 1
+            active = active[left[active] < right[active]]
+            level += 1
+        found[rows] = total - 1
     out = np.empty_like(found)
     out[order] = found
     return out
