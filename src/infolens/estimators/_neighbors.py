@@ -179,10 +179,11 @@ def neighbor_stats(groups: Sequence[Any], k: int, counts: Sequence[CountSpec] = 
 def tree_max_dim(n: int) -> int:
     """Largest joint dimension for which the KD-tree beats blocked brute force at n points.
 
-    A KD-tree prunes well while N >> 2^d; the rule ``d <= log2(N) - 4`` (at least 4) follows
-    the crossover measured in ``benchmarks/knn_scaling.py``.
+    A KD-tree prunes while N >> 2^d. Measured crossover (max-norm, 2 cores; see
+    ``benchmarks/knn_scaling.py``): about 12 joint dimensions at N = 5,000 and 16 at
+    N = 20,000, i.e. ``d <= log2(N)``.
     """
-    return max(4, int(math.log2(max(n, 2))) - 4)
+    return max(4, int(math.log2(max(n, 2))))
 
 
 def choose_strategy(n: int, dims: Sequence[int], metric: str, counts: Sequence[CountSpec] = (),
