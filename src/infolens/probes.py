@@ -367,18 +367,8 @@ def _probe_activations(activations: Mapping[str, Any], y: Any, n_splits: int, te
     acc = np.zeros((len(names), n_splits))
     ce = np.zeros((len(names), n_splits))
     strengths: list[float] = []
-    for i, data in enumerate(features):
-        start_from = None
-        if C == "auto":
-            strength, start_from = _select_strength(data, target, labels, splits[0][0], n_classes, seed)
-        else:
-            strength = float(C)
-        strengths.append(strength)
-        for s, (train, test) in enumerate(splits):
-            # each fit starts from the previous split's solution: the training sets overlap, so the
-            # optimum is close and L-BFGS needs far fewer iterations to reach the same (unique) one
-            acc[i, s], ce[i, s], start_from = _probe_split(data, target, train, test, n_classes, strength,
-                                                           start_from)
+    with _single_threaded(torch.device(device).type == "cpu"):
+        _fit_all(features, target, labels, splits, n_classes, C, seed, acc, ce, strengths)
     seconds = time.perf_counter() - start
 
     n_test = len(splits[0][1])
@@ -426,6 +416,46 @@ def _probe_activations(activations: Mapping[str, Any], y: Any, n_splits: int, te
         split_cross_entropy=tuple(tuple(float(v) for v in row) for row in ce_units),
         seconds=seconds, params={"C": C, "seed": seed, "probe": "softmax regression, L-BFGS, float64"},
     )
+
+
+def _fit_all(features: list[torch.Tensor], target: torch.Tensor, labels: np.ndarray,
+             splits: list[tuple[np.ndarray, np.ndarray]], n_classes: int, C: float | str, seed: int,
+             acc: np.ndarray, ce: np.ndarray, strengths: list[float]) -> None:
+    """Fit every layer's probes on every split; fill ``acc``, ``ce`` (nats) and ``strengths``."""
+    for i, data in enumerate(features):
+        start_from = None
+        if C == "auto":
+            strength, start_from = _select_strength(data, target, labels, splits[0][0], n_classes, seed)
+        else:
+            strength = float(C)
+        strengths.append(strength)
+        for s, (train, test) in enumerate(splits):
+            # each fit starts from the previous split's solution: the training sets overlap, so the
+            # optimum is close and L-BFGS needs far fewer iterations to reach the same (unique) one
+            acc[i, s], ce[i, s], start_from = _probe_split(data, target, train, test, n_classes, strength,
+                                                           start_from)
+
+
+@contextmanager
+def _single_threaded(torch_cpu: bool) -> Iterator[None]:
+    """One BLAS thread (SciPy's L-BFGS-B) and, when ``torch_cpu``, one torch thread; restored after.
+
+    Probe fits are thousands of small vector and matrix operations; on a shared 2-core machine two
+    threads made them 10-150x slower than one (threads waiting on each other), and one thread is
+    never much slower at these sizes.
+    """
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    change = torch_cpu and previous != 1
+    if change:
+        torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        if change:
+            torch.set_num_threads(previous)
 
 
 def fit_softmax_regression(x: torch.Tensor, y: torch.Tensor, n_classes: int, C: float, *,
