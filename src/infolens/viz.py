@@ -364,7 +364,8 @@ def plot_compression_scores(data: Any, *, layer_labels: Mapping[str, str] | None
     ----------
     data : DataFrame
         Columns ``activation, layer, score`` and optionally ``score_low, score_high`` (drawn as
-        error bars; NaN bars are left out), as returned by ``PlaneResult.compression_scores``. The score is the fraction of its peak I(X;T) a layer lost by the end of training.
+        error bars; NaN bars are left out), as returned by ``PlaneResult.compression_scores``.
+        The score is the fraction of its peak I(X;T) a layer lost by the end of training.
     layer_labels : mapping, optional
     ax : matplotlib Axes, optional
     title : str, optional
