@@ -35,8 +35,8 @@ def _schedule(value: str) -> str | int:
               help="binning: bin width [default when neither --bins nor --bin-width: 2/30].")
 @click.option("--noise-var", type=float, default=None, help="kde: variance of the added Gaussian noise.")
 @click.option("--k", type=int, default=None, help="ksg: number of neighbours.")
-@click.option("--lr", type=float, default=None, help="Adam learning rate [default: 4e-4].")
-@click.option("--batch-size", type=int, default=None, help="Minibatch size [default: 256].")
+@click.option("--lr", type=float, default=None, help="Adam learning rate [default: 2e-3].")
+@click.option("--batch-size", type=int, default=None, help="Minibatch size [default: 128].")
 @click.option("--schedule", type=_schedule, default=None,
               help="Recorded epochs: log, every or N [default: log].")
 @click.option("--points-per-decade", type=int, default=None, help="Points per decade of the log schedule.")

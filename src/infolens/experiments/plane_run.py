@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from infolens._validation import InfoLensError, check_choice, check_float, check_int, fail
+from infolens._validation import check_choice, check_float, check_int, fail
 from infolens.report.html import Report, atomic_write_bytes
 
 __all__ = [
@@ -96,14 +96,23 @@ class PlaneRunConfig:
     costly_epochs : int
         Recorded epochs (spread evenly) that the O(n^2) estimators of the sensitivity table
         (KDE) re-estimate, for the first seed of each activation only; 0 leaves them out.
+
+    Notes
+    -----
+    The defaults were chosen by experiment on szt12 (3 seeds, bin width 2/30): with Adam at
+    lr=4e-4 and batches of 256 (the trainer's defaults), 3000 epochs leave tanh's 3-unit layer at
+    0.83 of its peak I(X;T) and ReLU at 0.93 test accuracy; lr=4e-3 compresses tanh faster but
+    ReLU's hidden layers then drift to 0.90 of their peaks; lr=2e-3 with batches of 128 gives,
+    after 3000 epochs, tanh 0.33 of peak, every ReLU hidden layer >= 0.98 of its peak, I(T;Y) of
+    0.97-0.98 bits in the 3-unit layer and test accuracy 0.963 (tanh) and 0.956 (ReLU).
     """
 
     dataset: str = "szt12"
     activations: tuple[str, ...] = ("tanh", "relu")
     n_seeds: int = 3
     epochs: int = 3000
-    lr: float = 4e-4
-    batch_size: int = 256
+    lr: float = 2e-3
+    batch_size: int = 128
     estimator: str = "binning"
     estimator_params: Mapping[str, Any] = field(default_factory=dict)
     schedule: str | int = "log"
@@ -928,66 +937,65 @@ def _sensitivity_section(report: Report, data: RunData) -> None:
 
 
 def _probes_section(report: Report, data: RunData) -> None:
-    """Probe accuracy by depth and an embedding of the last hidden layer, when those modules exist."""
-    try:
-        from infolens.embed import embed
-    except ImportError:  # pragma: no cover - the module is part of the package
-        return
+    """Linear-probe accuracy by depth and a 3-D map of the last hidden layer, at the final epoch.
+
+    Probes (:func:`infolens.probes.probe_layers`) are fitted on the held-out test inputs of the
+    first seed's network of each activation; the map is the PCA of the last hidden layer on all
+    inputs (:func:`infolens.embed.embed`), drawn as an interactive 3-D scatter.
+    """
+    import matplotlib.pyplot as plt
     import torch
 
+    from infolens.embed import embed
     from infolens.models import StackedMLP
+    from infolens.probes import probe_layers
     from infolens.store import load_checkpoint
 
     files = sorted((data.root / "snapshots").glob("epoch_*.pt"))
     if not files:
         return
-    cfg = data.config
-    split = data.split
+    cfg, split = data.config, data.split
     members = cfg.members
     model = StackedMLP(len(members), data.widths, [a for a, _ in members], [s for _, s in members])
     state = load_checkpoint(files[-1])
     model.load_state_dict(state["model"])
     with torch.no_grad():
         _, acts = model.forward_with_activations(torch.as_tensor(split.x, dtype=torch.float32))
+    seed, epoch = cfg.seeds[0], int(state["epoch"])
     report.add_heading("Probes and embeddings")
-    probe_rows = _probe_rows(model, members, split)
-    if probe_rows:
-        report.add_table(probe_rows, "Linear-probe test accuracy of each layer (seed "
-                         f"{cfg.seeds[0]}, final epoch {state['epoch']}).")
+    report.add_text(f"Each layer of the seed-{seed} network of each activation at epoch {epoch}, read as an "
+                    "encoder: a linear probe (softmax regression) predicts the label from the layer alone, "
+                    f"fitted and scored on splits of the {len(split.y_test)} held-out test inputs. A layer "
+                    "is flagged redundant when its accuracy gain over the best earlier layer is within "
+                    "noise. The probe's cross-entropy gives a lower bound on I(T;Y).")
+    rows = []
+    n_acts = len(cfg.activations)
+    fig, axes = plt.subplots(1, n_acts, figsize=(5.2 * n_acts, 3.6), squeeze=False)
+    for ax, act in zip(axes[0], cfg.activations, strict=True):
+        net = model.member(members.index((act, seed)))
+        probes = probe_layers(net, split.x_test, split.y_test, units=data.units)
+        probes.plot(ax=ax)
+        ax.set_title(f"{act}: probe accuracy by depth", fontsize="medium")
+        for record in probes.to_frame().to_dict(orient="records"):
+            rows.append({"activation": act, "layer": data.layer_labels.get(record["layer"], record["layer"]),
+                         "width": record["dim"], "accuracy": record["accuracy"],
+                         "accuracy_low": record["accuracy_low"], "accuracy_high": record["accuracy_high"],
+                         f"I(T;Y) lower bound [{data.units}]": record["mi_lower_bound"],
+                         "redundant": record["redundant"]})
+    fig.tight_layout()
+    report.add_png(_save_png(fig, data.root / "probes.png"), "Probe accuracy by depth with 95% intervals.")
+    report.add_table(rows, "Linear probes per layer ('input' is the raw input).")
     last = len(data.hidden_layers) - 1
+    name = data.layer_labels[data.hidden_layers[-1]]
     for act in cfg.activations:
-        m = members.index((act, cfg.seeds[0]))
-        layer = acts[last][m].numpy()
-        dims = 3 if layer.shape[1] >= 3 else 2
-        emb = embed(layer, method="pca", dims=dims, labels=split.y)
-        if dims == 3:
-            name = data.layer_labels[data.hidden_layers[-1]]
-            report.add_scatter3d(emb.coords, split.y,
-                                 title=f"{act}: {name} at epoch {state['epoch']} (PCA, seed "
-                                 f"{cfg.seeds[0]}, coloured by class; k-NN accuracy {emb.knn_accuracy:.3f})")
-        else:
+        layer = acts[last][members.index((act, seed))].numpy()
+        if layer.shape[1] < 3:
             report.add_text(f"{act}: the last hidden layer has {layer.shape[1]} units; no 3-D view.")
-
-
-def _probe_rows(model: Any, members: Sequence[tuple[str, int]], split: Any) -> list[dict[str, Any]]:
-    try:
-        from infolens.probes import probe_layers
-    except ImportError:
-        return []
-    rows: list[dict[str, Any]] = []
-    seed0 = members[0][1]
-    for act in dict.fromkeys(a for a, _ in members):
-        net = model.member(members.index((act, seed0)))
-        try:
-            probes = probe_layers(net, split.x, split.y)
-        except (TypeError, InfoLensError):
-            return []
-        frame = probes.to_frame() if hasattr(probes, "to_frame") else None
-        if frame is None:
-            return []
-        for record in frame.to_dict(orient="records"):
-            rows.append({"activation": act, **record})
-    return rows
+            continue
+        emb = embed(layer, method="pca", dims=3, labels=split.y)
+        report.add_scatter3d(emb.coords, split.y,
+                             title=f"{act}: {name} at epoch {epoch}, seed {seed}, PCA of all {len(split.y)} "
+                             f"inputs coloured by class (k-NN accuracy {emb.knn_accuracy:.3f})")
 
 
 def _timings_section(report: Report, data: RunData) -> None:
