@@ -61,6 +61,10 @@ BLOCK_BYTES = 256 * 2**20
 _MARGIN = 1e-12
 #: Rows per chunk when tied neighbourhoods are listed explicitly.
 _TIE_CHUNK = 2048
+#: KD-tree leaf size for radius counts: the balls of KSG marginals hold hundreds of points, and
+#: large leaves are scanned faster than small nodes are visited (N = 1e5, 5-D: 7.4 s -> 5.6 s,
+#: 8-D: 44 s -> 27 s against scipy's default 16; 3-D: 1.7 -> 1.5 s).
+_COUNT_LEAF = 128
 
 
 @dataclass(frozen=True)
@@ -287,7 +291,7 @@ def _tree_count(points: np.ndarray, radius: np.ndarray, strict: bool) -> np.ndar
         return rank_count_2d(points[:, 0], points[:, 1], radius, strict)
     from scipy.spatial import cKDTree
 
-    tree = cKDTree(points)
+    tree = cKDTree(points, leafsize=_COUNT_LEAF)
     order = tree.indices
     r = radius[order]
     # d <= nextafter(r, 0) is d < r for doubles; strict with r = 0 counts nothing
