@@ -223,7 +223,8 @@ def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], me
     joint = groups[0] if len(groups) == 1 else np.hstack(groups)
     # max-norm on the stacked coordinates, except the Euclidean norm of a single group
     p = 2.0 if metric == "euclidean" and len(groups) == 1 and joint.shape[1] > 1 else np.inf
-    tree = cKDTree(joint)
+    # sliding-midpoint splits: built in 60% of the time of median splits, queried as fast
+    tree = cKDTree(joint, balanced_tree=False)
     order = tree.indices  # query in leaf order: neighbouring queries touch the same memory
     n_query = min(k + 2 if group_eps else k + 1, n)  # one more to see ties at rho for eps
     _, idx = tree.query(joint[order], k=n_query, p=p, workers=-1)
@@ -235,16 +236,22 @@ def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], me
     eps = None
     if group_eps:
         eps = _tree_group_eps(tree, groups, joint, neighbours, rho, k, metric, p)
-    found = []
-    for spec in specs:
+
+    def count(spec: CountSpec) -> np.ndarray:
         sub = [groups[g] for g in spec.groups]
         if spec.radius == "zero":
-            found.append(_identical_counts(sub))
-            continue
+            return _identical_counts(sub)
         radius = rho if spec.radius == "rho" else eps[:, spec.groups[0]]  # type: ignore[index]
-        points = sub[0] if len(sub) == 1 else np.hstack(sub)
-        found.append(_tree_count(points, radius, spec.strict))
-    return rho, eps, found
+        return _tree_count(sub[0] if len(sub) == 1 else np.hstack(sub), radius, spec.strict)
+
+    # counts by sorting (1-D and 2-D sub-spaces) run on one thread and release the GIL: run them
+    # side by side; KD-tree counts already use every core
+    if len(specs) > 1 and all(sum(groups[g].shape[1] for g in spec.groups) <= 2 for spec in specs):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(specs)) as pool:
+            return rho, eps, list(pool.map(count, specs))
+    return rho, eps, [count(spec) for spec in specs]
 
 
 def _tree_group_eps(tree: Any, groups: list[np.ndarray], joint: np.ndarray, neighbours: np.ndarray,
