@@ -23,7 +23,6 @@ import math
 import os
 import platform
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -217,17 +216,8 @@ def _jsonable(value: Any) -> Any:
 
 def write_results(name: str, payload: Mapping[str, Any], directory: Path | None = None) -> Path:
     """Write ``payload`` as ``<directory>/<name>.json`` atomically (temp file + rename); return the path."""
+    from infolens._atomic import atomic_write_bytes  # not at import: infolens loads numpy
+
     directory = RESULTS_DIR if directory is None else Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.json"
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(_jsonable(payload), fh, indent=2, sort_keys=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    text = json.dumps(_jsonable(payload), indent=2, sort_keys=False) + "\n"
+    return atomic_write_bytes(directory / f"{name}.json", text.encode())

@@ -14,12 +14,12 @@ import importlib
 import itertools
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infolens._atomic import atomic_write_bytes
 from infolens._validation import InfoLensError, check_choice, check_int, fail
 
 
@@ -63,15 +63,6 @@ def point_key(config: Mapping[str, Any]) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _write_json_atomic(path: Path, payload: Mapping[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle, indent=2, default=float)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def _call(fn_path: str, config: dict[str, Any]) -> dict[str, Any]:
     module, name = fn_path.split(":")
     return dict(getattr(importlib.import_module(module), name)(**config))
@@ -109,7 +100,8 @@ def run_sweep(fn: Callable[..., Mapping[str, Any]] | str, configs: Sequence[Mapp
     n_skipped = len(configs) - len(todo)
 
     def save(config: dict[str, Any], result: Mapping[str, Any]) -> None:
-        _write_json_atomic(out / f"{point_key(config)}.json", {"config": config, "result": result})
+        atomic_write_bytes(out / f"{point_key(config)}.json",
+                           json.dumps({"config": config, "result": result}, indent=2, default=float).encode())
 
     bar = _progress(len(todo), progress)
     if backend == "ray":

@@ -39,6 +39,7 @@ def _ints(text: str) -> list[int]:
 def command(kind: str, seeds: str, betas: str, datasets: tuple[str, ...], activations: tuple[str, ...],
             estimators: tuple[str, ...], epochs: int | None, backend: str, n_jobs: int, out: str) -> None:
     """Run a sweep and write sweep.json (one record per point) and a summary table."""
+    from infolens._atomic import atomic_write_bytes
     from infolens._validation import InfoLensError
     from infolens.experiments import sweep_points
     from infolens.sweeps import grid, run_sweep
@@ -62,7 +63,7 @@ def command(kind: str, seeds: str, betas: str, datasets: tuple[str, ...], activa
         raise click.ClickException(str(err)) from err
     payload = {"kind": kind, "n_points": len(result.records), "resumed_points": result.n_skipped,
                "table": table, "records": result.records}
-    (root / "sweep.json").write_text(json.dumps(payload, indent=2, default=float))
+    atomic_write_bytes(root / "sweep.json", json.dumps(payload, indent=2, default=float).encode())
     import pandas as pd
 
     click.echo(pd.DataFrame(table).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
