@@ -71,7 +71,7 @@ ALL_SPECS = [CountSpec((0,), "rho", True), CountSpec((1,), "rho", True),
 
 CASES = [(kind, dims, metric, strategy)
          for kind in ("continuous", "ties", "duplicates", "offset")
-         for dims in ((1, 1), (1, 3), (4, 2))
+         for dims in ((1, 1), (1, 3), (4, 2), (20, 20))
          for metric in ("chebyshev", "euclidean")
          for strategy in ("tree", "brute")
          if not (strategy == "tree" and metric == "euclidean" and max(dims) > 1)]
