@@ -349,7 +349,7 @@ def _kdtree_count_jobs(points: np.ndarray, radius: np.ndarray, strict: bool, out
             found[radius[rows] == 0] = 0
         out[rows] = found
 
-    return [partial(job, rows) for rows in np.array_split(order, max(1, n_jobs))]
+    return [partial(job, rows) for rows in np.array_split(order, max(1, min(n_jobs, len(order))))]
 
 
 # ----------------------------------------------------------------------- 1-D counts by sorting
