@@ -241,7 +241,6 @@ def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], me
     eps = None
     if group_eps:
         eps = _tree_group_eps(tree, groups, joint, neighbours, rho, k, metric, p)
-
     return rho, eps, _tree_counts(groups, specs, rho, eps)
 
 
@@ -258,10 +257,10 @@ def _tree_counts(groups: list[np.ndarray], specs: Sequence[CountSpec], rho: np.n
     jobs: list[Any] = []
     for spec in specs:
         sub = [groups[g] for g in spec.groups]
-        points = sub[0] if len(sub) == 1 else np.hstack(sub)
         if spec.radius == "zero":
             found.append(_identical_counts(sub))
             continue
+        points = sub[0] if len(sub) == 1 else np.hstack(sub)
         radius = rho if spec.radius == "rho" else eps[:, spec.groups[0]]  # type: ignore[index]
         out = np.zeros(len(points), dtype=np.int64)
         found.append(out)
