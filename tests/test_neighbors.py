@@ -171,11 +171,11 @@ def test_bad_requests_raise():
 
 def test_kdtree_counts_split_over_more_jobs_than_points():
     """Many CPUs, few points: no empty query chunk reaches scikit-learn."""
-    from infolens.estimators._neighbors import _kdtree_count_jobs
+    from infolens.estimators._neighbors import _kdtree_count_jobs, _prepare_count
 
     points = np.random.default_rng(0).standard_normal((3, 4))
     radius = np.full(3, 10.0)
     out = np.zeros(3, dtype=np.int64)
-    for job in _kdtree_count_jobs(points, radius, True, out, n_jobs=64):
+    for job in _kdtree_count_jobs(_prepare_count(points), points, radius, True, out, n_jobs=64):
         job()
     np.testing.assert_array_equal(out, [2, 2, 2])

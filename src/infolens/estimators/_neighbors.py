@@ -112,7 +112,9 @@ def pair_distances(a: Any, b: Any, metric: str) -> Any:
     torch CPU and CUDA give bit-identical results.
     """
     diff = a - b
-    if metric == "chebyshev" or diff.shape[1] == 1:
+    if diff.shape[1] == 1:
+        return diff[:, 0].abs() if _is_tensor(diff) else np.abs(diff[:, 0])
+    if metric == "chebyshev":
         return diff.abs().amax(dim=1) if _is_tensor(diff) else np.abs(diff).max(axis=1)
     total = diff[:, 0] * diff[:, 0]
     for c in range(1, diff.shape[1]):
@@ -222,61 +224,83 @@ def _as_tensors(groups: Sequence[Any]) -> list[Any]:
 
 def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], metric: str,
                 group_eps: bool) -> tuple[np.ndarray, np.ndarray | None, list[np.ndarray]]:
+    from concurrent.futures import ThreadPoolExecutor
+
     from scipy.spatial import cKDTree
 
     n = groups[0].shape[0]
     joint = groups[0] if len(groups) == 1 else np.hstack(groups)
     # max-norm on the stacked coordinates, except the Euclidean norm of a single group
     p = 2.0 if metric == "euclidean" and len(groups) == 1 and joint.shape[1] > 1 else np.inf
-    # sliding-midpoint splits: built in 60% of the time of median splits, queried as fast
-    tree = cKDTree(joint, balanced_tree=False)
-    order = tree.indices  # query in leaf order: neighbouring queries touch the same memory
-    n_query = min(k + 2 if group_eps else k + 1, n)  # one more to see ties at rho for eps
-    _, idx = tree.query(joint[order], k=n_query, p=p, workers=-1)
-    neighbours = np.empty_like(idx)
-    neighbours[order] = idx
-    rows = np.arange(n)
-    # distances recomputed with the one exact definition (the tree's p=2 rounding differs)
-    rho = _joint_pair_distances(groups, rows, neighbours[:, k], metric)
-    eps = None
-    if group_eps:
-        eps = _tree_group_eps(tree, groups, joint, neighbours, rho, k, metric, p)
-    return rho, eps, _tree_counts(groups, specs, rho, eps)
+    workers = os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # what the counts need besides the radii (sort orders, count trees, identical points) is
+        # made on the pool while this thread builds the joint tree (both release the GIL)
+        spaces = [_count_space(groups, spec) for spec in specs]
+        prepared = [pool.submit(_identical_counts if spec.radius == "zero" else _prepare_count, points)
+                    for spec, points in zip(specs, spaces, strict=True)]
+        # sliding-midpoint splits: built in 60% of the time of median splits, queried as fast
+        tree = cKDTree(joint, balanced_tree=False)
+        order = tree.indices  # query in leaf order: neighbouring queries touch the same memory
+        n_query = min(k + 2 if group_eps else k + 1, n)  # one more to see ties at rho for eps
+        dist, idx = tree.query(joint[order], k=n_query, p=p, workers=-1)
+        neighbours = np.empty_like(idx)
+        neighbours[order] = idx
+        if p == np.inf:  # the tree's max |difference| is the one exact definition
+            rho = np.empty(n)
+            rho[order] = dist[:, k]
+        else:  # recomputed: the tree's p=2 rounding differs
+            rho = _joint_pair_distances(groups, np.arange(n), neighbours[:, k], metric)
+        eps = None
+        if group_eps:
+            eps = _tree_group_eps(tree, groups, joint, neighbours, rho, k, metric, p)
+        found = _tree_counts(pool, workers, specs, spaces, [f.result() for f in prepared], rho, eps)
+    return rho, eps, found
 
 
-def _tree_counts(groups: list[np.ndarray], specs: Sequence[CountSpec], rho: np.ndarray,
-                 eps: np.ndarray | None) -> list[np.ndarray]:
-    """Every radius count of the tree strategy, as single-threaded jobs on one thread pool.
+def _count_space(groups: list[np.ndarray], spec: CountSpec) -> np.ndarray:
+    """The coordinates of the sub-space a count is made in, shape (n, d)."""
+    sub = [groups[g] for g in spec.groups]
+    return sub[0] if len(sub) == 1 else np.hstack(sub)
+
+
+def _prepare_count(points: np.ndarray) -> Any:
+    """The radius-independent part of a count: a sort order (1-D), none (2-D) or a KD-tree (3+-D)."""
+    if points.shape[1] == 1:
+        return np.argsort(points[:, 0])  # any order of tied values gives the same counts
+    if points.shape[1] == 2:
+        return None
+    from sklearn.neighbors import KDTree
+
+    return KDTree(points, leaf_size=_COUNT_LEAF, metric="chebyshev")
+
+
+def _tree_counts(pool: Any, workers: int, specs: Sequence[CountSpec], spaces: list[np.ndarray],
+                 prepared: list[Any], rho: np.ndarray, eps: np.ndarray | None) -> list[np.ndarray]:
+    """Every radius count of the tree strategy, as single-threaded jobs on ``pool``.
 
     1-D and 2-D counts (sorting, merge-sort tree) are one job each; a KD-tree count is split into
     one job per CPU over its queries. The jobs release the GIL (numpy sorts and searches,
     scikit-learn's tree queries), so independent counts and query chunks run side by side.
+    A ``"zero"`` count is already done: ``prepared`` holds it.
     """
-    workers = os.cpu_count() or 1
     found: list[np.ndarray] = []
     jobs: list[Any] = []
-    for spec in specs:
-        sub = [groups[g] for g in spec.groups]
+    for spec, points, ready in zip(specs, spaces, prepared, strict=True):
         if spec.radius == "zero":
-            found.append(_identical_counts(sub))
+            found.append(ready)
             continue
-        points = sub[0] if len(sub) == 1 else np.hstack(sub)
         radius = rho if spec.radius == "rho" else eps[:, spec.groups[0]]  # type: ignore[index]
         out = np.zeros(len(points), dtype=np.int64)
         found.append(out)
-        if points.shape[1] <= 2:
-            jobs.append(partial(_sorted_or_rank_count, points, radius, spec.strict, out))
+        if points.shape[1] == 1:
+            jobs.append(partial(_sorted_count_into, points[:, 0], radius, spec.strict, ready, out))
+        elif points.shape[1] == 2:
+            jobs.append(partial(_rank_count_into, points, radius, spec.strict, out))
         else:
-            jobs.extend(_kdtree_count_jobs(points, radius, spec.strict, out, workers))
-    if len(jobs) > 1 and workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(job) for job in jobs]:
-                future.result()
-    else:
-        for job in jobs:
-            job()
+            jobs.extend(_kdtree_count_jobs(ready, points, radius, spec.strict, out, workers))
+    for future in [pool.submit(job) for job in jobs]:
+        future.result()
     return found
 
 
@@ -309,24 +333,25 @@ def _tree_group_eps(tree: Any, groups: list[np.ndarray], joint: np.ndarray, neig
     return eps
 
 
-def _identical_counts(groups: Sequence[Any]) -> np.ndarray:
-    """For each point, how many other points are identical to it in all ``groups``."""
-    joint = groups[0] if len(groups) == 1 else np.hstack(groups)
-    codes = unique_row_codes(np.asarray(joint))
+def _identical_counts(points: np.ndarray) -> np.ndarray:
+    """For each point (row), how many other points are identical to it."""
+    codes = unique_row_codes(np.asarray(points))
     return np.bincount(codes)[codes] - 1
 
 
-def _sorted_or_rank_count(points: np.ndarray, radius: np.ndarray, strict: bool, out: np.ndarray) -> None:
-    """``out[i] = #{j != i : max-norm ||p_j - p_i|| < radius_i}`` (or <=) for 1 or 2 coordinates."""
-    if points.shape[1] == 1:
-        out[:] = sorted_count(points[:, 0], radius, strict)
-    else:
-        out[:] = rank_count_2d(points[:, 0], points[:, 1], radius, strict)
+def _sorted_count_into(values: np.ndarray, radius: np.ndarray, strict: bool, order: np.ndarray,
+                      out: np.ndarray) -> None:
+    out[:] = sorted_count(values, radius, strict, order)
 
 
-def _kdtree_count_jobs(points: np.ndarray, radius: np.ndarray, strict: bool, out: np.ndarray,
+def _rank_count_into(points: np.ndarray, radius: np.ndarray, strict: bool, out: np.ndarray) -> None:
+    out[:] = rank_count_2d(points[:, 0], points[:, 1], radius, strict)
+
+
+def _kdtree_count_jobs(tree: Any, points: np.ndarray, radius: np.ndarray, strict: bool, out: np.ndarray,
                        n_jobs: int) -> list[Any]:
-    """Jobs that fill ``out[i] = #{j != i : max-norm ||p_j - p_i|| < radius_i}`` (or <=).
+    """Jobs that fill ``out[i] = #{j != i : max-norm ||p_j - p_i|| < radius_i}`` (or <=) with ``tree``
+    (:func:`_prepare_count`, built on ``points``).
 
     scikit-learn's KD-tree with ``count_only=True`` adds whole nodes that lie inside the ball
     without visiting their points (scipy's ``query_ball_point`` visits every point of every
@@ -336,9 +361,6 @@ def _kdtree_count_jobs(points: np.ndarray, radius: np.ndarray, strict: bool, out
     ``d < r`` is ``d <= nextafter(r, 0)``. Queries go in tree order, split into ``n_jobs``
     chunks.
     """
-    from sklearn.neighbors import KDTree
-
-    tree = KDTree(points, leaf_size=_COUNT_LEAF, metric="chebyshev")
     order = np.asarray(tree.get_arrays()[1])
     query_r = np.nextafter(radius, 0.0) if strict else radius
 
@@ -413,24 +435,53 @@ def _last_inside_above(v: np.ndarray, r: np.ndarray, strict: bool) -> np.ndarray
     return _from_ordered(low)
 
 
-def sorted_count(values: np.ndarray, radius: np.ndarray, strict: bool) -> np.ndarray:
+def _index_range(sorted_values: np.ndarray, centers: np.ndarray, r: np.ndarray,
+                 strict: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``[left, right)`` in ``sorted_values`` of the t with ``|fl(t - c)| < r`` (or <=).
+
+    Exact for centres that are themselves among the values (needs ``r > 0`` when strict). The
+    guess from ``c -+ r`` is kept where the values at its ends are inside and the values beyond
+    them are not (``fl(t - c)`` is monotone in t, so the inside values are one run); the few
+    rows it misses by rounding take the exact ends of :func:`_value_range`.
+    """
+    n = len(sorted_values)
+    # strict: a value at exactly c -+ r (the k-th neighbour itself, often) is outside
+    left = np.searchsorted(sorted_values, centers - r, side="right" if strict else "left")
+    right = np.searchsorted(sorted_values, centers + r, side="left" if strict else "right")
+
+    def inside(pos: np.ndarray) -> np.ndarray:
+        d = np.abs(sorted_values[np.clip(pos, 0, n - 1)] - centers)
+        return (d < r) if strict else (d <= r)
+
+    exact = inside(left) & inside(right - 1)
+    exact &= (left == 0) | ~inside(left - 1)
+    exact &= (right == n) | ~inside(right)
+    wrong = np.flatnonzero(~exact)
+    if wrong.size:
+        low, high = _value_range(centers[wrong], r[wrong], strict)
+        left[wrong] = np.searchsorted(sorted_values, low, side="left")
+        right[wrong] = np.searchsorted(sorted_values, high, side="right")
+    return left, right
+
+
+def sorted_count(values: np.ndarray, radius: np.ndarray, strict: bool,
+                 order: np.ndarray | None = None) -> np.ndarray:
     """#{j != i : |fl(v_j - v_i)| < radius_i} (or <=) for 1-D ``values``, in O(N log N).
 
     Exact: the same floating-point comparisons as computing every difference (the interval ends
-    come from :func:`_last_inside_above`, not from ``v_i +- r_i``); ties and duplicates included.
-    Below v, ``fl(v - t) = fl((-t) - (-v))``, so the lower end is the mirrored upper one. Work
-    is done in sorted order, so that the binary searches touch memory in order.
+    are checked, or found by :func:`_value_range`, not taken from ``v_i +- r_i``); ties and
+    duplicates included. Work is done in sorted order, so that the binary searches touch memory
+    in order; ``order`` is ``np.argsort(values, kind="stable")`` when it is already known.
     """
-    order = np.argsort(values, kind="stable")
+    if order is None:
+        order = np.argsort(values, kind="stable")
     v = np.asarray(values, dtype=np.float64)[order]
     r = np.asarray(radius, dtype=np.float64)[order]
     found = np.zeros(len(v), dtype=np.int64)
     rows = np.flatnonzero(r > 0) if strict else np.arange(len(v))  # strict, r = 0: nobody
     if rows.size:
-        upper = _last_inside_above(v[rows], r[rows], strict)
-        lower = -_last_inside_above(-v[rows], r[rows], strict)
-        found[rows] = (np.searchsorted(v, upper, side="right")
-                       - np.searchsorted(v, lower, side="left") - 1)
+        left, right = _index_range(v, v[rows], r[rows], strict)
+        found[rows] = right - left - 1
     out = np.empty_like(found)
     out[order] = found
     return out
@@ -445,7 +496,7 @@ def rank_count_2d(u: np.ndarray, w: np.ndarray, radius: np.ndarray, strict: bool
     """#{j != i : max(|u_j - u_i|, |w_j - w_i|) < radius_i} (or <=) for two 1-D coordinates.
 
     Exact, in O(N log^2 N) without a tree: each query becomes a rectangle of ranks (exact value
-    ranges per coordinate, as in :func:`sorted_count`), counted with a merge-sort tree over the
+    ranges per coordinate, :func:`_index_range`), counted with a merge-sort tree over the
     u-ranks whose levels hold the w-ranks sorted within blocks of 2^l; the rank interval in u is
     split into at most two blocks per level, each counted by two binary searches. Queries are
     processed in u order so that the searches move through memory in order.
@@ -460,12 +511,8 @@ def rank_count_2d(u: np.ndarray, w: np.ndarray, radius: np.ndarray, strict: bool
     found = np.zeros(n, dtype=np.int64)
     rows = np.flatnonzero(r > 0) if strict else np.arange(n)
     if rows.size:
-        lo_u, hi_u = _value_range(v_u[rows], r[rows], strict)
-        lo_w, hi_w = _value_range(v_w[rows], r[rows], strict)
-        left = np.searchsorted(u_sorted, lo_u, side="left")
-        right = np.searchsorted(u_sorted, hi_u, side="right")
-        c = np.searchsorted(w_sorted, lo_w, side="left")
-        d = np.searchsorted(w_sorted, hi_w, side="right")
+        left, right = _index_range(u_sorted, v_u[rows], r[rows], strict)
+        c, d = _index_range(w_sorted, v_w[rows], r[rows], strict)
         total = np.zeros(len(rows), dtype=np.int64)
         level = 0
         active = np.flatnonzero(left < right)
