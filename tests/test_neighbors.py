@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from infolens.estimators import _neighbors
 from infolens.estimators._neighbors import (
     CountSpec,
     choose_strategy,
@@ -80,7 +81,46 @@ CASES = [(kind, dims, metric, strategy)
 @pytest.mark.parametrize(("kind", "dims", "metric", "strategy"), CASES)
 @pytest.mark.parametrize("k", [1, 3])
 def test_strategy_matches_reference(kind, dims, metric, strategy, k):
-    groups = make_groups(kind, dims)
+    assert_matches_reference(make_groups(kind, dims), k, metric, strategy)
+
+
+@pytest.mark.parametrize(("kind", "dims", "metric", "strategy"), [c for c in CASES if c[3] == "tree"])
+def test_tree_without_the_compiled_kernel_matches_reference(monkeypatch, kind, dims, metric, strategy):
+    """Where no C compiler built ``_kdcount``, scikit-learn's tree counts give the same answer."""
+    monkeypatch.setattr(_neighbors, "_native_count", lambda: None)
+    assert_matches_reference(make_groups(kind, dims), 3, metric, strategy)
+
+
+def test_compiled_count_kernel_is_built_and_used():
+    """The install compiles ``_kdcount.c`` (a C compiler is part of the supported set-up)."""
+    points = make_groups("continuous", (3,))[0]
+    assert _neighbors._native_count() is not None
+    assert _neighbors._CountTree(points).kernel is not None
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties"])
+@pytest.mark.parametrize("strict", [True, False])
+def test_compiled_counts_at_attained_radii_in_a_deep_tree(kind, strict):
+    """3,000 points (7 tree levels), radii equal to distances that occur: every boundary case."""
+    rng = np.random.default_rng(11)
+    points = rng.standard_normal((3000, 3))
+    if kind == "ties":
+        points = np.round(points * 4) / 4
+    d = distance_matrix(points, "chebyshev")
+    radius = d[np.arange(3000), rng.integers(0, 3000, 3000)]
+    radius[:20] = 0.0
+    expected = ((d < radius[:, None]) if strict else (d <= radius[:, None])).sum(axis=1) - 1
+    if strict:  # strict with r = 0 counts nobody, not even the point itself
+        expected[radius == 0] = 0
+    tree = _neighbors._CountTree(points)
+    assert tree.kernel is not None
+    out = np.full(3000, -7, dtype=np.int64)
+    for job in tree.jobs(radius, strict, out, n_jobs=3):
+        job()
+    np.testing.assert_array_equal(out, expected)
+
+
+def assert_matches_reference(groups, k, metric, strategy):
     ref_rho, ref_eps, ref_counts = reference_stats(groups, k, ALL_SPECS, metric)
     for gemm_dtype in ("float32", "float64") if strategy == "brute" else ("float32",):
         got = neighbor_stats(groups, k, ALL_SPECS, metric=metric, group_eps=True, strategy=strategy,
@@ -171,11 +211,9 @@ def test_bad_requests_raise():
 
 def test_kdtree_counts_split_over_more_jobs_than_points():
     """Many CPUs, few points: no empty query chunk reaches scikit-learn."""
-    from infolens.estimators._neighbors import _kdtree_count_jobs, _prepare_count
-
     points = np.random.default_rng(0).standard_normal((3, 4))
     radius = np.full(3, 10.0)
     out = np.zeros(3, dtype=np.int64)
-    for job in _kdtree_count_jobs(_prepare_count(points), points, radius, True, out, n_jobs=64):
+    for job in _neighbors._CountTree(points).jobs(radius, True, out, n_jobs=64):
         job()
     np.testing.assert_array_equal(out, [2, 2, 2])
