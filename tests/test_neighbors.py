@@ -86,38 +86,57 @@ def test_strategy_matches_reference(kind, dims, metric, strategy, k):
 
 @pytest.mark.parametrize(("kind", "dims", "metric", "strategy"), [c for c in CASES if c[3] == "tree"])
 def test_tree_without_the_compiled_kernel_matches_reference(monkeypatch, kind, dims, metric, strategy):
-    """Where no C compiler built ``_kdcount``, scikit-learn's tree counts give the same answer."""
-    monkeypatch.setattr(_neighbors, "_native_count", lambda: None)
+    """Where no C compiler built ``_maxnorm``, scikit-learn's tree counts give the same answer."""
+    monkeypatch.setattr(_neighbors, "_kernels", lambda: None)
     assert_matches_reference(make_groups(kind, dims), 3, metric, strategy)
 
 
-def test_compiled_count_kernel_is_built_and_used():
-    """The install compiles ``_kdcount.c`` (a C compiler is part of the supported set-up)."""
+def test_compiled_kernels_are_built_and_used():
+    """The install compiles ``_maxnorm.c`` (a C compiler is part of the supported set-up)."""
     points = make_groups("continuous", (3,))[0]
-    assert _neighbors._native_count() is not None
-    assert _neighbors._CountTree(points).kernel is not None
+    assert _neighbors._kernels() is not None
+    assert _neighbors._MaxNormTree(points).kernels is not None
+
+
+def deep_tree_case(kind: str, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """3,000 points in 3-D (7 tree levels), optionally on a coarse grid, and their distances."""
+    points = np.random.default_rng(seed).standard_normal((3000, 3))
+    if kind == "ties":
+        points = np.round(points * 4) / 4
+    return points, distance_matrix(points, "chebyshev")
 
 
 @pytest.mark.parametrize("kind", ["continuous", "ties"])
 @pytest.mark.parametrize("strict", [True, False])
 def test_compiled_counts_at_attained_radii_in_a_deep_tree(kind, strict):
-    """3,000 points (7 tree levels), radii equal to distances that occur: every boundary case."""
-    rng = np.random.default_rng(11)
-    points = rng.standard_normal((3000, 3))
-    if kind == "ties":
-        points = np.round(points * 4) / 4
-    d = distance_matrix(points, "chebyshev")
+    """Radii equal to distances that occur: every boundary case."""
+    points, d = deep_tree_case(kind)
+    rng = np.random.default_rng(3)
     radius = d[np.arange(3000), rng.integers(0, 3000, 3000)]
     radius[:20] = 0.0
     expected = ((d < radius[:, None]) if strict else (d <= radius[:, None])).sum(axis=1) - 1
     if strict:  # strict with r = 0 counts nobody, not even the point itself
         expected[radius == 0] = 0
-    tree = _neighbors._CountTree(points)
-    assert tree.kernel is not None
+    tree = _neighbors._MaxNormTree(points)
+    assert tree.kernels is not None
     out = np.full(3000, -7, dtype=np.int64)
-    for job in tree.jobs(radius, strict, out, n_jobs=3):
+    for job in tree.count_jobs(radius, strict, out, n_jobs=3):
         job()
     np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties"])
+def test_compiled_nearest_in_a_deep_tree(kind):
+    """The k nearest distances in order, and indices that attain them (ties: any of the tied)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    points, d = deep_tree_case(kind)
+    tree = _neighbors._MaxNormTree(points)
+    with ThreadPoolExecutor(2) as pool:
+        dist, idx = tree.nearest(6, pool, n_jobs=3)
+    np.testing.assert_array_equal(dist, np.sort(d, axis=1)[:, :6])
+    np.testing.assert_array_equal(d[np.arange(3000)[:, None], idx], dist)
+    assert all(len(set(row)) == 6 for row in idx.tolist())
 
 
 def assert_matches_reference(groups, k, metric, strategy):
@@ -214,6 +233,6 @@ def test_kdtree_counts_split_over_more_jobs_than_points():
     points = np.random.default_rng(0).standard_normal((3, 4))
     radius = np.full(3, 10.0)
     out = np.zeros(3, dtype=np.int64)
-    for job in _neighbors._CountTree(points).jobs(radius, True, out, n_jobs=64):
+    for job in _neighbors._MaxNormTree(points).count_jobs(radius, True, out, n_jobs=64):
         job()
     np.testing.assert_array_equal(out, [2, 2, 2])

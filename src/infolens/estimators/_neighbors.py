@@ -21,7 +21,7 @@ device):
 ``"tree"``
     scipy's ``cKDTree`` with all CPU workers for the joint k-NN search (queries in leaf order for
     memory locality); radius counts in 1-D by sorting and binary search (O(N log N)), in 2+
-    dimensions over a KD-tree, counted by a small compiled kernel (:class:`_CountTree`); the
+    dimensions over a KD-tree, counted by a small compiled kernel (:class:`_MaxNormTree`); the
     counts run as single-threaded jobs side by side on all CPUs, and their sort orders and trees
     are built while the joint tree is. Fast when the joint dimension is low. Needs
     the max-norm (``"chebyshev"``; for 1-D groups both metrics coincide); ``"euclidean"`` is
@@ -67,8 +67,8 @@ BLOCK_BYTES = 256 * 2**20
 _MARGIN = 1e-12
 #: Rows per chunk when tied neighbourhoods are listed explicitly.
 _TIE_CHUNK = 2048
-#: Leaf size of the KD-tree for radius counts (see :class:`_CountTree`).
-_COUNT_LEAF = 30
+#: Leaf size of the max-norm KD-tree (see :class:`_MaxNormTree`).
+_TREE_LEAF = 30
 
 
 @dataclass(frozen=True)
@@ -227,8 +227,6 @@ def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], me
                 group_eps: bool) -> tuple[np.ndarray, np.ndarray | None, list[np.ndarray]]:
     from concurrent.futures import ThreadPoolExecutor
 
-    from scipy.spatial import cKDTree
-
     n = groups[0].shape[0]
     joint = groups[0] if len(groups) == 1 else np.hstack(groups)
     # max-norm on the stacked coordinates, except the Euclidean norm of a single group
@@ -236,27 +234,44 @@ def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], me
     workers = os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # what the counts need besides the radii (sort orders, count trees, identical points) is
-        # made on the pool while this thread builds the joint tree (both release the GIL)
+        # made on the pool while this thread builds the joint tree (both release the GIL); the
+        # joint search follows on the same pool
         spaces = [_count_space(groups, spec) for spec in specs]
         prepared = [pool.submit(_identical_counts if spec.radius == "zero" else _prepare_count, points)
                     for spec, points in zip(specs, spaces, strict=True)]
-        # sliding-midpoint splits: built in 60% of the time of median splits, queried as fast
-        tree = cKDTree(joint, balanced_tree=False)
-        order = tree.indices  # query in leaf order: neighbouring queries touch the same memory
         n_query = min(k + 2 if group_eps else k + 1, n)  # one more to see ties at rho for eps
-        dist, idx = tree.query(joint[order], k=n_query, p=p, workers=-1)
-        neighbours = np.empty_like(idx)
-        neighbours[order] = idx
-        if p == np.inf:  # the tree's max |difference| is the one exact definition
-            rho = np.empty(n)
-            rho[order] = dist[:, k]
-        else:  # recomputed: the tree's p=2 rounding differs
+        dist, neighbours, ball = _joint_neighbours(joint, n_query, p, pool, workers)
+        if p == np.inf:  # the search's max |difference| is the one exact definition
+            rho = dist[:, k]
+        else:  # recomputed: scipy's p=2 rounding differs
             rho = _joint_pair_distances(groups, np.arange(n), neighbours[:, k], metric)
         eps = None
         if group_eps:
-            eps = _tree_group_eps(tree, groups, joint, neighbours, rho, k, metric, p)
+            eps = _tree_group_eps(ball, groups, joint, neighbours, rho, k, metric)
         found = _tree_counts(pool, workers, specs, spaces, [f.result() for f in prepared], rho, eps)
     return rho, eps, found
+
+
+def _joint_neighbours(joint: np.ndarray, n_query: int, p: float, pool: Any,
+                      workers: int) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Distances and indices of the ``n_query`` nearest points of every point (itself among them),
+    nearest first, in row order; and a ball query ``(centres, radii) -> [indices]`` (<=) on the
+    same tree. The max-norm (``p = inf``) uses the compiled kernel where it was built; the
+    Euclidean norm, or no kernel, uses scipy's ``cKDTree`` (sliding-midpoint splits, queried in
+    leaf order) with all workers.
+    """
+    if p == np.inf and _kernels() is not None:
+        tree = _MaxNormTree(joint)
+        if tree.kernels is not None:
+            return (*tree.nearest(n_query, pool, workers), tree.ball)
+    from scipy.spatial import cKDTree
+
+    ckd = cKDTree(joint, balanced_tree=False)
+    order = ckd.indices  # query in leaf order: neighbouring queries touch the same memory
+    dist, idx = ckd.query(joint[order], k=n_query, p=p, workers=-1)
+    out_dist, out_idx = np.empty_like(dist), np.empty_like(idx)
+    out_dist[order], out_idx[order] = dist, idx
+    return out_dist, out_idx, partial(ckd.query_ball_point, p=p, workers=-1)
 
 
 def _count_space(groups: list[np.ndarray], spec: CountSpec) -> np.ndarray:
@@ -269,7 +284,7 @@ def _prepare_count(points: np.ndarray) -> Any:
     """The radius-independent part of a count: a sort order (1-D) or a KD-tree (2+-D)."""
     if points.shape[1] == 1:
         return np.argsort(points[:, 0])  # any order of tied values gives the same counts
-    return _CountTree(points)
+    return _MaxNormTree(points)
 
 
 def _tree_counts(pool: Any, workers: int, specs: Sequence[CountSpec], spaces: list[np.ndarray],
@@ -293,14 +308,14 @@ def _tree_counts(pool: Any, workers: int, specs: Sequence[CountSpec], spaces: li
         if points.shape[1] == 1:
             jobs.append(partial(_sorted_count_into, points[:, 0], radius, spec.strict, ready, out))
         else:
-            jobs.extend(ready.jobs(radius, spec.strict, out, workers))
+            jobs.extend(ready.count_jobs(radius, spec.strict, out, workers))
     for future in [pool.submit(job) for job in jobs]:
         future.result()
     return found
 
 
-def _tree_group_eps(tree: Any, groups: list[np.ndarray], joint: np.ndarray, neighbours: np.ndarray,
-                    rho: np.ndarray, k: int, metric: str, p: float) -> np.ndarray:
+def _tree_group_eps(ball: Any, groups: list[np.ndarray], joint: np.ndarray, neighbours: np.ndarray,
+                    rho: np.ndarray, k: int, metric: str) -> np.ndarray:
     """Per-group max distance over all points within ``rho`` (ties included) of each point."""
     n, n_groups = len(rho), len(groups)
     rows = np.arange(n)
@@ -317,7 +332,7 @@ def _tree_group_eps(tree: Any, groups: list[np.ndarray], joint: np.ndarray, neig
     tied_rows = np.flatnonzero(tied & (rho > 0))
     for start in range(0, tied_rows.size, _TIE_CHUNK):
         chunk = tied_rows[start:start + _TIE_CHUNK]
-        balls = tree.query_ball_point(joint[chunk], rho[chunk], p=p, workers=-1)
+        balls = ball(joint[chunk], rho[chunk])
         lengths = np.fromiter((len(b) for b in balls), dtype=np.int64, count=len(balls))
         members = np.concatenate([np.asarray(b, dtype=np.int64) for b in balls])
         owners = np.repeat(chunk, lengths)
@@ -340,77 +355,108 @@ def _sorted_count_into(values: np.ndarray, radius: np.ndarray, strict: bool, ord
 
 
 @lru_cache(maxsize=1)
-def _native_count() -> Any:
-    """The compiled count kernel of ``_kdcount.c`` (a ctypes function), or None if it was not built."""
+def _kernels() -> Any:
+    """The compiled kernels of ``_maxnorm.c`` (a ctypes library), or None where it was not built."""
     try:
-        from infolens.estimators import _kdcount
+        from infolens.estimators import _maxnorm
     except ImportError:
         return None
-    kernel = ctypes.CDLL(_kdcount.__file__).infolens_count_within
+    lib = ctypes.CDLL(_maxnorm.__file__)
     pointer, size = ctypes.c_void_p, ctypes.c_int64
-    kernel.argtypes = [pointer, size, pointer, pointer, pointer, pointer, pointer, size, pointer,
-                       pointer, size, ctypes.c_int, pointer]
-    kernel.restype = None
-    return kernel
+    tree = [pointer, size, pointer, pointer, pointer, pointer, pointer, size]  # points .. n_nodes
+    lib.infolens_count_within.argtypes = [*tree, pointer, pointer, size, ctypes.c_int, pointer]
+    lib.infolens_nearest.argtypes = [*tree, pointer, size, size, pointer, pointer]
+    lib.infolens_count_within.restype = lib.infolens_nearest.restype = None
+    return lib
 
 
-class _CountTree:
-    """Max-norm radius counts, ``#{j : max_c |fl(p_jc - p_ic)| < r_i}`` (or <=), over a KD-tree.
+class _MaxNormTree:
+    """A KD-tree for max-norm k-NN searches and radius counts, ``max_c |fl(p_jc - p_ic)|``.
 
-    The tree is scikit-learn's (median splits, ``leaf_size`` :data:`_COUNT_LEAF`). Both ways of
-    counting skip nodes outside the query cube and add nodes inside it without visiting their
-    points:
+    The tree is scikit-learn's (median splits, ``leaf_size`` :data:`_TREE_LEAF`), searched by the
+    compiled kernels of ``_maxnorm.c`` (built at install time where a C compiler exists) through
+    its public arrays; ctypes releases the GIL during the calls, so chunks of queries run on all
+    CPUs at once. The kernels skip nodes out of reach, add nodes that lie inside a count's cube
+    without visiting their points, and scan leaves branch-free.
 
-    * the compiled kernel ``_kdcount.c`` (built at install time where a C compiler exists),
-      reading the tree's public arrays, branch-free over the points of the boundary leaves;
-      ctypes releases the GIL during the call. At N = 1e5 in 5-D (~450 points per cube, ~3,900
-      points checked per query): 1.45 s on one thread, 0.73 s on two;
-    * otherwise scikit-learn's ``query_radius(count_only=True)`` (non-strict, so ``d < r`` is
-      asked as ``d <= nextafter(r, 0)``): 4.6 s on one thread, and it holds the GIL part of the
-      time (1.2x on two threads). scipy's ``query_ball_point`` is slower still (5.9 s on two).
+    * :meth:`nearest` (kernel only): at N = 1e5, 10-D, k = 4: 1.35 s on two threads against
+      3.1 s for scipy's ``cKDTree.query`` with two workers; 2-D: 22 ms against 46 ms.
+    * :meth:`count_jobs`: at N = 1e5 in 5-D (~450 points per cube, ~3,900 points checked per
+      query): 1.45 s on one thread, 0.73 s on two. Without the kernel, scikit-learn's
+      ``query_radius(count_only=True)`` (non-strict, so ``d < r`` is asked as
+      ``d <= nextafter(r, 0)``): 4.6 s on one thread, 1.2x on two (it holds the GIL part of the
+      time); scipy's ``query_ball_point`` is slower still (5.9 s on two).
+    * :meth:`ball`: the members of balls, for the rare tied neighbourhoods.
 
-    Both compute ``max |p_j - p_i|`` in doubles, the engine's definition, and decide nodes from
-    bounds that are monotone in the coordinates, so counts are exact.
+    All compute distances with the engine's definition and decide nodes from bounds that are
+    monotone in the coordinates, so results are exact.
     """
 
     def __init__(self, points: np.ndarray) -> None:
         from sklearn.neighbors import KDTree
 
         self.points = points
-        self.tree = KDTree(points, leaf_size=_COUNT_LEAF, metric="chebyshev")
+        self.tree = KDTree(points, leaf_size=_TREE_LEAF, metric="chebyshev")
         _, index, nodes, bounds = self.tree.get_arrays()
         self.order = np.asarray(index, dtype=np.int64)
-        self.kernel = _native_count()
-        if self.kernel is not None and _heap_ordered(nodes):
-            self.in_order = np.ascontiguousarray(points[self.order], dtype=np.float64)
-            self.start = np.ascontiguousarray(nodes["idx_start"], dtype=np.int64)
-            self.end = np.ascontiguousarray(nodes["idx_end"], dtype=np.int64)
-            self.leaf = np.ascontiguousarray(nodes["is_leaf"], dtype=np.uint8)
-            self.lo = np.ascontiguousarray(bounds[0], dtype=np.float64)
-            self.hi = np.ascontiguousarray(bounds[1], dtype=np.float64)
+        self.kernels = _kernels()
+        if self.kernels is not None and _heap_ordered(nodes):
+            in_order = np.ascontiguousarray(points[self.order], dtype=np.float64)
+            arrays = (np.ascontiguousarray(nodes["idx_start"], dtype=np.int64),
+                      np.ascontiguousarray(nodes["idx_end"], dtype=np.int64),
+                      np.ascontiguousarray(nodes["is_leaf"], dtype=np.uint8),
+                      np.ascontiguousarray(bounds[0], dtype=np.float64),
+                      np.ascontiguousarray(bounds[1], dtype=np.float64))
+            self.in_order = in_order
+            self._keep = arrays  # the kernel reads them through raw pointers
+            self.tree_args = (in_order.ctypes.data, in_order.shape[1],
+                              *(a.ctypes.data for a in arrays), len(arrays[0]))
         else:
-            self.kernel = None
+            self.kernels = None
 
-    def jobs(self, radius: np.ndarray, strict: bool, out: np.ndarray, n_jobs: int) -> list[Any]:
-        """Jobs that fill ``out[i]`` with the count around point i (i excluded), over ``n_jobs``
-        chunks of queries in tree order (neighbouring queries touch the same nodes)."""
-        bounds = np.linspace(0, len(self.order), max(1, min(n_jobs, len(self.order))) + 1).astype(int)
-        count = self._native if self.kernel is not None else self._sklearn
-        return [partial(count, a, b, radius, strict, out) for a, b in zip(bounds, bounds[1:], strict=False)]
+    def _chunks(self, n_jobs: int) -> list[tuple[int, int]]:
+        """Query ranges in tree order (neighbouring queries touch the same nodes), never empty."""
+        ends = np.linspace(0, len(self.order), max(1, min(n_jobs, len(self.order))) + 1).astype(int)
+        return list(zip(ends[:-1].tolist(), ends[1:].tolist(), strict=True))
 
-    def _native(self, a: int, b: int, radius: np.ndarray, strict: bool, out: np.ndarray) -> None:
+    def nearest(self, k: int, pool: Any, n_jobs: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and indices of the k nearest points of every point (itself among them), in
+        row order, nearest first; needs the kernel."""
+        n = len(self.order)
+        dist = np.empty((n, k))
+        pos = np.empty((n, k), dtype=np.int64)
+
+        def job(a: int, b: int) -> None:
+            self.kernels.infolens_nearest(*self.tree_args, self.in_order[a:b].ctypes.data, b - a, k,
+                                          dist[a:b].ctypes.data, pos[a:b].ctypes.data)
+
+        for future in [pool.submit(job, a, b) for a, b in self._chunks(n_jobs)]:
+            future.result()
+        out_dist, out_idx = np.empty_like(dist), np.empty_like(pos)
+        out_dist[self.order] = dist
+        out_idx[self.order] = self.order[pos]
+        return out_dist, out_idx
+
+    def ball(self, centres: np.ndarray, radius: np.ndarray) -> list[np.ndarray]:
+        """Indices of the points within ``radius`` (<=) of each centre."""
+        return list(self.tree.query_radius(centres, radius))
+
+    def count_jobs(self, radius: np.ndarray, strict: bool, out: np.ndarray, n_jobs: int) -> list[Any]:
+        """Jobs that fill ``out[i]`` with the count around point i (i excluded), strict (<) or not."""
+        count = self._count_native if self.kernels is not None else self._count_sklearn
+        return [partial(count, a, b, radius, strict, out) for a, b in self._chunks(n_jobs)]
+
+    def _count_native(self, a: int, b: int, radius: np.ndarray, strict: bool, out: np.ndarray) -> None:
         rows = self.order[a:b]
         r = np.ascontiguousarray(radius[rows], dtype=np.float64)
         found = np.empty(b - a, dtype=np.int64)
-        self.kernel(self.in_order.ctypes.data, self.in_order.shape[1], self.start.ctypes.data,
-                    self.end.ctypes.data, self.leaf.ctypes.data, self.lo.ctypes.data,
-                    self.hi.ctypes.data, len(self.start), self.in_order[a:b].ctypes.data,
-                    r.ctypes.data, b - a, int(strict), found.ctypes.data)
+        self.kernels.infolens_count_within(*self.tree_args, self.in_order[a:b].ctypes.data, r.ctypes.data,
+                                           b - a, int(strict), found.ctypes.data)
         out[rows] = found - 1
         if strict:  # strict with r = 0 counts nobody, not even i
             out[rows[r == 0]] = 0
 
-    def _sklearn(self, a: int, b: int, radius: np.ndarray, strict: bool, out: np.ndarray) -> None:
+    def _count_sklearn(self, a: int, b: int, radius: np.ndarray, strict: bool, out: np.ndarray) -> None:
         rows = self.order[a:b]
         r = np.nextafter(radius[rows], 0.0) if strict else radius[rows]
         out[rows] = self.tree.query_radius(self.points[rows], r, count_only=True) - 1

@@ -1,0 +1,163 @@
+/*
+ * Max-norm k-nearest neighbours and radius counts over a KD-tree: the compiled kernels of
+ * infolens' neighbour engine.
+ *
+ * Distances are max_c |fl(p_c - q_c)|, each difference rounded once in double precision: the
+ * definition every strategy of infolens.estimators._neighbors uses. infolens_nearest finds the
+ * k nearest points of each query; infolens_count_within counts the points with distance < r
+ * (strict) or <= r.
+ *
+ * The tree is given as flat arrays (built by scikit-learn, read through its public get_arrays):
+ * points in tree order (the points of node i are rows start[i] .. end[i] - 1), leaf flags,
+ * per-node coordinate bounds lo/hi, children of node i at 2i + 1 and 2i + 2. In a count, a
+ * node whose whole box lies inside the query cube adds end - start without visiting its
+ * points; a node that cannot reach the cube is skipped. Both tests are exact: fl(p - q) is
+ * monotone in p, so over a box [lo, hi] it lies between fl(lo - q) and fl(hi - q).
+ *
+ * Plain C with no Python objects: infolens loads it with ctypes, which releases the GIL, so
+ * chunks of queries run on several threads at once. The Python module object only lets the
+ * file be found by import.
+ */
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+
+#define STACK_DEPTH 256
+
+static inline int within(double d, double r, int strict) { return strict ? (d < r) : (d <= r); }
+
+/* max_c |fl(p_c - q_c)| without branches (most candidate points are near the cube's surface,
+ * where an early exit is mispredicted half of the time: 2.7x faster in 5-D). */
+static inline double max_abs_diff(const double *p, const double *q, int64_t dim) {
+    double m = 0.0;
+    for (int64_t c = 0; c < dim; c++) {
+        const double d = fabs(p[c] - q[c]);
+        m = d > m ? d : m;
+    }
+    return m;
+}
+
+/* 1: every point of the box [lo, hi] is within r of q; -1: none is; 0: undecided. */
+static inline int classify(const double *lo, const double *hi, const double *q, int64_t dim,
+                           double r, int strict) {
+    int inside = 1;
+    for (int64_t c = 0; c < dim; c++) {
+        const double low = lo[c] - q[c];  /* the smallest fl(p_c - q_c) over the box */
+        const double high = hi[c] - q[c]; /* the largest */
+        if (!within(low, r, strict) || !within(-high, r, strict)) {
+            return -1; /* fl(p_c - q_c) >= low >= r, or <= high <= -r, for every p */
+        }
+        inside &= within(-low, r, strict) & within(high, r, strict);
+    }
+    return inside;
+}
+
+void infolens_count_within(const double *points, int64_t dim, const int64_t *start,
+                           const int64_t *end, const uint8_t *leaf, const double *lo,
+                           const double *hi, int64_t n_nodes, const double *queries,
+                           const double *radius, int64_t n_queries, int strict, int64_t *out) {
+    int64_t stack[STACK_DEPTH];
+    for (int64_t i = 0; i < n_queries; i++) {
+        const double *q = queries + i * dim;
+        const double r = radius[i];
+        int64_t count = 0, top = 0;
+        stack[top++] = 0;
+        while (top > 0) {
+            const int64_t node = stack[--top];
+            const int state = classify(lo + node * dim, hi + node * dim, q, dim, r, strict);
+            if (state < 0) {
+                continue;
+            }
+            if (state > 0) {
+                count += end[node] - start[node];
+            } else if (leaf[node] || 2 * node + 2 >= n_nodes || top + 2 > STACK_DEPTH) {
+                if (strict) {
+                    for (int64_t j = start[node]; j < end[node]; j++) {
+                        count += max_abs_diff(points + j * dim, q, dim) < r;
+                    }
+                } else {
+                    for (int64_t j = start[node]; j < end[node]; j++) {
+                        count += max_abs_diff(points + j * dim, q, dim) <= r;
+                    }
+                }
+            } else {
+                stack[top++] = 2 * node + 2;
+                stack[top++] = 2 * node + 1;
+            }
+        }
+        out[i] = count;
+    }
+}
+
+/* max(0, max_c max(fl(lo_c - q_c), fl(q_c - hi_c))): at most the distance from q to any point
+ * of the box [lo, hi] (fl(p - q) is monotone in p), so nodes can be pruned on it exactly. */
+static inline double box_distance(const double *lo, const double *hi, const double *q, int64_t dim) {
+    double m = 0.0;
+    for (int64_t c = 0; c < dim; c++) {
+        const double below = lo[c] - q[c], above = q[c] - hi[c];
+        const double d = below > above ? below : above;
+        m = d > m ? d : m;
+    }
+    return m;
+}
+
+/* The k nearest points (max-norm) of every query, nearest first: dist[i * k + t] and the
+ * positions (in tree order) pos[i * k + t]. Children are searched nearest first; a node is
+ * pruned when its box distance reaches the current k-th distance, since only points strictly
+ * nearer replace one. Ties at the k-th distance keep the point found first. */
+void infolens_nearest(const double *points, int64_t dim, const int64_t *start, const int64_t *end,
+                      const uint8_t *leaf, const double *lo, const double *hi, int64_t n_nodes,
+                      const double *queries, int64_t n_queries, int64_t k, double *dist,
+                      int64_t *pos) {
+    int64_t stack[STACK_DEPTH];
+    double bound[STACK_DEPTH];
+    for (int64_t i = 0; i < n_queries; i++) {
+        const double *q = queries + i * dim;
+        double *best = dist + i * k;
+        int64_t *where = pos + i * k;
+        for (int64_t t = 0; t < k; t++) {
+            best[t] = INFINITY;
+            where[t] = -1;
+        }
+        int64_t top = 0;
+        stack[top] = 0;
+        bound[top++] = 0.0;
+        while (top > 0) {
+            --top;
+            const int64_t node = stack[top];
+            if (bound[top] >= best[k - 1]) {
+                continue;
+            }
+            if (leaf[node] || 2 * node + 2 >= n_nodes || top + 2 > STACK_DEPTH) {
+                for (int64_t j = start[node]; j < end[node]; j++) {
+                    const double d = max_abs_diff(points + j * dim, q, dim);
+                    if (d < best[k - 1]) { /* insertion into the sorted list of k */
+                        int64_t t = k - 1;
+                        while (t > 0 && best[t - 1] > d) {
+                            best[t] = best[t - 1];
+                            where[t] = where[t - 1];
+                            t--;
+                        }
+                        best[t] = d;
+                        where[t] = j;
+                    }
+                }
+                continue;
+            }
+            const int64_t near = 2 * node + 1, far = 2 * node + 2;
+            const double d_near = box_distance(lo + near * dim, hi + near * dim, q, dim);
+            const double d_far = box_distance(lo + far * dim, hi + far * dim, q, dim);
+            const int near_first = d_near <= d_far; /* the nearer child is popped first */
+            stack[top] = near_first ? far : near;
+            bound[top++] = near_first ? d_far : d_near;
+            stack[top] = near_first ? near : far;
+            bound[top++] = near_first ? d_near : d_far;
+        }
+    }
+}
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_maxnorm",
+                                    "Max-norm k-NN and radius counts over a KD-tree (loaded with ctypes).",
+                                    -1, NULL};
+
+PyMODINIT_FUNC PyInit__maxnorm(void) { return PyModule_Create(&module); }
