@@ -84,9 +84,11 @@ def test_strategy_matches_reference(kind, dims, metric, strategy, k):
     assert_matches_reference(make_groups(kind, dims), k, metric, strategy)
 
 
-@pytest.mark.parametrize(("kind", "dims", "metric", "strategy"), [c for c in CASES if c[3] == "tree"])
-def test_tree_without_the_compiled_kernel_matches_reference(monkeypatch, kind, dims, metric, strategy):
-    """Where no C compiler built ``_maxnorm``, scikit-learn's tree counts give the same answer."""
+@pytest.mark.parametrize(("kind", "dims", "metric", "strategy"),
+                         [c for c in CASES if c[3] == "tree" or c[2] == "chebyshev"])
+def test_without_the_compiled_kernels_matches_reference(monkeypatch, kind, dims, metric, strategy):
+    """Where no C compiler built ``_maxnorm``: scipy's and scikit-learn's trees, and the float32
+    max-abs brute force with its exact fix-up, give the same answer."""
     monkeypatch.setattr(_neighbors, "_kernels", lambda: None)
     assert_matches_reference(make_groups(kind, dims), 3, metric, strategy)
 
@@ -137,6 +139,18 @@ def test_compiled_nearest_in_a_deep_tree(kind):
     np.testing.assert_array_equal(dist, np.sort(d, axis=1)[:, :6])
     np.testing.assert_array_equal(d[np.arange(3000)[:, None], idx], dist)
     assert all(len(set(row)) == 6 for row in idx.tolist())
+
+
+@pytest.mark.parametrize("n_queries", [1, 4, 7])
+def test_compiled_distance_rows_are_exact(n_queries):
+    """Four rows at a time and the remainder: bit-identical to ``max |p - q|`` in numpy."""
+    points = deep_tree_case("continuous")[0] * 1e3 + 1e6  # differences that round
+    columns = np.ascontiguousarray(points.T)
+    out = np.full((n_queries, len(points)), np.nan)
+    _neighbors._kernels().infolens_distance_rows(points[5:5 + n_queries].ctypes.data, n_queries,
+                                                 columns.ctypes.data, len(points), 3, out.ctypes.data)
+    expected = np.abs(points[None, :, :] - points[5:5 + n_queries, None, :]).max(axis=2)
+    np.testing.assert_array_equal(out, expected)
 
 
 def assert_matches_reference(groups, k, metric, strategy):

@@ -30,13 +30,15 @@ device):
     blocked brute force with torch on the samples' device (CPU or CUDA): for a block of B query
     rows, distances to all N points, then selection and counts in that block, so memory is about
     ``block_bytes`` whatever N (never an N x N matrix). ``"euclidean"`` squared distances come
-    from one matrix product per block (GEMM, the fast choice in high dimension); ``"chebyshev"``
-    distances from a coordinate-by-coordinate max of absolute differences, both in float32 by
-    default (``gemm_dtype``). These carry rounding error, so every comparison that a rigorous
-    error bound cannot decide (the k-th neighbour itself, ties, near-ties) is re-done with
-    exactly computed distances: the results are those of the exact distances, not
-    approximations. With ``gemm_dtype="float64"`` the max-norm uses exact
-    ``torch.cdist(p=inf)`` distances instead.
+    from one matrix product per block (GEMM, the fast choice in high dimension), in float32 by
+    default (``gemm_dtype``). ``"chebyshev"`` distances on a CPU are exact float64 rows from the
+    compiled kernel (SIMD over the points, four query rows at a time, in cache-sized blocks);
+    on other devices, or where nothing was compiled, a coordinate-by-coordinate max of
+    absolute differences in float32 by default (with ``gemm_dtype="float64"``, exact
+    ``torch.cdist(p=inf)``). Float32 distances carry rounding error, so every comparison that
+    a rigorous error bound cannot decide (the k-th neighbour itself, ties, near-ties) is re-done
+    with exactly computed distances: the results are those of the exact distances, not
+    approximations.
 
 Exactness: all strategies compute a distance the same way (:func:`pair_distances`: differences
 coordinate by coordinate, the max of their absolute values, or the square root of their squares
@@ -156,9 +158,9 @@ def neighbor_stats(groups: Sequence[Any], k: int, counts: Sequence[CountSpec] = 
         Working memory of one brute-force block.
     gemm_dtype : {"float32", "float64"}
         Precision of the approximate distances of the brute force (GEMM for ``"euclidean"``,
-        max-abs differences for ``"chebyshev"``). It changes the speed only: undecided
-        comparisons are re-done in float64 either way. ``"float64"`` with ``"chebyshev"`` uses
-        exact ``cdist`` distances.
+        max-abs differences for ``"chebyshev"`` off the CPU kernel). It changes the speed only:
+        undecided comparisons are re-done in float64 either way. ``"float64"`` with
+        ``"chebyshev"`` uses exact distances.
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}")
@@ -192,12 +194,13 @@ def tree_max_dim(n: int) -> int:
     """Largest joint dimension for which the KD-tree beats blocked brute force at n points.
 
     A KD-tree prunes while N >> 2^d. Measured crossovers of KSG (max-norm, 2 cores), with the
-    compiled kernels: at N = 5,000 tree 0.35 s vs brute 0.50 s at 30 joint dimensions, 0.58 vs
-    0.56 s at 40; at N = 20,000 4.3 vs 5.7 s at 30, 7.0 vs 6.7 s at 40; i.e. about
-    ``2.5 log2(N)``. With scipy's ``cKDTree`` (nothing compiled) the crossover is lower: at
-    N = 5,000 1.81 s vs 0.81 s at 16, at N = 20,000 32.6 vs 15.6 s at 20; ``log2(N)``.
+    compiled kernels (tree vs exact brute force): at N = 5,000 0.11 vs 0.18 s at 16 joint
+    dimensions, 0.16 vs 0.17 s at 20; at N = 20,000 1.73 vs 2.28 s at 20, 4.3 vs ~2.5 s at 30;
+    at N = 60,000 5.3 vs 19.9 s at 16; i.e. about ``1.6 log2(N)``. Without them (scipy's
+    ``cKDTree`` vs the float32 max-abs brute force): at N = 5,000 1.81 vs 0.81 s at 16, at
+    N = 20,000 32.6 vs 15.6 s at 20; ``log2(N)``.
     """
-    factor = 2.5 if _kernels() is not None else 1.0
+    factor = 1.6 if _kernels() is not None else 1.0
     return max(4, int(factor * math.log2(max(n, 2))))
 
 
@@ -369,7 +372,9 @@ def _kernels() -> Any:
     tree = [pointer, size, pointer, pointer, pointer, pointer, pointer, size]  # points .. n_nodes
     lib.infolens_count_within.argtypes = [*tree, pointer, pointer, size, ctypes.c_int, pointer]
     lib.infolens_nearest.argtypes = [*tree, pointer, size, size, pointer, pointer]
+    lib.infolens_distance_rows.argtypes = [pointer, size, pointer, size, size, pointer]
     lib.infolens_count_within.restype = lib.infolens_nearest.restype = None
+    lib.infolens_distance_rows.restype = None
     return lib
 
 
@@ -605,8 +610,10 @@ def _value_range(v: np.ndarray, r: np.ndarray, strict: bool) -> tuple[np.ndarray
 class _Blocks:
     """Distances from a block of query rows to all N points, one (b, N) matrix per group.
 
-    Exact mode (every group 1-D, or ``dtype=float64`` with the max-norm): float64 distances from
-    ``torch.cdist(p=inf)``. Approximate modes, on centred data scaled by one power of two
+    Exact mode (every group 1-D, or the max-norm on a CPU with the compiled kernel, or
+    ``dtype=float64`` with the max-norm): float64 distances from the kernel's
+    ``infolens_distance_rows`` on a CPU, else ``torch.cdist(p=inf)``. Approximate modes, on
+    centred data scaled by one power of two
     (exact) and stored in ``dtype`` (float32 by default: half the memory traffic, SIMD-wide,
     fast on GPUs); ``tol[i]`` bounds the error of every entry of row i on every group, with a
     factor of safety, and every comparison it cannot decide is re-done exactly by the callers:
@@ -627,14 +634,18 @@ class _Blocks:
         self.metric = metric
         self.n = int(groups[0].shape[0])
         self.mode = "exact"
+        self.columns: list[np.ndarray] | None = None
+        on_cpu = groups[0].device.type == "cpu"
         if any(g.shape[1] > 1 for g in groups):
             if metric == "euclidean":
                 self.mode = "gemm"
-            elif dtype != torch.float64:
+            elif dtype != torch.float64 and not (on_cpu and _kernels() is not None):
                 self.mode = "maxabs"
         self.approximate = self.mode != "exact"
         self.dtype = dtype if self.approximate else torch.float64
         if not self.approximate:
+            if on_cpu and _kernels() is not None:  # coordinates column by column for the kernel
+                self.columns = [np.ascontiguousarray(g.numpy().T) for g in groups]
             return
         means = [g.mean(dim=0, keepdim=True) for g in groups]
         centred = [g - m for g, m in zip(groups, means, strict=True)]
@@ -666,7 +677,14 @@ class _Blocks:
         """Exact mode: float64 distances of rows start..stop to all points."""
         import torch
 
-        mats = [torch.cdist(g[start:stop], g, p=float("inf")) for g in self.groups]
+        if self.columns is None:
+            mats = [torch.cdist(g[start:stop], g, p=float("inf")) for g in self.groups]
+        else:
+            mats = [torch.empty((stop - start, self.n), dtype=torch.float64) for _ in self.groups]
+            for g, columns, m in zip(self.groups, self.columns, mats, strict=True):
+                queries = g[start:stop].contiguous()
+                _kernels().infolens_distance_rows(queries.data_ptr(), stop - start, columns.ctypes.data,
+                                                  self.n, columns.shape[0], m.data_ptr())
         local = torch.arange(stop - start, device=mats[0].device)
         for m in mats:
             m[local, local + start] = math.inf
@@ -726,8 +744,10 @@ def _brute_stats(groups: list[Any], k: int, specs: Sequence[CountSpec], metric: 
     if blocks.approximate:
         rows, cols = _tile_shape(n, blocks.dtype.itemsize * (len(groups) + 1) + 3,
                                  block_bytes // workers, device, blocks.mode)
-    else:  # cdist is compute-bound: keep whole rows, so each distance is computed once
+    else:  # whole rows, so each distance is computed once; on a CPU few enough to stay in cache
         rows = max(1, min(n, block_bytes // workers // (n * (8 * (len(groups) + 1) + 3))))
+        if device.type == "cpu":
+            rows = min(rows, max(_MIN_EXACT_ROWS, CPU_TILE_ENTRIES["exact"] // n))
         cols = n
     rho = torch.empty(n, dtype=torch.float64, device=device)
     eps = torch.zeros((n, len(groups)), dtype=torch.float64, device=device) if group_eps else None
@@ -784,11 +804,15 @@ def _brute_block(blocks: _Blocks, k: int, specs: Sequence[CountSpec], group_eps:
     return rho_b, eps_b, [_exact_count(mats, spec, r) for spec, r in zip(specs, radii, strict=True)]
 
 
-#: Entries of one (rows x columns) tile of the approximate brute force on a CPU, per mode: small
-#: enough that the tile's matrices stay in cache between the GEMM and the comparisons that read
-#: them; the max-abs loop makes 3 passes per coordinate over its tile, so it wants it in L2
-#: (N = 5,000, 40 dims: 0.74 s with 2^21 entries, 0.49 s with 2^18, 1.1 s with 2^16).
-CPU_TILE_ENTRIES = {"gemm": 2**21, "maxabs": 2**18}
+#: Entries of one (rows x columns) tile of the brute force on a CPU, per mode: small enough that
+#: the tile's matrices stay in cache between the distances and the selections and comparisons
+#: that read them. The max-abs loop makes 3 passes per coordinate over its tile, so it wants it
+#: in L2 (N = 5,000, 40 dims: 0.74 s with 2^21 entries, 0.49 s with 2^18, 1.1 s with 2^16); the
+#: exact rows of the compiled kernel likewise (N = 5,000, 20 + 20 dims: 0.46 s with blocks of
+#: 256 MiB, 0.16 s with 16 MiB, i.e. ~2^18 entries).
+CPU_TILE_ENTRIES = {"gemm": 2**21, "maxabs": 2**18, "exact": 2**18}
+#: Fewest rows of an exact block (each block costs a few dozen torch calls).
+_MIN_EXACT_ROWS = 16
 
 
 def _tile_shape(n: int, bytes_per_entry: int, block_bytes: int, device: Any,
