@@ -5,7 +5,8 @@
  * Distances are max_c |fl(p_c - q_c)|, each difference rounded once in double precision: the
  * definition every strategy of infolens.estimators._neighbors uses. infolens_nearest finds the
  * k nearest points of each query; infolens_count_within counts the points with distance < r
- * (strict) or <= r.
+ * (strict) or <= r; infolens_sorted_count does so in 1-D from sorted values;
+ * infolens_distance_rows gives all distances from a few queries (the brute force).
  *
  * The tree is given as flat arrays (built by scikit-learn, read through its public get_arrays):
  * points in tree order (the points of node i are rows start[i] .. end[i] - 1), leaf flags,
@@ -101,20 +102,21 @@ static inline double box_distance(const double *lo, const double *hi, const doub
     return m;
 }
 
-/* The k nearest points (max-norm) of every query, nearest first: dist[i * k + t] and the
- * positions (in tree order) pos[i * k + t]. Children are searched nearest first; a node is
- * pruned when its box distance reaches the current k-th distance, since only points strictly
- * nearer replace one. Ties at the k-th distance keep the point found first. */
+/* The k nearest points (max-norm) of every query, nearest first, written to the query's own
+ * row, rows[i]: distances dist[rows[i] * k + t] and the points' rows index[position in tree
+ * order] in neighbours[rows[i] * k + t]. Children are searched nearest first; a node is pruned
+ * when its box distance reaches the current k-th distance, since only points strictly nearer
+ * replace one. Ties at the k-th distance keep the point found first. */
 void infolens_nearest(const double *points, int64_t dim, const int64_t *start, const int64_t *end,
                       const uint8_t *leaf, const double *lo, const double *hi, int64_t n_nodes,
-                      const double *queries, int64_t n_queries, int64_t k, double *dist,
-                      int64_t *pos) {
+                      const double *queries, int64_t n_queries, const int64_t *rows,
+                      const int64_t *index, int64_t k, double *dist, int64_t *neighbours) {
     int64_t stack[STACK_DEPTH];
     double bound[STACK_DEPTH];
     for (int64_t i = 0; i < n_queries; i++) {
         const double *q = queries + i * dim;
-        double *best = dist + i * k;
-        int64_t *where = pos + i * k;
+        double *best = dist + rows[i] * k;
+        int64_t *where = neighbours + rows[i] * k;
         for (int64_t t = 0; t < k; t++) {
             best[t] = INFINITY;
             where[t] = -1;
@@ -153,6 +155,94 @@ void infolens_nearest(const double *points, int64_t dim, const int64_t *start, c
             stack[top] = near_first ? near : far;
             bound[top++] = near_first ? d_near : d_far;
         }
+        for (int64_t t = 0; t < k; t++) {
+            where[t] = index[where[t]];
+        }
+    }
+}
+
+/* The last position u >= i of sorted values with |fl(v_u - v_i)| within r (i itself when no
+ * other is), starting from a guess: gallop from it, then bisect. fl(v_u - v_i) never
+ * decreases with u, so the positions within r form one run from i. */
+static int64_t last_within_above(const double *v, int64_t n, int64_t i, double r, int strict,
+                                 int64_t guess) {
+    int64_t low = i, high = n; /* v[low] within (or low == i), v[high] not (or high == n) */
+    if (guess > i && guess < n) {
+        if (within(v[guess] - v[i], r, strict)) {
+            low = guess;
+        } else {
+            high = guess;
+        }
+    }
+    int64_t step = 1;
+    if (high == n) {
+        while (low + step < n && within(v[low + step] - v[i], r, strict)) {
+            low += step;
+            step *= 2;
+        }
+        high = low + step < n ? low + step : n;
+    } else {
+        while (high - step > low && !within(v[high - step] - v[i], r, strict)) {
+            high -= step;
+            step *= 2;
+        }
+        low = high - step > low ? high - step : low;
+    }
+    while (high - low > 1) {
+        const int64_t mid = low + (high - low) / 2;
+        if (within(v[mid] - v[i], r, strict)) {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    return low;
+}
+
+/* The mirror image: the first position l <= i with |fl(v_l - v_i)| = fl(v_i - v_l) within r. */
+static int64_t first_within_below(const double *v, int64_t i, double r, int strict, int64_t guess) {
+    int64_t high = i, low = -1; /* v[high] within (or high == i), v[low] not (or low == -1) */
+    if (guess < i && guess >= 0) {
+        if (within(v[i] - v[guess], r, strict)) {
+            high = guess;
+        } else {
+            low = guess;
+        }
+    }
+    int64_t step = 1;
+    if (low == -1) {
+        while (high - step >= 0 && within(v[i] - v[high - step], r, strict)) {
+            high -= step;
+            step *= 2;
+        }
+        low = high - step >= 0 ? high - step : -1;
+    } else {
+        while (low + step < high && !within(v[i] - v[low + step], r, strict)) {
+            low += step;
+            step *= 2;
+        }
+        high = low + step < high ? low + step : high;
+    }
+    while (high - low > 1) {
+        const int64_t mid = low + (high - low) / 2;
+        if (within(v[i] - v[mid], r, strict)) {
+            high = mid;
+        } else {
+            low = mid;
+        }
+    }
+    return high;
+}
+
+/* 1-D counts: for sorted values v and radii r in the same order, out[i] = #{j != i :
+ * |fl(v_j - v_i)| < r_i} (strict) or <= r_i. Each search starts from the previous point's
+ * ends, usually a few positions away. */
+void infolens_sorted_count(const double *v, const double *r, int64_t n, int strict, int64_t *out) {
+    int64_t above = 0, below = 0;
+    for (int64_t i = 0; i < n; i++) {
+        above = last_within_above(v, n, i, r[i], strict, above);
+        below = first_within_below(v, i, r[i], strict, below);
+        out[i] = above - below;
     }
 }
 
