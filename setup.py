@@ -7,4 +7,4 @@ with scikit-learn's KD-tree instead (same counts, slower).
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("infolens.estimators._maxnorm", ["src/infolens/estimators/_maxnorm.c"],
-                             extra_compile_args=["-O3"], optional=True)])
+                             extra_compile_args=["-O3", "-ffp-contract=off"], optional=True)])

@@ -76,18 +76,19 @@ CASES = [(kind, dims, metric, strategy)
          for kind in ("continuous", "ties", "duplicates", "offset")
          for dims in ((1, 1), (1, 3), (4, 2), (20, 20))
          for metric in ("chebyshev", "euclidean")
-         for strategy in ("tree", "brute")
-         if not (strategy == "tree" and metric == "euclidean" and max(dims) > 1)]
+         for strategy in ("tree", "brute")]
 
 
 @pytest.mark.parametrize(("kind", "dims", "metric", "strategy"), CASES)
 @pytest.mark.parametrize("k", [1, 3])
 def test_strategy_matches_reference(kind, dims, metric, strategy, k):
+    if strategy == "tree" and not _neighbors._tree_supports(dims, metric, ALL_SPECS):
+        pytest.skip("a tree with Euclidean groups needs the compiled kernels")
     assert_matches_reference(make_groups(kind, dims), k, metric, strategy)
 
 
 @pytest.mark.parametrize(("kind", "dims", "metric", "strategy"),
-                         [c for c in CASES if c[3] == "tree" or c[2] == "chebyshev"])
+                         [c for c in CASES if c[2] == "chebyshev" or (c[3] == "tree" and max(c[1]) == 1)])
 def test_without_the_compiled_kernels_matches_reference(monkeypatch, kind, dims, metric, strategy):
     """Where no C compiler built ``_maxnorm``: scipy's and scikit-learn's trees, and the float32
     max-abs brute force with its exact fix-up, give the same answer."""
@@ -108,31 +109,40 @@ def kernels():
 
 def test_compiled_kernels_are_used(kernels):
     points = make_groups("continuous", (3,))[0]
-    assert _neighbors._MaxNormTree(points).kernels is kernels
+    assert _neighbors._KernelTree(points, [3], "chebyshev").kernels is kernels
     blocks = _neighbors._Blocks([torch.from_numpy(points)] * 2, "chebyshev", torch.float32)
     assert blocks.mode == "exact" and blocks.columns is not None
 
 
-def deep_tree_case(kind: str, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
-    """3,000 points in 3-D (7 tree levels), optionally on a coarse grid, and their distances."""
+NORMS = [("chebyshev", (3,)), ("euclidean", (2, 1))]  # (metric, group dimensions)
+
+
+def deep_tree_case(kind: str, metric: str = "chebyshev", dims: tuple[int, ...] = (3,),
+                   seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """3,000 points in 3-D (7 tree levels), optionally on a coarse grid, and their distances:
+    the max over groups of consecutive coordinates of the norm within each."""
     points = np.random.default_rng(seed).standard_normal((3000, 3))
     if kind == "ties":
         points = np.round(points * 4) / 4
-    return points, distance_matrix(points, "chebyshev")
+    ends = np.cumsum(dims)
+    per_group = [distance_matrix(points[:, end - size:end], metric)
+                 for size, end in zip(dims, ends, strict=True)]
+    return points, np.max(per_group, axis=0)
 
 
 @pytest.mark.parametrize("kind", ["continuous", "ties"])
 @pytest.mark.parametrize("strict", [True, False])
-def test_compiled_counts_at_attained_radii_in_a_deep_tree(kernels, kind, strict):
+@pytest.mark.parametrize(("metric", "dims"), NORMS)
+def test_compiled_counts_at_attained_radii_in_a_deep_tree(kernels, kind, strict, metric, dims):
     """Radii equal to distances that occur: every boundary case."""
-    points, d = deep_tree_case(kind)
+    points, d = deep_tree_case(kind, metric, dims)
     rng = np.random.default_rng(3)
     radius = d[np.arange(3000), rng.integers(0, 3000, 3000)]
     radius[:20] = 0.0
     expected = ((d < radius[:, None]) if strict else (d <= radius[:, None])).sum(axis=1) - 1
     if strict:  # strict with r = 0 counts nobody, not even the point itself
         expected[radius == 0] = 0
-    tree = _neighbors._MaxNormTree(points)
+    tree = _neighbors._KernelTree(points, dims, metric)
     assert tree.kernels is not None
     out = np.full(3000, -7, dtype=np.int64)
     for job in tree.count_jobs(radius, strict, out, n_jobs=3):
@@ -141,12 +151,13 @@ def test_compiled_counts_at_attained_radii_in_a_deep_tree(kernels, kind, strict)
 
 
 @pytest.mark.parametrize("kind", ["continuous", "ties"])
-def test_compiled_nearest_in_a_deep_tree(kernels, kind):
+@pytest.mark.parametrize(("metric", "dims"), NORMS)
+def test_compiled_nearest_in_a_deep_tree(kernels, kind, metric, dims):
     """The k nearest distances in order, and indices that attain them (ties: any of the tied)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    points, d = deep_tree_case(kind)
-    tree = _neighbors._MaxNormTree(points)
+    points, d = deep_tree_case(kind, metric, dims)
+    tree = _neighbors._KernelTree(points, dims, metric)
     with ThreadPoolExecutor(2) as pool:
         dist, idx = tree.nearest(6, pool, n_jobs=3)
     np.testing.assert_array_equal(dist, np.sort(d, axis=1)[:, :6])
@@ -232,6 +243,15 @@ def test_sorted_count_is_exact_at_floating_point_boundaries(monkeypatch, strict,
     np.testing.assert_array_equal(sorted_count(v, radius, strict), expected)
 
 
+def test_pair_distances_are_bit_identical_in_numpy_and_torch():
+    """Every strategy relies on it; torch's own CPU sqrt is 1 ulp off for some inputs."""
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((20_000, 3)), rng.standard_normal((20_000, 3))
+    for metric in ("chebyshev", "euclidean"):
+        ours = pair_distances(torch.from_numpy(a), torch.from_numpy(b), metric).numpy()
+        np.testing.assert_array_equal(ours, pair_distances(a, b, metric))
+
+
 def test_pair_distances_definition():
     a = np.array([[0.0, 3.0], [1.0, 1.0]])
     b = np.array([[4.0, 0.0], [1.0, 1.0]])
@@ -241,19 +261,27 @@ def test_pair_distances_definition():
     np.testing.assert_array_equal(same.numpy(), [5.0, 0.0])
 
 
-def test_auto_strategy_rules():
+@pytest.mark.parametrize("compiled", [True, False])
+def test_auto_strategy_rules(monkeypatch, compiled):
+    if not compiled:
+        monkeypatch.setattr(_neighbors, "_kernels", lambda: None)
+    elif _neighbors._kernels() is None:
+        pytest.skip("the compiled kernels were not built")
     assert tree_max_dim(100_000) >= 10
     assert choose_strategy(100_000, [1, 1], "chebyshev") == "tree"
     assert choose_strategy(10_000, [50, 50], "chebyshev") == "brute"
-    assert choose_strategy(100_000, [3, 3], "euclidean", [CountSpec((0,))]) == "brute"
+    # Euclidean groups: the kernels' tree, else brute force (scipy's tree has no such norm)
+    euclidean_groups = choose_strategy(100_000, [3, 3], "euclidean", [CountSpec((0,))])
+    assert euclidean_groups == ("tree" if compiled else "brute")
     assert choose_strategy(100_000, [1, 1], "euclidean", [CountSpec((0,))]) == "tree"
     assert choose_strategy(100_000, [1, 1], "chebyshev", on_device=True) == "brute"
 
 
-def test_bad_requests_raise():
+def test_bad_requests_raise(monkeypatch):
     groups = make_groups("continuous", (1, 1), n=20)
     with pytest.raises(ValueError, match="k must be"):
         neighbor_stats(groups, 20)
+    monkeypatch.setattr(_neighbors, "_kernels", lambda: None)  # Euclidean groups need them
     with pytest.raises(ValueError, match="strategy='tree'"):
         neighbor_stats(make_groups("continuous", (2, 2), n=20), 3, [CountSpec((0,))],
                        metric="euclidean", strategy="tree")
@@ -266,6 +294,6 @@ def test_kdtree_counts_split_over_more_jobs_than_points():
     points = np.random.default_rng(0).standard_normal((3, 4))
     radius = np.full(3, 10.0)
     out = np.zeros(3, dtype=np.int64)
-    for job in _neighbors._MaxNormTree(points).count_jobs(radius, True, out, n_jobs=64):
+    for job in _neighbors._KernelTree(points, [4], "chebyshev").count_jobs(radius, True, out, n_jobs=64):
         job()
     np.testing.assert_array_equal(out, [2, 2, 2])

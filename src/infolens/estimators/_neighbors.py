@@ -19,13 +19,14 @@ Strategies (``strategy=``; ``"auto"`` picks one per call from N, the dimension, 
 device):
 
 ``"tree"``
-    scipy's ``cKDTree`` with all CPU workers for the joint k-NN search (queries in leaf order for
-    memory locality); radius counts in 1-D by sorting and binary search (O(N log N)), in 2+
-    dimensions over a KD-tree, counted by a small compiled kernel (:class:`_MaxNormTree`); the
-    counts run as single-threaded jobs side by side on all CPUs, and their sort orders and trees
-    are built while the joint tree is. Fast when the joint dimension is low. Needs
-    the max-norm (``"chebyshev"``; for 1-D groups both metrics coincide); ``"euclidean"`` is
-    accepted for a single group (the KL entropy).
+    a KD-tree (scikit-learn's) searched by small compiled kernels (:class:`_KernelTree`, built
+    from ``_maxnorm.c`` at install) for the joint k-NN search and the radius counts in 2+
+    dimensions, under either metric; 1-D counts by sorting and galloping search. The searches
+    and counts run as GIL-free jobs side by side on all CPUs, and the counts' sort orders and
+    trees are built while the joint tree is. Fast when the joint dimension is low. Where nothing
+    was compiled: scipy's ``cKDTree`` for the joint search, scikit-learn's tree counts and numpy
+    binary searches, which need the max-norm (``"chebyshev"``; for 1-D groups both metrics
+    coincide) or a single Euclidean group without counts (the KL entropy).
 ``"brute"``
     blocked brute force with torch on the samples' device (CPU or CUDA): for a block of B query
     rows, distances to all N points, then selection and counts in that block, so memory is about
@@ -69,7 +70,7 @@ BLOCK_BYTES = 256 * 2**20
 _MARGIN = 1e-12
 #: Rows per chunk when tied neighbourhoods are listed explicitly.
 _TIE_CHUNK = 2048
-#: Leaf size of the max-norm KD-tree (see :class:`_MaxNormTree`).
+#: Leaf size of the max-norm KD-tree (see :class:`_KernelTree`).
 _TREE_LEAF = 30
 
 
@@ -112,7 +113,9 @@ def pair_distances(a: Any, b: Any, metric: str) -> Any:
     The single definition used by every strategy: coordinate differences ``a - b``; for
     ``"chebyshev"`` (or d = 1) the max of their absolute values, for ``"euclidean"`` the square
     root of their squares summed in coordinate order. Elementwise IEEE operations only, so numpy,
-    torch CPU and CUDA give bit-identical results.
+    torch and the compiled kernels give bit-identical results; the square root of a CPU tensor
+    is taken by numpy, since torch's float64 ``sqrt`` on a CPU is not always correctly rounded
+    (found here: 1 ulp off for 0.5670692480015672 in the AVX-512 build of torch 2.13).
     """
     diff = a - b
     if diff.shape[1] == 1:
@@ -122,7 +125,13 @@ def pair_distances(a: Any, b: Any, metric: str) -> Any:
     total = diff[:, 0] * diff[:, 0]
     for c in range(1, diff.shape[1]):
         total = total + diff[:, c] * diff[:, c]
-    return total.sqrt() if _is_tensor(total) else np.sqrt(total)
+    if not _is_tensor(total):
+        return np.sqrt(total)
+    if total.device.type == "cpu":  # torch's CPU float64 sqrt can be 1 ulp off (AVX-512 build)
+        import torch
+
+        return torch.from_numpy(np.sqrt(total.numpy()))
+    return total.sqrt()  # CUDA's double sqrt is correctly rounded
 
 
 def _joint_pair_distances(groups: Sequence[Any], rows: Any, cols: Any, metric: str) -> Any:
@@ -177,7 +186,7 @@ def neighbor_stats(groups: Sequence[Any], k: int, counts: Sequence[CountSpec] = 
     chosen = choose_strategy(n, dims, metric, counts, device_tensor) if strategy == "auto" else strategy
     if chosen == "tree" and not _tree_supports(dims, metric, counts):
         raise ValueError("strategy='tree' needs metric='chebyshev' (or 1-D groups, or a single "
-                         "group without counts)")
+                         "group without counts) where the compiled kernels were not built")
     if chosen == "tree":
         arrays = [g.detach().cpu().numpy() if _is_tensor(g) else np.asarray(g) for g in groups]
         rho, eps, found = _tree_stats(arrays, k, counts, metric, group_eps)
@@ -190,18 +199,21 @@ def neighbor_stats(groups: Sequence[Any], k: int, counts: Sequence[CountSpec] = 
     return NeighborStats(rho=rho, eps=eps, counts=tuple(found), strategy=chosen)
 
 
-def tree_max_dim(n: int) -> int:
+def tree_max_dim(n: int, euclidean: bool = False) -> int:
     """Largest joint dimension for which the KD-tree beats blocked brute force at n points.
 
-    A KD-tree prunes while N >> 2^d. Measured crossovers of KSG (max-norm, 2 cores), with the
-    compiled kernels (tree vs exact brute force): at N = 5,000 0.11 vs 0.18 s at 16 joint
+    A KD-tree prunes while N >> 2^d. Measured crossovers of KSG (2 cores), with the compiled
+    kernels (tree vs exact brute force), max-norm: at N = 5,000 0.11 vs 0.18 s at 16 joint
     dimensions, 0.16 vs 0.17 s at 20; at N = 20,000 1.73 vs 2.28 s at 20, 4.3 vs ~2.5 s at 30;
-    at N = 60,000 5.3 vs 19.9 s at 16; i.e. about ``1.6 log2(N)``. Without them (scipy's
+    at N = 60,000 5.3 vs 19.9 s at 16; i.e. about ``1.6 log2(N)``. With Euclidean groups
+    (``euclidean``; the brute force then uses GEMMs): at N = 5,000 0.15 vs 0.21 s at 8, 0.25 vs
+    0.21 s at 10; at N = 20,000 1.84 vs 2.50 s at 10, 6.7 vs 3.1 s at 16; at N = 50,000 3.6 vs
+    12.9 s at 8, 13.1 vs 12.8 s at 12; about ``0.75 log2(N)``. Without the kernels (scipy's
     ``cKDTree`` vs the float32 max-abs brute force): at N = 5,000 1.81 vs 0.81 s at 16, at
     N = 20,000 32.6 vs 15.6 s at 20; ``log2(N)``.
     """
-    factor = 1.6 if _kernels() is not None else 1.0
-    return max(4, int(factor * math.log2(max(n, 2))))
+    factors = {False: 1.6, True: 0.75} if _kernels() is not None else {False: 1.0, True: 1.0}
+    return max(4, int(factors[euclidean] * math.log2(max(n, 2))))
 
 
 def choose_strategy(n: int, dims: Sequence[int], metric: str, counts: Sequence[CountSpec] = (),
@@ -209,11 +221,15 @@ def choose_strategy(n: int, dims: Sequence[int], metric: str, counts: Sequence[C
     """The strategy ``"auto"`` picks: brute on a non-CPU device or in high dimension, else tree."""
     if on_device or not _tree_supports(dims, metric, counts):
         return "brute"
-    return "tree" if sum(dims) <= tree_max_dim(n) else "brute"
+    euclidean = metric == "euclidean" and any(d > 1 for d in dims)
+    return "tree" if sum(dims) <= tree_max_dim(n, euclidean) else "brute"
 
 
 def _tree_supports(dims: Sequence[int], metric: str, counts: Sequence[CountSpec]) -> bool:
-    return metric == "chebyshev" or all(d == 1 for d in dims) or (len(dims) == 1 and not counts)
+    """The max-norm, or any norm the compiled kernels serve; without them, one Euclidean group
+    without counts (scipy's p = 2 tree)."""
+    return (metric == "chebyshev" or all(d == 1 for d in dims) or _kernels_serve(sum(dims))
+            or (len(dims) == 1 and not counts))
 
 
 def _as_tensors(groups: Sequence[Any]) -> list[Any]:
@@ -235,22 +251,20 @@ def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], me
 
     n = groups[0].shape[0]
     joint = groups[0] if len(groups) == 1 else np.hstack(groups)
-    # max-norm on the stacked coordinates, except the Euclidean norm of a single group
-    p = 2.0 if metric == "euclidean" and len(groups) == 1 and joint.shape[1] > 1 else np.inf
+    dims = [g.shape[1] for g in groups]
     workers = os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # what the counts need besides the radii (sort orders, count trees, identical points) is
         # made on the pool while this thread builds the joint tree (both release the GIL); the
         # joint search follows on the same pool
-        spaces = [_count_space(groups, spec) for spec in specs]
-        prepared = [pool.submit(_identical_counts if spec.radius == "zero" else _prepare_count, points)
+        spaces = [np.hstack([groups[g] for g in spec.groups]) for spec in specs]
+        prepared = [pool.submit(_identical_counts, points) if spec.radius == "zero" else
+                    pool.submit(_prepare_count, points, [dims[g] for g in spec.groups], metric)
                     for spec, points in zip(specs, spaces, strict=True)]
         n_query = min(k + 2 if group_eps else k + 1, n)  # one more to see ties at rho for eps
-        dist, neighbours, ball = _joint_neighbours(joint, n_query, p, pool, workers)
-        if p == np.inf:  # the search's max |difference| is the one exact definition
-            rho = dist[:, k]
-        else:  # recomputed: scipy's p=2 rounding differs
-            rho = _joint_pair_distances(groups, np.arange(n), neighbours[:, k], metric)
+        dist, neighbours, ball, exact = _joint_neighbours(joint, dims, metric, n_query, pool, workers)
+        # the kernels' distances follow the one exact definition; scipy's p=2 rounding differs
+        rho = dist[:, k] if exact else _joint_pair_distances(groups, np.arange(n), neighbours[:, k], metric)
         eps = None
         if group_eps:
             eps = _tree_group_eps(ball, groups, joint, neighbours, rho, k, metric)
@@ -258,39 +272,34 @@ def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], me
     return rho, eps, found
 
 
-def _joint_neighbours(joint: np.ndarray, n_query: int, p: float, pool: Any,
-                      workers: int) -> tuple[np.ndarray, np.ndarray, Any]:
+def _joint_neighbours(joint: np.ndarray, dims: Sequence[int], metric: str, n_query: int, pool: Any,
+                      workers: int) -> tuple[np.ndarray, np.ndarray, Any, bool]:
     """Distances and indices of the ``n_query`` nearest points of every point (itself among them),
-    nearest first, in row order; and a ball query ``(centres, radii) -> [indices]`` (<=) on the
-    same tree. The max-norm (``p = inf``) uses the compiled kernel where it was built; the
-    Euclidean norm, or no kernel, uses scipy's ``cKDTree`` (sliding-midpoint splits, queried in
-    leaf order) with all workers.
+    nearest first, in row order; a ball query ``(centres, radii) -> [indices]`` on the same tree
+    that returns at least the points within each radius; and whether the distances follow the
+    engine's exact definition. The compiled kernels serve every norm; without them scipy's
+    ``cKDTree`` (sliding-midpoint splits, queried in leaf order, all workers) serves the
+    max-norm and a single Euclidean group (``p = 2``, whose rounding differs).
     """
-    if p == np.inf and _kernels() is not None:
-        tree = _MaxNormTree(joint)
-        if tree.kernels is not None:
-            return (*tree.nearest(n_query, pool, workers), tree.ball)
+    if _kernels_serve(joint.shape[1]):
+        tree = _KernelTree(joint, dims, metric)
+        return (*tree.nearest(n_query, pool, workers), tree.ball, True)
     from scipy.spatial import cKDTree
 
+    p = 2.0 if metric == "euclidean" and len(dims) == 1 and dims[0] > 1 else np.inf
     ckd = cKDTree(joint, balanced_tree=False)
     order = ckd.indices  # query in leaf order: neighbouring queries touch the same memory
     dist, idx = ckd.query(joint[order], k=n_query, p=p, workers=-1)
     out_dist, out_idx = np.empty_like(dist), np.empty_like(idx)
     out_dist[order], out_idx[order] = dist, idx
-    return out_dist, out_idx, partial(ckd.query_ball_point, p=p, workers=-1)
+    return out_dist, out_idx, partial(ckd.query_ball_point, p=p, workers=-1), p == np.inf
 
 
-def _count_space(groups: list[np.ndarray], spec: CountSpec) -> np.ndarray:
-    """The coordinates of the sub-space a count is made in, shape (n, d)."""
-    sub = [groups[g] for g in spec.groups]
-    return sub[0] if len(sub) == 1 else np.hstack(sub)
-
-
-def _prepare_count(points: np.ndarray) -> Any:
+def _prepare_count(points: np.ndarray, dims: Sequence[int], metric: str) -> Any:
     """The radius-independent part of a count: a sort order (1-D) or a KD-tree (2+-D)."""
     if points.shape[1] == 1:
         return np.argsort(points[:, 0])  # any order of tied values gives the same counts
-    return _MaxNormTree(points)
+    return _KernelTree(points, dims, metric)
 
 
 def _tree_counts(pool: Any, workers: int, specs: Sequence[CountSpec], spaces: list[np.ndarray],
@@ -362,67 +371,86 @@ def _sorted_count_into(values: np.ndarray, radius: np.ndarray, strict: bool, ord
 
 @lru_cache(maxsize=1)
 def _kernels() -> Any:
-    """The compiled kernels of ``_maxnorm.c`` (a ctypes library), or None where it was not built."""
+    """The compiled kernels of ``_maxnorm.c`` (a ctypes library), or None where it was not built
+    (or where scikit-learn's tree arrays no longer have the layout the kernels read)."""
     try:
         from infolens.estimators import _maxnorm
     except ImportError:
         return None
     lib = ctypes.CDLL(_maxnorm.__file__)
-    pointer, size = ctypes.c_void_p, ctypes.c_int64
-    tree = [pointer, size, pointer, pointer, pointer, pointer, pointer, size]  # points .. n_nodes
-    lib.infolens_count_within.argtypes = [*tree, pointer, pointer, size, ctypes.c_int, pointer]
+    pointer, size, flag = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
+    # points, dim, group_end, n_groups, euclidean, start, end, leaf, lo, hi, n_nodes
+    tree = [pointer, size, pointer, size, flag, pointer, pointer, pointer, pointer, pointer, size]
+    lib.infolens_count_within.argtypes = [*tree, pointer, pointer, size, flag, pointer]
     lib.infolens_nearest.argtypes = [*tree, pointer, size, pointer, pointer, size, pointer, pointer]
     lib.infolens_distance_rows.argtypes = [pointer, size, pointer, size, size, pointer]
-    lib.infolens_sorted_count.argtypes = [pointer, pointer, size, ctypes.c_int, pointer]
+    lib.infolens_sorted_count.argtypes = [pointer, pointer, size, flag, pointer]
+    lib.infolens_max_dim.argtypes = []
+    lib.infolens_max_dim.restype = size
     for kernel in (lib.infolens_count_within, lib.infolens_nearest, lib.infolens_distance_rows,
                    lib.infolens_sorted_count):
         kernel.restype = None
-    return lib
+    from sklearn.neighbors import KDTree
+
+    probe = KDTree(np.random.default_rng(0).standard_normal((500, 3)), leaf_size=_TREE_LEAF)
+    return lib if _heap_ordered(probe.get_arrays()[2]) else None
 
 
-class _MaxNormTree:
-    """A KD-tree for max-norm k-NN searches and radius counts, ``max_c |fl(p_jc - p_ic)|``.
+def _kernels_serve(dim: int) -> bool:
+    """Whether the compiled tree kernels exist and take points of dimension ``dim``."""
+    lib = _kernels()
+    return lib is not None and dim <= lib.infolens_max_dim()
+
+
+class _KernelTree:
+    """A KD-tree for k-NN searches and radius counts under the engine's norm (max-norm, or the
+    max over groups of the Euclidean norm within each group).
 
     The tree is scikit-learn's (median splits, ``leaf_size`` :data:`_TREE_LEAF`), searched by the
     compiled kernels of ``_maxnorm.c`` (built at install time where a C compiler exists) through
     its public arrays; ctypes releases the GIL during the calls, so chunks of queries run on all
-    CPUs at once. The kernels skip nodes out of reach, add nodes that lie inside a count's cube
-    without visiting their points, and scan leaves branch-free.
+    CPUs at once. The kernels skip nodes out of reach, add nodes that lie inside a count's ball
+    without visiting their points, and scan leaves branch-free (max-norm).
 
-    * :meth:`nearest` (kernel only): at N = 1e5, 10-D, k = 4: 1.35 s on two threads against
-      3.1 s for scipy's ``cKDTree.query`` with two workers; 2-D: 22 ms against 46 ms.
+    * :meth:`nearest` (kernels only): at N = 1e5, 10-D, k = 4, max-norm: 1.35 s on two threads
+      against 3.1 s for scipy's ``cKDTree.query`` with two workers; 2-D: 22 ms against 46 ms.
     * :meth:`count_jobs`: at N = 1e5 in 5-D (~450 points per cube, ~3,900 points checked per
-      query): 1.45 s on one thread, 0.73 s on two. Without the kernel, scikit-learn's
-      ``query_radius(count_only=True)`` (non-strict, so ``d < r`` is asked as
+      query): 1.45 s on one thread, 0.73 s on two. Without the kernels (max-norm only),
+      scikit-learn's ``query_radius(count_only=True)`` (non-strict, so ``d < r`` is asked as
       ``d <= nextafter(r, 0)``): 4.6 s on one thread, 1.2x on two (it holds the GIL part of the
       time); scipy's ``query_ball_point`` is slower still (5.9 s on two).
-    * :meth:`ball`: the members of balls, for the rare tied neighbourhoods.
+    * :meth:`ball`: a superset of the members of balls (a max-norm ball, which contains the
+      Euclidean one), for the rare tied neighbourhoods; callers re-check membership.
 
     All compute distances with the engine's definition and decide nodes from bounds that are
     monotone in the coordinates, so results are exact.
     """
 
-    def __init__(self, points: np.ndarray) -> None:
+    def __init__(self, points: np.ndarray, dims: Sequence[int], metric: str) -> None:
         from sklearn.neighbors import KDTree
 
         self.points = points
+        self.euclidean = metric == "euclidean" and any(d > 1 for d in dims)
         self.tree = KDTree(points, leaf_size=_TREE_LEAF, metric="chebyshev")
         _, index, nodes, bounds = self.tree.get_arrays()
         self.order = np.asarray(index, dtype=np.int64)
-        self.kernels = _kernels()
-        if self.kernels is not None and _heap_ordered(nodes):
-            in_order = np.ascontiguousarray(points[self.order], dtype=np.float64)
-            arrays = (np.ascontiguousarray(nodes["idx_start"], dtype=np.int64),
-                      np.ascontiguousarray(nodes["idx_end"], dtype=np.int64),
-                      np.ascontiguousarray(nodes["is_leaf"], dtype=np.uint8),
-                      np.ascontiguousarray(bounds[0], dtype=np.float64),
-                      np.ascontiguousarray(bounds[1], dtype=np.float64))
-            self.in_order = in_order
-            self._keep = arrays  # the kernel reads them through raw pointers
-            self.tree_args = (in_order.ctypes.data, in_order.shape[1],
-                              *(a.ctypes.data for a in arrays), len(arrays[0]))
-        else:
-            self.kernels = None
+        self.kernels = _kernels() if _kernels_serve(points.shape[1]) else None
+        if self.kernels is None:
+            if self.euclidean:
+                raise ValueError("Euclidean groups need the compiled kernels (see _tree_supports)")
+            return
+        in_order = np.ascontiguousarray(points[self.order], dtype=np.float64)
+        arrays = (np.cumsum(dims, dtype=np.int64),
+                  np.ascontiguousarray(nodes["idx_start"], dtype=np.int64),
+                  np.ascontiguousarray(nodes["idx_end"], dtype=np.int64),
+                  np.ascontiguousarray(nodes["is_leaf"], dtype=np.uint8),
+                  np.ascontiguousarray(bounds[0], dtype=np.float64),
+                  np.ascontiguousarray(bounds[1], dtype=np.float64))
+        self.in_order = in_order
+        self._keep = arrays  # the kernels read them through raw pointers
+        group_end, start, end, leaf, lo, hi = (a.ctypes.data for a in arrays)
+        self.tree_args = (in_order.ctypes.data, in_order.shape[1], group_end, len(dims),
+                          int(self.euclidean), start, end, leaf, lo, hi, len(arrays[1]))
 
     def _chunks(self, n_jobs: int) -> list[tuple[int, int]]:
         """Query ranges in tree order (neighbouring queries touch the same nodes), never empty."""
@@ -431,7 +459,7 @@ class _MaxNormTree:
 
     def nearest(self, k: int, pool: Any, n_jobs: int) -> tuple[np.ndarray, np.ndarray]:
         """Distances and indices of the k nearest points of every point (itself among them), in
-        row order, nearest first; needs the kernel."""
+        row order, nearest first; needs the kernels."""
         n = len(self.order)
         dist = np.empty((n, k))
         neighbours = np.empty((n, k), dtype=np.int64)
@@ -446,8 +474,10 @@ class _MaxNormTree:
         return dist, neighbours
 
     def ball(self, centres: np.ndarray, radius: np.ndarray) -> list[np.ndarray]:
-        """Indices of the points within ``radius`` (<=) of each centre."""
-        return list(self.tree.query_radius(centres, radius))
+        """Indices of (at least) the points within ``radius`` (<=) of each centre: the max-norm
+        ball, widened by 1e-12 relative for the rounding of a Euclidean norm."""
+        widened = radius * (1.0 + 1e-12) if self.euclidean else radius
+        return list(self.tree.query_radius(centres, widened))
 
     def count_jobs(self, radius: np.ndarray, strict: bool, out: np.ndarray, n_jobs: int) -> list[Any]:
         """Jobs that fill ``out[i]`` with the count around point i (i excluded), strict (<) or not."""
