@@ -90,7 +90,7 @@ def test_strategy_matches_reference(kind, dims, metric, strategy, k):
 @pytest.mark.parametrize(("kind", "dims", "metric", "strategy"),
                          [c for c in CASES if c[2] == "chebyshev" or (c[3] == "tree" and max(c[1]) == 1)])
 def test_without_the_compiled_kernels_matches_reference(monkeypatch, kind, dims, metric, strategy):
-    """Where no C compiler built ``_maxnorm``: scipy's and scikit-learn's trees, and the float32
+    """Where no C compiler built ``_knn_kernels``: scipy's and scikit-learn's trees, and the float32
     max-abs brute force with its exact fix-up, give the same answer."""
     monkeypatch.setattr(_neighbors, "_kernels", lambda: None)
     assert_matches_reference(make_groups(kind, dims), 3, metric, strategy)
@@ -102,7 +102,7 @@ def kernels():
     lib = _neighbors._kernels()
     if lib is None:
         if os.environ.get("INFOLENS_REQUIRE_KERNELS"):
-            pytest.fail("the compiled kernels (_maxnorm.c) were not built: is a C compiler installed?")
+            pytest.fail("the compiled kernels (_knn_kernels.c) were not built: is a C compiler installed?")
         pytest.skip("the compiled kernels were not built (no C compiler at install)")
     return lib
 

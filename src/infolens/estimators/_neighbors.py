@@ -20,7 +20,7 @@ device):
 
 ``"tree"``
     a KD-tree (scikit-learn's) searched by small compiled kernels (:class:`_KernelTree`, built
-    from ``_maxnorm.c`` at install) for the joint k-NN search and the radius counts in 2+
+    from ``_knn_kernels.c`` at install) for the joint k-NN search and the radius counts in 2+
     dimensions, under either metric; 1-D counts by sorting and galloping search. The searches
     and counts run as GIL-free jobs side by side on all CPUs, and the counts' sort orders and
     trees are built while the joint tree is. Fast when the joint dimension is low. Where nothing
@@ -371,13 +371,13 @@ def _sorted_count_into(values: np.ndarray, radius: np.ndarray, strict: bool, ord
 
 @lru_cache(maxsize=1)
 def _kernels() -> Any:
-    """The compiled kernels of ``_maxnorm.c`` (a ctypes library), or None where it was not built
+    """The compiled kernels of ``_knn_kernels.c`` (a ctypes library), or None where it was not built
     (or where scikit-learn's tree arrays no longer have the layout the kernels read)."""
     try:
-        from infolens.estimators import _maxnorm
+        from infolens.estimators import _knn_kernels
     except ImportError:
         return None
-    lib = ctypes.CDLL(_maxnorm.__file__)
+    lib = ctypes.CDLL(_knn_kernels.__file__)
     pointer, size, flag = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
     # points, dim, group_end, n_groups, euclidean, start, end, leaf, lo, hi, n_nodes
     tree = [pointer, size, pointer, size, flag, pointer, pointer, pointer, pointer, pointer, size]
@@ -407,7 +407,7 @@ class _KernelTree:
     max over groups of the Euclidean norm within each group).
 
     The tree is scikit-learn's (median splits, ``leaf_size`` :data:`_TREE_LEAF`), searched by the
-    compiled kernels of ``_maxnorm.c`` (built at install time where a C compiler exists) through
+    compiled kernels of ``_knn_kernels.c`` (built at install time where a C compiler exists) through
     its public arrays; ctypes releases the GIL during the calls, so chunks of queries run on all
     CPUs at once. The kernels skip nodes out of reach, add nodes that lie inside a count's ball
     without visiting their points, and scan leaves branch-free (max-norm).

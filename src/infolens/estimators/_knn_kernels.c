@@ -341,8 +341,8 @@ void infolens_distance_rows(const double *queries, int64_t n_queries, const doub
 /* The largest dimension the tree kernels accept (their per-coordinate scratch arrays). */
 int64_t infolens_max_dim(void) { return MAX_DIM; }
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_maxnorm",
-                                    "Max-norm k-NN and radius counts over a KD-tree (loaded with ctypes).",
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_knn_kernels",
+                                    "k-NN searches and radius counts over a KD-tree (loaded with ctypes).",
                                     -1, NULL};
 
-PyMODINIT_FUNC PyInit__maxnorm(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__knn_kernels(void) { return PyModule_Create(&module); }
