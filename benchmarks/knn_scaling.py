@@ -237,7 +237,8 @@ def main() -> None:
         run_50d_100k(rows, checks, 10_000 if q else 100_000)
     if "scaling" in chosen:
         sizes = [3_000, 10_000] if q else [10_000, 30_000, 100_000]
-        run_scaling(rows, exponents, sizes, [(1, "chebyshev"), (5, "chebyshev"), (20, "euclidean")])
+        run_scaling(rows, exponents, sizes, [(1, "chebyshev"), (5, "chebyshev"), (5, "euclidean"),
+                                           (20, "euclidean")])
     loads["end"] = load_average()
 
     columns = ["case", "N", "d", "method", "metric", "seconds", "peak_mb", "estimate", "abs_error",
