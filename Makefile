@@ -7,7 +7,8 @@ export MKL_NUM_THREADS ?= 2
 
 .PHONY: demo test test-fast lint bench clean
 
-$(VENV)/.installed: pyproject.toml
+# the install compiles the k-NN kernels: a changed C file re-runs it
+$(VENV)/.installed: pyproject.toml setup.py src/infolens/estimators/_knn_kernels.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0

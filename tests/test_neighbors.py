@@ -107,6 +107,22 @@ def kernels():
     return lib
 
 
+def test_out_of_date_kernels_warn_and_fall_back(kernels, monkeypatch):
+    """A library built from an older C file (a symbol missing) is not called: a clear warning."""
+    class Old:
+        infolens_nearest = infolens_count_within = object()
+
+    monkeypatch.setattr(_neighbors.ctypes, "CDLL", lambda path: Old())
+    _neighbors._kernels.cache_clear()
+    try:
+        with pytest.warns(_neighbors.InfoLensWarning, match="out of date"):
+            assert _neighbors._kernels() is None
+    finally:
+        monkeypatch.undo()
+        _neighbors._kernels.cache_clear()
+    assert _neighbors._kernels() is not None
+
+
 def test_compiled_kernels_are_used(kernels):
     points = make_groups("continuous", (3,))[0]
     assert _neighbors._KernelTree(points, [3], "chebyshev").kernels is kernels

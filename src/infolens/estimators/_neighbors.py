@@ -53,6 +53,7 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -60,7 +61,7 @@ from typing import Any
 
 import numpy as np
 
-from infolens._validation import _is_tensor, unique_row_codes
+from infolens._validation import InfoLensWarning, _is_tensor, unique_row_codes
 
 METRICS = ("chebyshev", "euclidean")
 STRATEGIES = ("auto", "tree", "brute")
@@ -378,6 +379,13 @@ def _kernels() -> Any:
     except ImportError:
         return None
     lib = ctypes.CDLL(_knn_kernels.__file__)
+    names = ("infolens_count_within", "infolens_nearest", "infolens_distance_rows",
+             "infolens_sorted_count", "infolens_max_dim")
+    if not all(hasattr(lib, name) for name in names):  # built from an older _knn_kernels.c
+        warnings.warn(f"The compiled k-NN kernels in {_knn_kernels.__file__} are out of date; the "
+                      "slower fallback is used. Reinstall infolens (pip install -e .) to rebuild them.",
+                      InfoLensWarning, stacklevel=2)
+        return None
     pointer, size, flag = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
     # points, dim, group_end, n_groups, euclidean, start, end, leaf, lo, hi, n_nodes
     tree = [pointer, size, pointer, size, flag, pointer, pointer, pointer, pointer, pointer, size]
@@ -387,9 +395,8 @@ def _kernels() -> Any:
     lib.infolens_sorted_count.argtypes = [pointer, pointer, size, flag, pointer]
     lib.infolens_max_dim.argtypes = []
     lib.infolens_max_dim.restype = size
-    for kernel in (lib.infolens_count_within, lib.infolens_nearest, lib.infolens_distance_rows,
-                   lib.infolens_sorted_count):
-        kernel.restype = None
+    for name in names[:-1]:
+        getattr(lib, name).restype = None
     from sklearn.neighbors import KDTree
 
     probe = KDTree(np.random.default_rng(0).standard_normal((500, 3)), leaf_size=_TREE_LEAF)
