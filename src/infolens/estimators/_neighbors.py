@@ -71,7 +71,8 @@ BLOCK_BYTES = 256 * 2**20
 _MARGIN = 1e-12
 #: Rows per chunk when tied neighbourhoods are listed explicitly.
 _TIE_CHUNK = 2048
-#: Leaf size of the max-norm KD-tree (see :class:`_KernelTree`).
+#: Leaf size of the kernels' KD-tree (:class:`_KernelTree`). KSG at N = 1e5 with leaves of
+#: 16 / 30 / 50: 0.100 / 0.093 / 0.092 s at 1+1 dims, 2.57 / 2.71 / 3.17 s at 5+5.
 _TREE_LEAF = 30
 
 
