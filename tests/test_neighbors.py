@@ -130,7 +130,7 @@ def test_compiled_kernels_are_used(kernels):
     assert blocks.mode == "exact" and blocks.columns is not None
 
 
-NORMS = [("chebyshev", (3,)), ("euclidean", (2, 1))]  # (metric, group dimensions)
+NORMS = [("chebyshev", (3,)), ("euclidean", (2, 1)), ("euclidean", (3,))]  # (metric, group dimensions)
 
 
 def deep_tree_case(kind: str, metric: str = "chebyshev", dims: tuple[int, ...] = (3,),

@@ -110,6 +110,51 @@ static inline void box_bounds(const double *lo, const double *hi, const double *
     }
 }
 
+/* The largest s with fl(sqrt(s)) within r (-inf if none): fl(sqrt) is monotone, so a group's
+ * Euclidean length fl(sqrt(total)) is within r exactly when total <= this threshold. Found from
+ * fl(r * r) in a few ulp steps; it lets the loops over points skip the square roots. */
+static double squared_threshold(double r, int strict) {
+    if (!within(0.0, r, strict)) {
+        return -INFINITY;
+    }
+    double s = r * r;
+    if (s == INFINITY && within(INFINITY, r, strict)) {
+        return INFINITY;
+    }
+    while (!within(sqrt(s), r, strict)) {
+        s = nextafter(s, -INFINITY);
+    }
+    for (double up = nextafter(s, INFINITY); up < INFINITY && within(sqrt(up), r, strict);
+         up = nextafter(s, INFINITY)) {
+        s = up;
+    }
+    return s;
+}
+
+/* Whether distance(p, q) is within r, for the Euclidean norm of groups, without square roots:
+ * thr = squared_threshold(r, strict). The same sums as distance(), compared before the root. */
+static inline int within_euclidean(const double *p, const double *q, const Norm *norm, double r,
+                                   double thr, int strict) {
+    int ok = 1;
+    int64_t c = 0;
+    for (int64_t g = 0; g < norm->n_groups; g++) {
+        const int64_t stop = norm->group_end[g];
+        if (stop - c == 1) {
+            ok &= within(fabs(p[c] - q[c]), r, strict);
+            c++;
+            continue;
+        }
+        double d = p[c] - q[c];
+        double total = d * d;
+        for (c++; c < stop; c++) {
+            d = p[c] - q[c];
+            total = total + d * d;
+        }
+        ok &= total <= thr;
+    }
+    return ok;
+}
+
 void infolens_count_within(const double *points, int64_t dim, const int64_t *group_end,
                            int64_t n_groups, int euclidean, const int64_t *start,
                            const int64_t *end, const uint8_t *leaf, const double *lo,
@@ -120,6 +165,7 @@ void infolens_count_within(const double *points, int64_t dim, const int64_t *gro
     for (int64_t i = 0; i < n_queries; i++) {
         const double *q = queries + i * dim;
         const double r = radius[i];
+        const double thr = euclidean ? squared_threshold(r, strict) : 0.0;
         int64_t count = 0, top = 0;
         stack[top++] = 0;
         while (top > 0) {
@@ -132,13 +178,17 @@ void infolens_count_within(const double *points, int64_t dim, const int64_t *gro
             if (within(upper, r, strict)) {
                 count += end[node] - start[node]; /* every point is */
             } else if (leaf[node] || 2 * node + 2 >= n_nodes || top + 2 > STACK_DEPTH) {
-                if (strict) {
+                if (euclidean) {
                     for (int64_t j = start[node]; j < end[node]; j++) {
-                        count += distance(points + j * dim, q, &norm) < r;
+                        count += within_euclidean(points + j * dim, q, &norm, r, thr, strict);
+                    }
+                } else if (strict) {
+                    for (int64_t j = start[node]; j < end[node]; j++) {
+                        count += max_abs_diff(points + j * dim, q, dim) < r;
                     }
                 } else {
                     for (int64_t j = start[node]; j < end[node]; j++) {
-                        count += distance(points + j * dim, q, &norm) <= r;
+                        count += max_abs_diff(points + j * dim, q, dim) <= r;
                     }
                 }
             } else {
@@ -171,6 +221,7 @@ void infolens_nearest(const double *points, int64_t dim, const int64_t *group_en
             best[t] = INFINITY;
             where[t] = -1;
         }
+        double thr = INFINITY; /* squared_threshold(best[k - 1], strict), Euclidean only */
         int64_t top = 0;
         stack[top] = 0;
         bound[top++] = 0.0;
@@ -182,6 +233,9 @@ void infolens_nearest(const double *points, int64_t dim, const int64_t *group_en
             }
             if (leaf[node] || 2 * node + 2 >= n_nodes || top + 2 > STACK_DEPTH) {
                 for (int64_t j = start[node]; j < end[node]; j++) {
+                    if (euclidean && !within_euclidean(points + j * dim, q, &norm, best[k - 1], thr, 1)) {
+                        continue; /* not nearer than the k-th: no square root needed */
+                    }
                     const double d = distance(points + j * dim, q, &norm);
                     if (d < best[k - 1]) { /* insertion into the sorted list of k */
                         int64_t t = k - 1;
@@ -192,6 +246,9 @@ void infolens_nearest(const double *points, int64_t dim, const int64_t *group_en
                         }
                         best[t] = d;
                         where[t] = j;
+                        if (euclidean) {
+                            thr = squared_threshold(best[k - 1], 1);
+                        }
                     }
                 }
                 continue;

@@ -208,13 +208,13 @@ def tree_max_dim(n: int, euclidean: bool = False) -> int:
     kernels (tree vs exact brute force), max-norm: at N = 5,000 0.11 vs 0.18 s at 16 joint
     dimensions, 0.16 vs 0.17 s at 20; at N = 20,000 1.73 vs 2.28 s at 20, 4.3 vs ~2.5 s at 30;
     at N = 60,000 5.3 vs 19.9 s at 16; i.e. about ``1.6 log2(N)``. With Euclidean groups
-    (``euclidean``; the brute force then uses GEMMs): at N = 5,000 0.15 vs 0.21 s at 8, 0.25 vs
-    0.21 s at 10; at N = 20,000 1.84 vs 2.50 s at 10, 6.7 vs 3.1 s at 16; at N = 50,000 3.6 vs
-    12.9 s at 8, 13.1 vs 12.8 s at 12; about ``0.75 log2(N)``. Without the kernels (scipy's
+    (``euclidean``; the brute force then uses GEMMs): at N = 5,000 0.15 vs 0.20 s at 12, 0.20 vs
+    0.16 s at 16; at N = 20,000 2.2 vs 2.9 s at 16, 3.5 vs 2.7 s at 20; at N = 50,000 10.0 vs
+    15.6 s at 16, 18.5 vs 14.3 s at 20; about ``1.2 log2(N)``. Without the kernels (scipy's
     ``cKDTree`` vs the float32 max-abs brute force): at N = 5,000 1.81 vs 0.81 s at 16, at
     N = 20,000 32.6 vs 15.6 s at 20; ``log2(N)``.
     """
-    factors = {False: 1.6, True: 0.75} if _kernels() is not None else {False: 1.0, True: 1.0}
+    factors = {False: 1.6, True: 1.2} if _kernels() is not None else {False: 1.0, True: 1.0}
     return max(4, int(factors[euclidean] * math.log2(max(n, 2))))
 
 

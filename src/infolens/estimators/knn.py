@@ -11,7 +11,7 @@ maximum of the per-variable distances, ``max(||x_i - x_j||, ||y_i - y_j||)``; wi
 ``"chebyshev"`` this is the max-norm of the stacked coordinates. Both are valid choices for KSG
 (its derivation only needs the max across variables); they give slightly different finite-sample
 bias. Both use a KD-tree in low dimension; ``"chebyshev"`` is the faster one there (up to about
-``1.6 log2 N`` joint dimensions, against ``0.75 log2 N`` for ``"euclidean"``), ``"euclidean"``
+``1.6 log2 N`` joint dimensions, against ``1.2 log2 N`` for ``"euclidean"``), ``"euclidean"``
 in high dimension (its brute-force distances come from matrix products).
 
 Assumptions and bias. The estimators assume continuous densities (except :func:`mi_mixed`).
