@@ -269,28 +269,31 @@ void infolens_nearest(const double *points, int64_t dim, const int64_t *group_en
     }
 }
 
-/* The last position u >= i of sorted values with |fl(v_u - v_i)| within r (i itself when no
- * other is), starting from a guess: gallop from it, then bisect. fl(v_u - v_i) never
- * decreases with u, so the positions within r form one run from i. */
-static int64_t last_within_above(const double *v, int64_t n, int64_t i, double r, int strict,
-                                 int64_t guess) {
-    int64_t low = i, high = n; /* v[low] within (or low == i), v[high] not (or high == n) */
-    if (guess > i && guess < n) {
-        if (within(v[guess] - v[i], r, strict)) {
+/* How many positions beyond i, walking from i through the sorted values in direction sign (+1
+ * up, -1 down), hold values within r of v[i]. Along the walk |fl(v_j - v_i)| = sign *
+ * fl(v_j - v_i) (negation is exact) never decreases, so those positions form one run. The search
+ * starts from a guessed run length: gallop from it, then bisect. */
+static int64_t run_within(const double *v, int64_t n, int64_t i, int64_t sign, double r, int strict,
+                          int64_t guess) {
+    const int64_t limit = sign > 0 ? n - i : i + 1; /* offsets 0 .. limit - 1 exist */
+#define INSIDE(t) within((double)sign * (v[i + sign * (t)] - v[i]), r, strict)
+    int64_t low = 0, high = limit; /* offset low within (or 0), offset high not (or limit) */
+    if (guess > 0 && guess < limit) {
+        if (INSIDE(guess)) {
             low = guess;
         } else {
             high = guess;
         }
     }
     int64_t step = 1;
-    if (high == n) {
-        while (low + step < n && within(v[low + step] - v[i], r, strict)) {
+    if (high == limit) {
+        while (low + step < limit && INSIDE(low + step)) {
             low += step;
             step *= 2;
         }
-        high = low + step < n ? low + step : n;
+        high = low + step < limit ? low + step : limit;
     } else {
-        while (high - step > low && !within(v[high - step] - v[i], r, strict)) {
+        while (high - step > low && !INSIDE(high - step)) {
             high -= step;
             step *= 2;
         }
@@ -298,59 +301,25 @@ static int64_t last_within_above(const double *v, int64_t n, int64_t i, double r
     }
     while (high - low > 1) {
         const int64_t mid = low + (high - low) / 2;
-        if (within(v[mid] - v[i], r, strict)) {
+        if (INSIDE(mid)) {
             low = mid;
         } else {
             high = mid;
         }
     }
+#undef INSIDE
     return low;
 }
 
-/* The mirror image: the first position l <= i with |fl(v_l - v_i)| = fl(v_i - v_l) within r. */
-static int64_t first_within_below(const double *v, int64_t i, double r, int strict, int64_t guess) {
-    int64_t high = i, low = -1; /* v[high] within (or high == i), v[low] not (or low == -1) */
-    if (guess < i && guess >= 0) {
-        if (within(v[i] - v[guess], r, strict)) {
-            high = guess;
-        } else {
-            low = guess;
-        }
-    }
-    int64_t step = 1;
-    if (low == -1) {
-        while (high - step >= 0 && within(v[i] - v[high - step], r, strict)) {
-            high -= step;
-            step *= 2;
-        }
-        low = high - step >= 0 ? high - step : -1;
-    } else {
-        while (low + step < high && !within(v[i] - v[low + step], r, strict)) {
-            low += step;
-            step *= 2;
-        }
-        high = low + step < high ? low + step : high;
-    }
-    while (high - low > 1) {
-        const int64_t mid = low + (high - low) / 2;
-        if (within(v[i] - v[mid], r, strict)) {
-            high = mid;
-        } else {
-            low = mid;
-        }
-    }
-    return high;
-}
-
 /* 1-D counts: for sorted values v and radii r in the same order, out[i] = #{j != i :
- * |fl(v_j - v_i)| < r_i} (strict) or <= r_i. Each search starts from the previous point's
- * ends, usually a few positions away. */
+ * |fl(v_j - v_i)| < r_i} (strict) or <= r_i. Each search starts from the previous point's run
+ * lengths, usually a few positions away. */
 void infolens_sorted_count(const double *v, const double *r, int64_t n, int strict, int64_t *out) {
     int64_t above = 0, below = 0;
     for (int64_t i = 0; i < n; i++) {
-        above = last_within_above(v, n, i, r[i], strict, above);
-        below = first_within_below(v, i, r[i], strict, below);
-        out[i] = above - below;
+        above = run_within(v, n, i, 1, r[i], strict, above - 1);
+        below = run_within(v, n, i, -1, r[i], strict, below + 1);
+        out[i] = above + below;
     }
 }
 
