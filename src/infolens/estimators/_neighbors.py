@@ -214,8 +214,8 @@ def tree_max_dim(n: int, euclidean: bool = False) -> int:
     ``cKDTree`` vs the float32 max-abs brute force): at N = 5,000 1.81 vs 0.81 s at 16, at
     N = 20,000 32.6 vs 15.6 s at 20; ``log2(N)``.
     """
-    factors = {False: 1.6, True: 1.2} if _kernels() is not None else {False: 1.0, True: 1.0}
-    return max(4, int(factors[euclidean] * math.log2(max(n, 2))))
+    factor = 1.0 if _kernels() is None else 1.2 if euclidean else 1.6
+    return max(4, int(factor * math.log2(max(n, 2))))
 
 
 def choose_strategy(n: int, dims: Sequence[int], metric: str, counts: Sequence[CountSpec] = (),
@@ -489,25 +489,22 @@ class _KernelTree:
 
     def count_jobs(self, radius: np.ndarray, strict: bool, out: np.ndarray, n_jobs: int) -> list[Any]:
         """Jobs that fill ``out[i]`` with the count around point i (i excluded), strict (<) or not."""
-        count = self._count_native if self.kernels is not None else self._count_sklearn
-        return [partial(count, a, b, radius, strict, out) for a, b in self._chunks(n_jobs)]
+        return [partial(self._count, a, b, radius, strict, out) for a, b in self._chunks(n_jobs)]
 
-    def _count_native(self, a: int, b: int, radius: np.ndarray, strict: bool, out: np.ndarray) -> None:
+    def _count(self, a: int, b: int, radius: np.ndarray, strict: bool, out: np.ndarray) -> None:
+        """Counts (i included) for the queries a..b in tree order, written as ``out[i]``."""
         rows = self.order[a:b]
         r = np.ascontiguousarray(radius[rows], dtype=np.float64)
-        found = np.empty(b - a, dtype=np.int64)
-        self.kernels.infolens_count_within(*self.tree_args, self.in_order[a:b].ctypes.data, r.ctypes.data,
-                                           b - a, int(strict), found.ctypes.data)
+        if self.kernels is not None:
+            found = np.empty(b - a, dtype=np.int64)
+            self.kernels.infolens_count_within(*self.tree_args, self.in_order[a:b].ctypes.data,
+                                               r.ctypes.data, b - a, int(strict), found.ctypes.data)
+        else:  # scikit-learn counts d <= r; for doubles d < r is d <= nextafter(r, 0)
+            found = self.tree.query_radius(self.points[rows], np.nextafter(r, 0.0) if strict else r,
+                                           count_only=True)
         out[rows] = found - 1
         if strict:  # strict with r = 0 counts nobody, not even i
             out[rows[r == 0]] = 0
-
-    def _count_sklearn(self, a: int, b: int, radius: np.ndarray, strict: bool, out: np.ndarray) -> None:
-        rows = self.order[a:b]
-        r = np.nextafter(radius[rows], 0.0) if strict else radius[rows]
-        out[rows] = self.tree.query_radius(self.points[rows], r, count_only=True) - 1
-        if strict:  # strict with r = 0 counts nobody
-            out[rows[radius[rows] == 0]] = 0
 
 
 def _heap_ordered(nodes: np.ndarray) -> bool:
@@ -621,7 +618,8 @@ def sorted_count(values: np.ndarray, radius: np.ndarray, strict: bool,
     Exact: the same floating-point comparisons as computing every difference (the interval ends
     are checked, or found by :func:`_value_range`, not taken from ``v_i +- r_i``); ties and
     duplicates included. Work is done in sorted order, so that the binary searches touch memory
-    in order; ``order`` is ``np.argsort(values, kind="stable")`` when it is already known.
+    in order; ``order`` is a sorting permutation of ``values`` (``np.argsort``) when it is already
+    known (how ties are ordered does not matter).
     """
     if order is None:
         order = np.argsort(values, kind="stable")
@@ -656,10 +654,10 @@ class _Blocks:
     Exact mode (every group 1-D, or the max-norm on a CPU with the compiled kernel, or
     ``dtype=float64`` with the max-norm): float64 distances from the kernel's
     ``infolens_distance_rows`` on a CPU, else ``torch.cdist(p=inf)``. Approximate modes, on
-    centred data scaled by one power of two
-    (exact) and stored in ``dtype`` (float32 by default: half the memory traffic, SIMD-wide,
-    fast on GPUs); ``tol[i]`` bounds the error of every entry of row i on every group, with a
-    factor of safety, and every comparison it cannot decide is re-done exactly by the callers:
+    centred data scaled by one power of two (exact) and stored in ``dtype`` (float32 by default:
+    half the memory traffic, SIMD-wide, fast on GPUs); ``tol[i]`` bounds the error of every
+    entry of row i on every group, with a factor of safety, and every comparison it cannot decide
+    is re-done exactly by the callers:
 
     * ``"gemm"`` (``"euclidean"``): squared distances from one GEMM per group,
       ``[c_i, |c_i|^2, 1] . [-2 c_j, 1, |c_j|^2]``; rounding ``O(d u (|c_i|^2 + max_j |c_j|^2))``.
