@@ -252,14 +252,14 @@ def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], me
     from concurrent.futures import ThreadPoolExecutor
 
     n = groups[0].shape[0]
-    joint = groups[0] if len(groups) == 1 else np.hstack(groups)
+    joint = _stacked(groups)
     dims = [g.shape[1] for g in groups]
     workers = os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # what the counts need besides the radii (sort orders, count trees, identical points) is
         # made on the pool while this thread builds the joint tree (both release the GIL); the
         # joint search follows on the same pool
-        spaces = [np.hstack([groups[g] for g in spec.groups]) for spec in specs]
+        spaces = [_stacked([groups[g] for g in spec.groups]) for spec in specs]
         prepared = [pool.submit(_identical_counts, points) if spec.radius == "zero" else
                     pool.submit(_prepare_count, points, [dims[g] for g in spec.groups], metric)
                     for spec, points in zip(specs, spaces, strict=True)]
@@ -272,6 +272,11 @@ def _tree_stats(groups: list[np.ndarray], k: int, specs: Sequence[CountSpec], me
             eps = _tree_group_eps(ball, groups, joint, neighbours, rho, k, metric)
         found = _tree_counts(pool, workers, specs, spaces, [f.result() for f in prepared], rho, eps)
     return rho, eps, found
+
+
+def _stacked(groups: Sequence[np.ndarray]) -> np.ndarray:
+    """The groups' coordinates side by side, shape (n, sum of dims); one group is not copied."""
+    return groups[0] if len(groups) == 1 else np.hstack(groups)
 
 
 def _joint_neighbours(joint: np.ndarray, dims: Sequence[int], metric: str, n_query: int, pool: Any,
