@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from _common import environment, format_table, set_threads, write_results
-from infolens.embed import embed
+from infolens.embedding import embed
 from infolens.probes import finetune, fit_softmax_regression, probe_layers
 
 

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from torch import nn
 
 from infolens import InfoLensError
-from infolens.capture import capture
 from infolens.cli.layers import command as layers_command
 from infolens.data import Split, load, split
+from infolens.layers import capture
 from infolens.models import ReferenceMLP, StackedMLP, reference_widths
 from infolens.training import (
     TrainHistory,

@@ -64,6 +64,7 @@ from infolens._validation import (
     fail,
     to_numpy,
 )
+from infolens.layers import capture, eval_mode
 from infolens.measures import entropy
 
 #: Regularisation strengths tried per layer with ``C="auto"`` (scikit-learn's meaning of C).
@@ -241,7 +242,7 @@ def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, includ
     y : array-like of shape (n,)
         Class labels.
     layers : layer selection, optional
-        Names, globs, modules or predicates as in :func:`infolens.capture`. Default: the model's
+        Names, globs, modules or predicates as in :func:`infolens.layers.capture`. Default: the model's
         ``layer_names`` attribute when it has one (as :class:`infolens.models.ReferenceMLP`), else
         every leaf module. Depth order is the model's ``named_modules()`` order.
     include_input : bool
@@ -261,7 +262,6 @@ def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, includ
     if not isinstance(model, nn.Module):
         raise fail("model", fn, "a torch.nn.Module", model)
     batch_size = check_int("batch_size", batch_size, fn, minimum=1)
-    from infolens.capture import capture
 
     parameter = next(model.parameters(), None)
     model_device = parameter.device if parameter is not None else torch.device("cpu")
@@ -273,7 +273,7 @@ def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, includ
     inputs = inputs.to(device=model_device, dtype=model_dtype)
     if layers is None:
         layers = getattr(model, "layer_names", None)
-    with _eval_mode(model), torch.no_grad(), capture(model, layers, flatten=True) as acts:
+    with eval_mode(model), torch.no_grad(), capture(model, layers, flatten=True) as acts:
         for start in range(0, inputs.shape[0], batch_size):
             model(inputs[start:start + batch_size])
     recorded = {name: acts[name] for name in acts}
@@ -873,7 +873,7 @@ def _layer_shapes(model: nn.Module, names: list[str], example_input: Any
     try:
         for name in names:
             handles.append(model.get_submodule(name).register_forward_hook(make_hook(name)))
-        with _eval_mode(model), torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             output = model(example_input)
     finally:
         for handle in handles:
@@ -883,18 +883,6 @@ def _layer_shapes(model: nn.Module, names: list[str], example_input: Any
         raise InfoLensError(f"prune_layers: layer(s) {missing[:5]} did not run in the forward pass, so they "
                             "cannot be removed.")
     return shapes, order, tuple(output.shape)
-
-
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Put every submodule in eval mode and restore each one's own training flag afterwards."""
-    flags = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, flag in flags:
-            module.training = flag
 
 
 def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:

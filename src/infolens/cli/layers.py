@@ -17,13 +17,13 @@ from infolens.models import ACTIVATIONS
 def command(dataset: str, activation: str, widths: str | None) -> None:
     """Print every named layer of the reference MLP: name, type, output shape, parameters.
 
-    Names are the ``named_modules()`` paths that ``infolens.capture`` and the information plane
+    Names are the ``named_modules()`` paths that ``infolens.layers`` and the information plane
     accept; ``N`` in a shape is the batch dimension.
     """
     import torch
 
     from infolens._validation import InfoLensError
-    from infolens.capture import list_layers
+    from infolens.layers import list_layers
     from infolens.models import ReferenceMLP, reference_widths
 
     try:

@@ -941,12 +941,12 @@ def _probes_section(report: Report, data: RunData) -> None:
 
     Probes (:func:`infolens.probes.probe_layers`) are fitted on the held-out test inputs of the
     first seed's network of each activation; the map is the PCA of the last hidden layer on all
-    inputs (:func:`infolens.embed.embed`), drawn as an interactive 3-D scatter.
+    inputs (:func:`infolens.embedding.embed`), drawn as an interactive 3-D scatter.
     """
     import matplotlib.pyplot as plt
     import torch
 
-    from infolens.embed import embed
+    from infolens.embedding import embed
     from infolens.models import StackedMLP
     from infolens.probes import probe_layers
     from infolens.store import load_checkpoint

@@ -231,8 +231,8 @@ def _stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
 def run_probe(config: ProbeRunConfig | None = None, out: str | os.PathLike[str] | None = None, *,
               log: Log | None = None) -> ProbeRunResult:
     """Run the experiment (see the module notes); write its outputs to ``out`` when given."""
-    from infolens.capture import capture
-    from infolens.embed import embed, embed_sequence, knn_accuracy
+    from infolens.embedding import embed, embed_sequence, knn_accuracy
+    from infolens.layers import capture
     from infolens.probes import finetune, probe_layers
 
     config = (config or ProbeRunConfig()).validate()

@@ -43,7 +43,7 @@ class InformationPlane:
     y : array of shape (n,)
         Labels; each distinct value is one class.
     layers : str, list of str, or callable, optional
-        Layer names, globs or a predicate, passed to :func:`infolens.capture.capture`. Default:
+        Layer names, globs or a predicate, passed to :func:`infolens.layers.capture`. Default:
         the model's ``layer_names`` attribute when it has one (the reference networks), else
         capture's default (the leaf layers that produce activations).
     estimator : {"binning", "adaptive_binning", "kde", "ksg", "plugin"}
@@ -162,20 +162,14 @@ class InformationPlane:
         """
         import torch
 
-        from infolens.capture import capture
+        from infolens.layers import capture, eval_mode
 
         epoch = check_int("epoch", epoch, "InformationPlane.record", minimum=0)
         layers = self.layers if self.layers is not None else getattr(model, "layer_names", None)
         x = self._input_on(self._model_device(model))
-        modes = [(module, module.training) for module in model.modules()]
-        model.eval()
-        try:
-            with torch.no_grad(), capture(model, layers, flatten=True) as captured:
-                output = model(x)
-                acts = dict(captured)
-        finally:
-            for module, training in modes:  # per module: a frozen batch norm stays in eval mode
-                module.training = training
+        with eval_mode(model), torch.no_grad(), capture(model, layers, flatten=True) as captured:
+            output = model(x)
+            acts = dict(captured)
         if self.softmax_output and _is_tensor(output):
             name = _output_layer(acts, output)
             if name is not None:

@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+import infolens as il
 from infolens import InfoLensError
-from infolens.capture import Activations, LayerInfo, capture, list_layers, select_layers
+from infolens.layers import Activations, LayerInfo, capture, list_layers, select_layers
 
 
 def mlp() -> nn.Module:
@@ -202,7 +203,7 @@ def test_list_layers_shapes_types_params_and_restores_training_mode():
 
 
 def test_glob_star_stays_within_one_dotted_component():
-    from infolens.capture import select_layers
+    from infolens.layers import select_layers
     from infolens.models import ReferenceMLP
 
     model = ReferenceMLP(activation="tanh")
@@ -213,3 +214,15 @@ def test_glob_star_stays_within_one_dotted_component():
     assert [name for name, _ in select_layers(model, "layers.?.[0]")] == [
         f"layers.{i}.0" for i in range(5)]
     assert [name for name, _ in select_layers(model, "layers.[!0-4]")] == ["layers.5"]
+
+
+def test_eval_mode_restores_each_submodule_flag_a_frozen_batch_norm_stays_frozen():
+    # regression: list_layers restored only the root's flag, un-freezing a batch norm in eval mode
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    model.train()
+    model[1].eval()
+    il.list_layers(model, torch.randn(5, 3))
+    with il.capture(model, layers="1"):
+        model(torch.randn(5, 3))
+    assert model.training and model[0].training and model[2].training
+    assert not model[1].training

@@ -72,12 +72,28 @@ def first_tensor(value: Any, index: int = 0) -> torch.Tensor | None:
     return None
 
 
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """Put every submodule of ``model`` in eval mode, then restore each one's own training flag.
+
+    Restoring per module (not ``model.train(flag)``) keeps a submodule the user had frozen in eval
+    mode (a batch norm with fixed statistics, say) frozen; the flags come back also on error.
+    """
+    flags = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, flag in flags:
+            module.training = flag
+
+
 def list_layers(model: nn.Module, example_input: Any) -> list[LayerInfo]:
     """Every named submodule of ``model`` (root excluded) with its type, output shape and size.
 
     Output shapes come from one forward pass of ``example_input`` (a tensor, or a tuple of
     positional arguments) under ``torch.no_grad()`` in eval mode; the model's training flag is
-    restored afterwards, so batch-norm statistics are not touched.
+    restored afterwards (:func:`eval_mode`), so batch-norm statistics are not touched.
     """
     fn = "list_layers"
     if not isinstance(model, nn.Module):
@@ -93,18 +109,15 @@ def list_layers(model: nn.Module, example_input: Any) -> list[LayerInfo]:
         return hook
 
     handles = []
-    was_training = model.training
     try:
         for name, module in modules:
             handles.append(module.register_forward_hook(make_hook(name)))
-        model.eval()
         args = example_input if isinstance(example_input, tuple) else (example_input,)
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             model(*args)
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
     return [LayerInfo(name, type(module).__name__, shapes.get(name),
                       sum(p.numel() for p in module.parameters()))
             for name, module in modules]

@@ -1,4 +1,4 @@
-"""Tests of infolens.embed: PCA against scikit-learn, k-NN accuracy by hand, Procrustes alignment,
+"""Tests of infolens.embedding: PCA against scikit-learn, k-NN accuracy by hand, Procrustes alignment,
 t-SNE shapes and alignment, the message for a missing optional extra, and input validation."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from infolens import InfoLensError  # noqa: E402
-from infolens.embed import Embedding, embed, embed_sequence, knn_accuracy, procrustes_align  # noqa: E402
+from infolens.embedding import Embedding, embed, embed_sequence, knn_accuracy, procrustes_align  # noqa: E402
 
 
 def _clusters(n_per: int = 60, n_classes: int = 4, dim: int = 10, spread: float = 8.0,
