@@ -17,11 +17,14 @@ from infolens.estimators import _neighbors
 from infolens.estimators._neighbors import (
     CountSpec,
     choose_strategy,
+    loader,
     neighbor_stats,
     pair_distances,
     sorted_count,
     tree_max_dim,
 )
+from infolens.estimators._neighbors.brute import Blocks
+from infolens.estimators._neighbors.tree import KernelTree
 
 torch = pytest.importorskip("torch")
 
@@ -82,7 +85,7 @@ CASES = [(kind, dims, metric, strategy)
 @pytest.mark.parametrize(("kind", "dims", "metric", "strategy"), CASES)
 @pytest.mark.parametrize("k", [1, 3])
 def test_strategy_matches_reference(kind, dims, metric, strategy, k):
-    if strategy == "tree" and not _neighbors._tree_supports(dims, metric, ALL_SPECS):
+    if strategy == "tree" and not _neighbors.tree_supports(dims, metric, ALL_SPECS):
         pytest.skip("a tree with Euclidean groups needs the compiled kernels")
     assert_matches_reference(make_groups(kind, dims), k, metric, strategy)
 
@@ -92,14 +95,14 @@ def test_strategy_matches_reference(kind, dims, metric, strategy, k):
 def test_without_the_compiled_kernels_matches_reference(monkeypatch, kind, dims, metric, strategy):
     """Where no C compiler built ``_knn_kernels``: scipy's and scikit-learn's trees, and the float32
     max-abs brute force with its exact fix-up, give the same answer."""
-    monkeypatch.setattr(_neighbors, "_kernels", lambda: None)
+    monkeypatch.setattr(loader, "kernels", lambda: None)
     assert_matches_reference(make_groups(kind, dims), 3, metric, strategy)
 
 
 @pytest.fixture
 def kernels():
     """The compiled kernels; CI sets INFOLENS_REQUIRE_KERNELS, so a failed build fails there."""
-    lib = _neighbors._kernels()
+    lib = loader.kernels()
     if lib is None:
         if os.environ.get("INFOLENS_REQUIRE_KERNELS"):
             pytest.fail("the compiled kernels (_knn_kernels.c) were not built: is a C compiler installed?")
@@ -112,21 +115,21 @@ def test_out_of_date_kernels_warn_and_fall_back(kernels, monkeypatch):
     class Old:
         infolens_nearest = infolens_count_within = object()
 
-    monkeypatch.setattr(_neighbors.ctypes, "CDLL", lambda path: Old())
-    _neighbors._kernels.cache_clear()
+    monkeypatch.setattr(loader.ctypes, "CDLL", lambda path: Old())
+    loader.kernels.cache_clear()
     try:
-        with pytest.warns(_neighbors.InfoLensWarning, match="out of date"):
-            assert _neighbors._kernels() is None
+        with pytest.warns(loader.InfoLensWarning, match="out of date"):
+            assert loader.kernels() is None
     finally:
         monkeypatch.undo()
-        _neighbors._kernels.cache_clear()
-    assert _neighbors._kernels() is not None
+        loader.kernels.cache_clear()
+    assert loader.kernels() is not None
 
 
 def test_compiled_kernels_are_used(kernels):
     points = make_groups("continuous", (3,))[0]
-    assert _neighbors._KernelTree(points, [3], "chebyshev").kernels is kernels
-    blocks = _neighbors._Blocks([torch.from_numpy(points)] * 2, "chebyshev", torch.float32)
+    assert KernelTree(points, [3], "chebyshev").kernels is kernels
+    blocks = Blocks([torch.from_numpy(points)] * 2, "chebyshev", torch.float32)
     assert blocks.mode == "exact" and blocks.columns is not None
 
 
@@ -158,7 +161,7 @@ def test_compiled_counts_at_attained_radii_in_a_deep_tree(kernels, kind, strict,
     expected = ((d < radius[:, None]) if strict else (d <= radius[:, None])).sum(axis=1) - 1
     if strict:  # strict with r = 0 counts nobody, not even the point itself
         expected[radius == 0] = 0
-    tree = _neighbors._KernelTree(points, dims, metric)
+    tree = KernelTree(points, dims, metric)
     assert tree.kernels is not None
     out = np.full(3000, -7, dtype=np.int64)
     for job in tree.count_jobs(radius, strict, out, n_jobs=3):
@@ -173,7 +176,7 @@ def test_compiled_nearest_in_a_deep_tree(kernels, kind, metric, dims):
     from concurrent.futures import ThreadPoolExecutor
 
     points, d = deep_tree_case(kind, metric, dims)
-    tree = _neighbors._KernelTree(points, dims, metric)
+    tree = KernelTree(points, dims, metric)
     with ThreadPoolExecutor(2) as pool:
         dist, idx = tree.nearest(6, pool, n_jobs=3)
     np.testing.assert_array_equal(dist, np.sort(d, axis=1)[:, :6])
@@ -243,8 +246,8 @@ def test_sorted_count_is_exact_at_floating_point_boundaries(monkeypatch, strict,
     """Radii equal to a computed difference, tiny values next to large ones, zero radii; with the
     compiled kernel (galloping) and without (numpy ranges with the exact fallback)."""
     if not compiled:
-        monkeypatch.setattr(_neighbors, "_kernels", lambda: None)
-    elif _neighbors._kernels() is None:
+        monkeypatch.setattr(loader, "kernels", lambda: None)
+    elif loader.kernels() is None:
         pytest.skip("the compiled kernels were not built")
     rng = np.random.default_rng(7)
     v = np.concatenate([rng.standard_normal(200), rng.standard_normal(50) * 1e-12, [0.0, -0.0],
@@ -280,8 +283,8 @@ def test_pair_distances_definition():
 @pytest.mark.parametrize("compiled", [True, False])
 def test_auto_strategy_rules(monkeypatch, compiled):
     if not compiled:
-        monkeypatch.setattr(_neighbors, "_kernels", lambda: None)
-    elif _neighbors._kernels() is None:
+        monkeypatch.setattr(loader, "kernels", lambda: None)
+    elif loader.kernels() is None:
         pytest.skip("the compiled kernels were not built")
     assert tree_max_dim(100_000) >= 10
     assert choose_strategy(100_000, [1, 1], "chebyshev") == "tree"
@@ -297,7 +300,7 @@ def test_bad_requests_raise(monkeypatch):
     groups = make_groups("continuous", (1, 1), n=20)
     with pytest.raises(ValueError, match="k must be"):
         neighbor_stats(groups, 20)
-    monkeypatch.setattr(_neighbors, "_kernels", lambda: None)  # Euclidean groups need them
+    monkeypatch.setattr(loader, "kernels", lambda: None)  # Euclidean groups need them
     with pytest.raises(ValueError, match="strategy='tree'"):
         neighbor_stats(make_groups("continuous", (2, 2), n=20), 3, [CountSpec((0,))],
                        metric="euclidean", strategy="tree")
@@ -310,6 +313,6 @@ def test_kdtree_counts_split_over_more_jobs_than_points():
     points = np.random.default_rng(0).standard_normal((3, 4))
     radius = np.full(3, 10.0)
     out = np.zeros(3, dtype=np.int64)
-    for job in _neighbors._KernelTree(points, [4], "chebyshev").count_jobs(radius, True, out, n_jobs=64):
+    for job in KernelTree(points, [4], "chebyshev").count_jobs(radius, True, out, n_jobs=64):
         job()
     np.testing.assert_array_equal(out, [2, 2, 2])
