@@ -3,9 +3,11 @@
 Each method is described by a :class:`MethodSpec` in :data:`METHODS`: which module implements it,
 how samples are prepared for it (discrete codes, binned codes or float arrays), its parameters
 with their defaults and checks, and how a confidence interval is obtained. The public functions
-validate and coerce the input once, resolve ``method="auto"``, call the private implementation
-(which assumes clean arrays and returns nats), then attach units, flags, caps, intervals and
-p-values to a frozen :class:`~infolens.results.Estimate`.
+validate and coerce the input once (``_validate``), resolve ``method="auto"``, call the private
+implementation (which assumes clean arrays and returns nats) under the resampling asked for
+(:mod:`infolens.estimators._resampling`: intervals, subsamples, permutation tests), then attach
+units, flags and caps to a frozen :class:`~infolens.results.Estimate`. :func:`estimate_raw` is the
+unchecked path for the package's own callers (the information plane).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from infolens._units import check_units, from_nats
 from infolens._validation import (
@@ -35,6 +36,7 @@ from infolens._validation import (
     to_numpy,
     unique_row_codes,
 )
+from infolens.estimators import _resampling as resampling
 from infolens.estimators.binning import quantize_equal_mass, quantize_fixed
 from infolens.results import Estimate
 
@@ -262,10 +264,62 @@ def _raw_nats(spec: MethodSpec, quantity: str, prepared: list[Any],
     return float(out), {}
 
 
-def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
-              ci: float | None, n_resamples: int, random_state: int | None,
-              max_samples: int | None, n_permutations: int | None,
-              params: Mapping[str, Any]) -> Estimate:
+def check_params(method: str, params: Mapping[str, Any], fn: str) -> dict[str, Any]:
+    """The parameters of ``method`` checked (unknown ones raise), with its defaults filled in."""
+    return _check_params(METHODS[method], params, fn)
+
+
+def estimate_raw(method: str, *arrays: Any, **params: Any) -> float:
+    """The estimate of ``method`` in nats from clean samples: no checks, intervals or flags.
+
+    For the package's own callers (the information plane) that have validated their inputs.
+    One array gives the entropy, two the MI, three the CMI ``I(x; y | z)``; the arrays are what
+    :func:`estimate_mi` would pass on after validation (float64 of shape (n, d) for k-NN, KDE
+    and Gaussian methods; integer arrays are discrete for the codes and binned methods).
+    Missing parameters take their defaults; unknown ones raise.
+    """
+    quantity = _QUANTITIES[len(arrays)]
+    spec = METHODS[method]
+    params = _check_params(spec, params, "estimate_raw")
+    discrete = [_is_discrete_input(a) for a in arrays]
+    return _raw_nats(spec, quantity, _prepare(spec, list(arrays), discrete, params), params)[0]
+
+
+_QUANTITIES = {1: "entropy", 2: "mi", 3: "cmi"}
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A validated call: the method chosen, its parameters, the samples as the method takes them
+    (``arrays``) and as checked numpy copies (``checked``), and the resampling settings."""
+
+    quantity: str
+    fn: str
+    spec: MethodSpec
+    params: dict[str, Any]
+    units: str
+    ci: float | None
+    n_resamples: int
+    max_samples: int | None
+    n_permutations: int | None
+    discrete: list[bool]
+    checked: list[np.ndarray]
+    arrays: list[Any]
+
+    def evaluate(self, rows: np.ndarray | None,
+                 y_order: np.ndarray | None = None) -> tuple[float, dict[str, float]]:
+        """The estimate in nats on the given rows (all if None), y's rows reordered by y_order."""
+        chosen = self.arrays if rows is None else [a[rows] for a in self.arrays]
+        if y_order is not None:
+            chosen = [chosen[0], chosen[1][y_order], *chosen[2:]]
+        return _raw_nats(self.spec, self.quantity, _prepare(self.spec, chosen, self.discrete, self.params),
+                         self.params)
+
+
+def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
+              ci: float | None, n_resamples: int, max_samples: int | None,
+              n_permutations: int | None, params: Mapping[str, Any]) -> _Request:
+    """Check every argument, resolve ``method="auto"`` and coerce the samples once."""
     units = check_units(units, fn)
     choices = ["auto", *[m for m, s in METHODS.items() if s.supports(quantity)]]
     method = check_choice("method", method, choices, fn)
@@ -288,7 +342,7 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
     checked = {k: as_samples(v, k, fn, min_samples=minimum,
                              allow_constant=spec.family not in ("knn", "gaussian"))
                for k, v in named.items()}
-    n = check_same_length(fn, **checked)
+    check_same_length(fn, **checked)
     # raw methods (neural) get the inputs as given and "device" methods (k-NN) get tensors as
     # float64 tensors, so tensors keep their device; checks and warnings use the numpy copies
     if spec.prepare == "raw":
@@ -297,49 +351,44 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         arrays = [_keep_device(v, c) for v, c in zip(named.values(), checked.values(), strict=True)]
     else:
         arrays = list(checked.values())
+    return _Request(quantity, fn, spec, params, units, ci, n_resamples, max_samples, n_permutations,
+                    discrete, list(checked.values()), arrays)
+
+
+def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
+              ci: float | None, n_resamples: int, random_state: int | None,
+              max_samples: int | None, n_permutations: int | None,
+              params: Mapping[str, Any]) -> Estimate:
+    """Validate, estimate (with resampling as asked), flag, and convert to ``units``."""
+    req = _validate(quantity, fn, named, method, units, ci, n_resamples, max_samples,
+                    n_permutations, params)
+    spec, n = req.spec, len(req.checked[0])
     rng = np.random.default_rng(random_state)
     flags: list[str] = []
     if spec.family == "knn":
-        flags += _knn_warnings([c for c, d in zip(checked.values(), discrete, strict=True) if not d])
-
-    def evaluate(rows: np.ndarray | None,
-                 y_order: np.ndarray | None = None) -> tuple[float, dict[str, float]]:
-        """The estimate on the given rows (all if None), with y's rows reordered by y_order."""
-        chosen = arrays if rows is None else [a[rows] for a in arrays]
-        if y_order is not None:
-            chosen = [chosen[0], chosen[1][y_order], *chosen[2:]]
-        return _raw_nats(spec, quantity, _prepare(spec, chosen, discrete, params), params)
-
-    n_used = n
-    interval: tuple[float, float] | None = None
-    counts: dict[str, float] = {}
-    permutation_rows = None
-    if max_samples is not None and n > max_samples:
-        value, interval, details, counts = _subsampled(evaluate, n, max_samples, rng, ci or 0.95)
-        permutation_rows = np.sort(rng.choice(n, max_samples, replace=False))
-        n_used = max_samples
+        flags += _knn_warnings([c for c, d in zip(req.checked, req.discrete, strict=True) if not d])
+    got = resampling.resample(req.evaluate, n, max_samples=req.max_samples, level=req.ci,
+                              n_resamples=req.n_resamples, kind=spec.resampling, rng=rng)
+    if got.subsampled:
         flags.append("subsampled")
-        ci = ci or 0.95
-    else:
-        value, details = evaluate(None)
-        if ci is not None:
-            interval = _interval(evaluate, value, n, ci, n_resamples, rng, spec.resampling)
+    if not math.isfinite(got.value):
+        raise fail("x", fn, f"data on which method={spec.name!r} gives a finite estimate",
+                    got=f"an estimate of {got.value}")
     p_value = None
-    if not math.isfinite(value):
-        raise fail("x", fn, f"data on which method={method!r} gives a finite estimate",
-                    got=f"an estimate of {value}")
-    if n_permutations is not None and quantity == "mi":
-        p_value = _permutation_p_value(evaluate, permutation_rows, n_used, n_permutations, rng)
-    cap = _cap(quantity, list(checked.values()), discrete, _discrete_entropy(spec, params))
-    flags += _value_flags(quantity, value, cap, n_used, fn)
+    if req.n_permutations is not None and quantity == "mi":
+        p_value = resampling.permutation_p_value(req.evaluate, got.rows, got.n_used,
+                                                 req.n_permutations, rng)
+    cap = _cap(quantity, req.checked, req.discrete, _discrete_entropy(spec, req.params))
+    flags += _value_flags(quantity, got.value, cap, got.n_used, fn)
     return Estimate(
-        value=float(from_nats(value, units)), units=units, quantity=quantity, method=method,
-        params=params, n_samples=n, n_used=n_used,
-        ci=None if interval is None else (float(from_nats(interval[0], units)),
-                                          float(from_nats(interval[1], units))),
-        ci_level=ci if interval is not None else None, p_value=p_value,
-        cap=None if cap is None else float(from_nats(cap, units)), flags=tuple(flags),
-        details={**{k: float(from_nats(v, units)) for k, v in details.items()}, **counts},
+        value=float(from_nats(got.value, req.units)), units=req.units, quantity=quantity,
+        method=spec.name, params=req.params, n_samples=n, n_used=got.n_used,
+        ci=None if got.interval is None else (float(from_nats(got.interval[0], req.units)),
+                                              float(from_nats(got.interval[1], req.units))),
+        ci_level=got.level, p_value=p_value,
+        cap=None if cap is None else float(from_nats(cap, req.units)), flags=tuple(flags),
+        details={**{k: float(from_nats(v, req.units)) for k, v in got.details.items()},
+                 **got.counts},
     )
 
 
@@ -370,61 +419,6 @@ def _knn_warnings(arrays: list[Any]) -> list[str]:
             flags.append("ties")
             break
     return flags
-
-
-def _interval(evaluate: Callable[[np.ndarray | None], tuple[float, Any]], value: float, n: int,
-              level: float, n_resamples: int, rng: np.random.Generator,
-              resampling: str | None) -> tuple[float, float]:
-    """Percentile bootstrap, or subsampling (Politis & Romano 1994) for k-NN and KDE methods.
-
-    Resampling with replacement duplicates points, which k-NN and KDE estimators read as
-    zero distances; they use half-samples without replacement instead and rescale the spread
-    of ``theta_m - theta_n`` by ``sqrt(m / n)``.
-    """
-    alpha = (1.0 - level) / 2.0
-    if resampling == "bootstrap":
-        draws = np.array([evaluate(rng.integers(0, n, n))[0] for _ in range(n_resamples)])
-        low, high = np.quantile(draws, [alpha, 1 - alpha])
-        return float(low), float(high)
-    m = max(n // 2, 2)
-    deviations = np.array([evaluate(rng.choice(n, m, replace=False))[0] - value
-                           for _ in range(n_resamples)]) * math.sqrt(m / n)
-    q_low, q_high = np.quantile(deviations, [alpha, 1 - alpha])
-    return float(value - q_high), float(value - q_low)
-
-
-def _subsampled(evaluate: Callable[[np.ndarray | None], tuple[float, dict[str, float]]], n: int,
-                m: int, rng: np.random.Generator,
-                level: float) -> tuple[float, tuple[float, float], dict[str, float], dict[str, float]]:
-    """Mean of estimates (and of their details) on r subsamples of size m, with a t interval.
-
-    With n >= r m the subsamples are disjoint and the interval is that of the mean; otherwise
-    they overlap and the (wider) interval of a single size-m estimate is reported.
-    """
-    r = max(2, min(5, n // m))
-    order = rng.permutation(n)
-    disjoint = n >= r * m
-    rows = [order[i * m:(i + 1) * m] if disjoint else rng.choice(n, m, replace=False)
-            for i in range(r)]
-    outputs = [evaluate(np.sort(idx)) for idx in rows]
-    values = np.array([value for value, _ in outputs])
-    details = {key: float(np.mean([d[key] for _, d in outputs])) for key in outputs[0][1]}
-    mean = float(values.mean())
-    spread = float(values.std(ddof=1)) / (math.sqrt(r) if disjoint else 1.0)
-    half = float(stats.t.ppf(0.5 + level / 2, r - 1)) * spread
-    return mean, (mean - half, mean + half), details, {"n_subsamples": float(r)}
-
-
-def _permutation_p_value(evaluate: Callable[..., tuple[float, Any]], rows: np.ndarray | None, m: int,
-                         n_permutations: int, rng: np.random.Generator) -> float:
-    """p-value of independence, ``(1 + #{I_perm >= I}) / (B + 1)``, permuting y against x.
-
-    Observed and permuted estimates come from the same ``m`` rows (one subsample when
-    ``max_samples`` applies), so both have the same sample size and bias.
-    """
-    observed = evaluate(rows)[0]
-    exceed = sum(evaluate(rows, rng.permutation(m))[0] >= observed for _ in range(n_permutations))
-    return (1 + exceed) / (n_permutations + 1)
 
 
 def _cap(quantity: str, arrays: list[np.ndarray], discrete: list[bool],

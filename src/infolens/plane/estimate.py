@@ -42,7 +42,7 @@ from infolens._validation import (
     to_numpy,
     unique_row_codes,
 )
-from infolens.estimators.api import METHODS, _check_params, _raw_nats
+from infolens.estimators.api import METHODS, check_params, estimate_raw
 from infolens.estimators.binning import quantize_equal_mass, quantize_fixed
 from infolens.estimators.discrete import entropy_miller_madow, entropy_plugin
 
@@ -121,7 +121,7 @@ def make_layer_estimator(estimator: Any, params: Mapping[str, Any], fn: str) -> 
     if isinstance(estimator, LayerEstimator):
         return estimator
     name = check_choice("estimator", estimator, ESTIMATORS, fn)
-    return LayerEstimator(name, _check_params(METHODS[name], dict(params), fn))
+    return LayerEstimator(name, check_params(name, dict(params), fn))
 
 
 def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:
@@ -183,9 +183,8 @@ def _kde_information(t: np.ndarray, y: np.ndarray, n_classes: int,
 
 def _ksg_information(t: np.ndarray, y: np.ndarray, x: np.ndarray,
                      params: Mapping[str, Any]) -> tuple[float, float]:
-    i_xt, _ = _raw_nats(METHODS["ksg"], "mi", [x, t], params)
-    i_ty, _ = _raw_nats(METHODS["mixed"], "mi", [t, y.astype(np.float64)[:, None]],
-                        {"k": params["k"]})
+    i_xt = estimate_raw("ksg", x, t, **params)
+    i_ty = estimate_raw("mixed", t, y.astype(np.float64)[:, None], k=params["k"])
     return i_xt, i_ty
 
 
