@@ -108,9 +108,4 @@ def make_schedule(schedule: Any, *, last_epoch: int | None = None, n_points: int
     return Schedule(schedule, last_epoch=last_epoch, n_points=n_points)
 
 
-def n_log_points(last_epoch: int, n_points: int = 10) -> int:
-    """How many epochs a ``"log"`` schedule records in ``0..last_epoch`` (for budgeting)."""
-    return len(Schedule("log", last_epoch=last_epoch, n_points=n_points).epochs())
-
-
-__all__ = ["Schedule", "make_schedule", "n_log_points"]
+__all__ = ["Schedule", "make_schedule"]
