@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from infolens._standardize import standardize
 from infolens._validation import _is_tensor, check_choice, check_float, check_int, fail
 
 #: The bounds an estimator or loss can be built on.
@@ -235,13 +236,6 @@ def _as_tensor(values: Any, device: torch.device) -> Tensor:
     return out[:, None] if out.ndim == 1 else out
 
 
-def _standardize(train: Tensor, *others: Tensor) -> list[Tensor]:
-    mean = train.mean(dim=0)
-    std = train.std(dim=0) if train.shape[0] > 1 else torch.ones_like(mean)
-    std = torch.where(std > 0, std, torch.ones_like(std))
-    return [(t - mean) / std for t in (train, *others)]
-
-
 def _resolve_device(device: Any, *arrays: Any) -> torch.device:
     if device is not None:
         return torch.device(device)
@@ -315,8 +309,8 @@ def neural_mi(x: Any, y: Any, bound: str = "infonce", *, steps: int = 1000, batc
     order = torch.randperm(n, generator=gen).to(dev)
     n_eval = max(2, int(n * HOLDOUT_FRACTION))
     train_idx, eval_idx = order[n_eval:], order[:n_eval]
-    x_train, x_eval = _standardize(xt[train_idx], xt[eval_idx])
-    y_train, y_eval = _standardize(yt[train_idx], yt[eval_idx])
+    x_train, x_eval = standardize(xt[train_idx], xt[eval_idx])
+    y_train, y_eval = standardize(yt[train_idx], yt[eval_idx])
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from infolens._standardize import standardize
 from infolens._validation import check_choice, check_float, check_int, fail
 
 __all__ = [
@@ -208,7 +209,7 @@ def run_vib_sweep(config: VIBSweepConfig | None = None, *,
     start = time.perf_counter()
     data = _load(config.dataset, config.seed)
     device = torch.device(config.device)
-    x_train, x_test = _standardize(data.x_train, data.x_test)
+    x_train, x_test = standardize(data.x_train, data.x_test, ddof=0)
     xtr = torch.as_tensor(x_train, dtype=torch.float32, device=device)
     ytr = torch.as_tensor(np.asarray(data.y_train), dtype=torch.int64, device=device)
     xte = torch.as_tensor(x_test, dtype=torch.float32, device=device)
@@ -291,14 +292,6 @@ def run_vib_sweep(config: VIBSweepConfig | None = None, *,
     return VIBSweepResult(config=config, points=points, h_y_bits=h_test, chance_accuracy=chance,
                           n_train=int(xtr.shape[0]), n_test=int(xte.shape[0]),
                           n_features=int(xtr.shape[1]), timings=timings, history=history)
-
-
-def _standardize(train: Any, test: Any) -> tuple[np.ndarray, np.ndarray]:
-    train = np.asarray(train, dtype=np.float64)
-    test = np.asarray(test, dtype=np.float64)
-    mean, std = train.mean(axis=0), train.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    return (train - mean) / std, (test - mean) / std
 
 
 def _label_entropy_bits(labels: Any) -> float:
