@@ -38,7 +38,8 @@ import torch
 
 from _common import environment, format_table, set_threads, write_results
 from infolens.embedding import embed
-from infolens.probes import finetune, fit_softmax_regression, probe_layers
+from infolens.probes import fit_softmax_regression, probe_layers
+from infolens.training import finetune
 
 
 def _layer_activations(n_points: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,14 +18,12 @@ matplotlib.use("Agg")
 
 from infolens import InfoLensError  # noqa: E402
 from infolens.probes import (  # noqa: E402
-    JumpToHead,
     _corrected_interval,
     fit_softmax_regression,
     probe_activations,
     probe_layers,
-    prune_layers,
-    verify_pruning,
 )
+from infolens.pruning import JumpToHead, prune_layers, verify_pruning  # noqa: E402
 
 
 def _mixture(n: int = 800, n_classes: int = 4, dim: int = 6, separation: float = 1.2,

@@ -353,3 +353,36 @@ def train_single(model: nn.Module, split: Split, epochs: int, *, lr: float = 4e-
             _record(history, model, data, epoch)
     history.optimizer_state = optimizer.state_dict()
     return history
+
+
+def finetune(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float, batch_size: int,
+             seed: int, on_epoch: Callable[[int], None] | None = None) -> list[float]:
+    """``epochs`` passes of Adam on cross-entropy over ``(x, y)``, batch order drawn from ``seed``.
+
+    ``on_epoch(e)`` is called before the first epoch (``e = 0``) and after each epoch ``e``, with
+    the model in eval mode. Returns the mean training loss of each epoch; leaves the model in eval
+    mode. Used to fine-tune pruned networks (:func:`infolens.verify_pruning`) and by ``infolens probe``
+    to train its network.
+    """
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    losses = []
+    model.eval()
+    if on_epoch is not None:
+        on_epoch(0)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(x.shape[0], generator=generator).to(x.device)
+        total = 0.0
+        for start in range(0, x.shape[0], batch_size):
+            index = order[start:start + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss = nn.functional.cross_entropy(model(x[index]), y[index])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * index.shape[0]
+        model.eval()
+        losses.append(total / x.shape[0])
+        if on_epoch is not None:
+            on_epoch(epoch)
+    return losses

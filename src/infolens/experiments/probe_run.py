@@ -233,7 +233,8 @@ def run_probe(config: ProbeRunConfig | None = None, out: str | os.PathLike[str] 
     """Run the experiment (see the module notes); write its outputs to ``out`` when given."""
     from infolens.embedding import embed, embed_sequence, knn_accuracy
     from infolens.layers import capture
-    from infolens.probes import finetune, probe_layers
+    from infolens.probes import probe_layers
+    from infolens.training import finetune
 
     config = (config or ProbeRunConfig()).validate()
     say = log or (lambda message: None)
