@@ -22,11 +22,11 @@ from infolens.measures import (
     mutual_information,
     self_information,
 )
-from infolens.results import Estimate
 
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
+    "Estimate": "infolens.estimators.result",
     "estimate_entropy": "infolens.estimators.api",
     "estimate_mi": "infolens.estimators.api",
     "estimate_cmi": "infolens.estimators.api",
@@ -38,7 +38,7 @@ _LAZY: dict[str, str] = {
     "Schedule": "infolens.plane",
     "sensitivity": "infolens.plane",
     "RunStore": "infolens.store",
-    "verify_pruning": "infolens.probes",
+    "verify_pruning": "infolens.pruning",
     "embed_sequence": "infolens.embedding",
     "run_sweep": "infolens.sweeps",
     "grid": "infolens.sweeps",
@@ -51,7 +51,6 @@ _SUBMODULES = {"bottleneck", "data", "viz", "models", "estimators", "measures", 
                "integrations", "sweeps", "store"}
 
 __all__ = [
-    "Estimate",
     "InfoLensError",
     "InfoLensWarning",
     "conditional_entropy",

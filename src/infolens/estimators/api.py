@@ -6,7 +6,7 @@ with their defaults and checks, and how a confidence interval is obtained. The p
 validate and coerce the input once (``_validate``), resolve ``method="auto"``, call the private
 implementation (which assumes clean arrays and returns nats) under the resampling asked for
 (:mod:`infolens.estimators._resampling`: intervals, subsamples, permutation tests), then attach
-units, flags and caps to a frozen :class:`~infolens.results.Estimate`. :func:`estimate_raw` is the
+units, flags and caps to a frozen :class:`~infolens.estimators.result.Estimate`. :func:`estimate_raw` is the
 unchecked path for the package's own callers (the information plane).
 """
 
@@ -38,7 +38,7 @@ from infolens._validation import (
 )
 from infolens.estimators import _resampling as resampling
 from infolens.estimators.binning import quantize_equal_mass, quantize_fixed
-from infolens.results import Estimate
+from infolens.estimators.result import Estimate
 
 Checker = Callable[[str, Any, str], Any]
 

@@ -1,4 +1,11 @@
-"""The frozen result object returned by every estimator."""
+"""The frozen result object returned by every estimator.
+
+Result classes live beside the code that makes them (``Estimate`` here, ``ProbeReport`` in
+:mod:`infolens.probes`, ``PruningResult`` in :mod:`infolens.pruning`, ``IBCurve`` in
+:mod:`infolens.bottleneck`, ``Embedding`` in :mod:`infolens.embedding`, ``PlaneResult`` in
+:mod:`infolens.plane`); all share the same manners: ``to_dict()`` (JSON-safe), ``to_frame()``, and
+``plot(ax=None)`` where a figure makes sense.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from infolens._json import to_jsonable
 
 
 @dataclass(frozen=True)
@@ -63,13 +72,24 @@ class Estimate:
         return math.isfinite(self.value)
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain-Python dictionary (JSON-serialisable) of every field."""
-        out = dataclasses.asdict(self)
-        out["params"] = dict(self.params)
-        out["details"] = dict(self.details)
-        out["flags"] = list(self.flags)
-        out["ci"] = list(self.ci) if self.ci is not None else None
-        return out
+        """Every field as plain JSON values (tuples as lists; see :func:`infolens._json.to_jsonable`)."""
+        return to_jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
+    def to_frame(self) -> Any:
+        """A one-row pandas DataFrame: value, units, quantity, method, sample counts, interval
+        (``ci_low``, ``ci_high``, NaN without one), p-value, cap and flags (comma-separated).
+
+        Rows of several estimates concatenate into one table (``pd.concat``). An estimate is one
+        number, so it has no ``plot``.
+        """
+        import pandas as pd
+
+        low, high = self.ci if self.ci is not None else (math.nan, math.nan)
+        return pd.DataFrame([{
+            "value": self.value, "units": self.units, "quantity": self.quantity, "method": self.method,
+            "n_samples": self.n_samples, "n_used": self.n_used, "ci_low": low, "ci_high": high,
+            "ci_level": self.ci_level, "p_value": self.p_value, "cap": self.cap,
+            "flags": ",".join(self.flags)}])
 
     def __repr__(self) -> str:
         ci = f", ci=({self.ci[0]:.4f}, {self.ci[1]:.4f})" if self.ci else ""
