@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from infolens._json import to_jsonable
 from infolens._optional import require
 from infolens._validation import (
     as_labels,
@@ -89,15 +90,22 @@ class Embedding:
         return int(self.coords.shape[0])
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dictionary (coordinates and labels as nested lists)."""
-        return {
-            "method": self.method, "dims": self.dims, "n_samples": self.n_samples,
-            "knn_accuracy": self.knn_accuracy, "k": self.k, "params": dict(self.params),
-            "explained_variance_ratio": (list(self.explained_variance_ratio)
-                                         if self.explained_variance_ratio is not None else None),
-            "coords": self.coords.tolist(),
-            "labels": self.labels.tolist() if self.labels is not None else None,
-        }
+        """Every field, plus ``n_samples``, as plain JSON values (coordinates and labels as nested
+        lists; see :func:`infolens._json.to_jsonable`)."""
+        return to_jsonable({"method": self.method, "dims": self.dims, "n_samples": self.n_samples,
+                            "knn_accuracy": self.knn_accuracy, "k": self.k, "params": self.params,
+                            "explained_variance_ratio": self.explained_variance_ratio,
+                            "coords": self.coords, "labels": self.labels})
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame, one row per point: ``axis_1`` .. ``axis_<dims>`` and ``label``
+        (when labels were given)."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.coords, columns=[f"axis_{j + 1}" for j in range(self.dims)])
+        if self.labels is not None:
+            frame["label"] = self.labels
+        return frame
 
     def plot(self, ax: Any = None, *, title: str | None = None, point_size: float = 6.0,
              legend: bool = True) -> Any:

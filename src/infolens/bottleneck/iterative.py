@@ -31,12 +31,13 @@ N. Slonim, "The information bottleneck: theory and applications", PhD thesis, 20
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 from scipy import special
 
+from infolens._json import to_jsonable
 from infolens._units import check_units, from_nats
 from infolens._validation import (
     as_labels,
@@ -114,10 +115,8 @@ class IBCurve:
     units: str
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python (JSON-serialisable) fields."""
-        return {"beta": self.beta.tolist(), "i_xt": self.i_xt.tolist(), "i_ty": self.i_ty.tolist(),
-                "h_t": self.h_t.tolist(), "i_xy": self.i_xy, "h_x": self.h_x, "h_y": self.h_y,
-                "alpha": self.alpha, "units": self.units}
+        """Every field as plain JSON values (arrays as lists; see :func:`infolens._json.to_jsonable`)."""
+        return to_jsonable({f.name: getattr(self, f.name) for f in fields(self)})
 
     def to_frame(self) -> Any:
         """A pandas DataFrame with one row per beta."""

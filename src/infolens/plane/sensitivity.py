@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from infolens._json import to_jsonable
 from infolens._units import check_units
 from infolens._validation import as_labels, as_samples, check_float, check_int, fail, to_numpy
 from infolens.plane.estimate import make_layer_estimator, plane_records
@@ -23,8 +25,9 @@ from infolens.plane.result import PlaneResult
 _FN = "sensitivity"
 
 
+@dataclass(frozen=True, eq=False, repr=False)
 class SensitivityResult:
-    """Planes of the same activations under several estimators.
+    """Planes of the same activations under several estimators (frozen).
 
     Attributes
     ----------
@@ -34,14 +37,33 @@ class SensitivityResult:
         The compression rule used by :meth:`to_frame` (see :mod:`infolens.plane.result`).
     """
 
-    def __init__(self, results: Mapping[str, PlaneResult], *, threshold: float = 0.05,
-                 smooth: int = 3):
-        self.results = dict(results)
-        self.threshold = threshold
-        self.smooth = smooth
+    results: Mapping[str, PlaneResult]
+    threshold: float = field(default=0.05, kw_only=True)
+    smooth: int = field(default=3, kw_only=True)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "results", dict(self.results))
 
     def __repr__(self) -> str:
         return f"SensitivityResult(estimators={list(self.results)}, threshold={self.threshold})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule and every plane's records, as plain JSON values (non-finite numbers as null)."""
+        return to_jsonable({"threshold": self.threshold, "smooth": self.smooth,
+                            "results": {label: result.to_records()
+                                        for label, result in self.results.items()}})
+
+    def plot(self, ax: Any = None) -> Any:
+        """Compression score of each layer, one bar per estimator (and activation, when there are
+        several), drawn by :func:`infolens.viz.plot_compression_scores`. Returns the Axes."""
+        from infolens.viz import plot_compression_scores
+
+        frame = self.to_frame()
+        several = frame["activation"].nunique() > 1
+        groups = [f"{e} ({a})" if several else e for e, a in zip(frame["estimator"], frame["activation"],
+                                                                   strict=True)]
+        bars = frame.assign(activation=groups).rename(columns={"compression_score": "score"})
+        return plot_compression_scores(bars, ax=ax, title="compression by estimator: 1 - final / peak I(X;T)")
 
     def to_frame(self) -> Any:
         """DataFrame with columns estimator, activation, layer, compression_score, compresses.
