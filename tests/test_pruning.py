@@ -3,6 +3,8 @@ and ``ProbeReport.verify_pruning`` only delegates to it (same numbers)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 import torch
@@ -12,38 +14,31 @@ import infolens as il
 from infolens.probes import probe_activations
 
 
-class Blocks(nn.Module):
-    """Three blocks and a head; block 1 is exactly the identity on block 0's (non-negative) output."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(4, 6), nn.ReLU()),
-                                     nn.Sequential(nn.Linear(6, 6), nn.ReLU()),
-                                     nn.Sequential(nn.Linear(6, 6), nn.ReLU())])
-        self.head = nn.Linear(6, 3)
-        with torch.no_grad():
-            self.blocks[1][0].weight.copy_(torch.eye(6))
-            self.blocks[1][0].bias.zero_()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            x = block(x)
-        return self.head(x)
+def planted_model() -> nn.Sequential:
+    """Blocks ``a``, ``copy``, ``b`` and a head; ``copy`` is exactly the identity on ``a``'s
+    non-negative output, so a probe finds nothing new there."""
+    torch.manual_seed(0)
+    widths = {"a": (4, 6), "copy": (6, 6), "b": (6, 6)}
+    model = nn.Sequential(OrderedDict([*((name, nn.Sequential(nn.Linear(*shape), nn.ReLU()))
+                                         for name, shape in widths.items()), ("head", nn.Linear(6, 3))]))
+    with torch.no_grad():
+        model.copy[0].weight.copy_(torch.eye(6))
+        model.copy[0].bias.zero_()
+    return model
 
 
 @pytest.fixture(scope="module")
 def planted():
-    model = Blocks()
+    model = planted_model()
     x = np.random.default_rng(1).normal(size=(400, 4)).astype(np.float32)
     with torch.no_grad():
         y = model(torch.tensor(x)).argmax(dim=1).numpy()
-    return model, x, y, il.probe_layers(model, x, y, ["blocks.0", "blocks.1", "blocks.2"], n_splits=3, C=1.0)
+    return model, x, y, il.probe_layers(model, x, y, ["a", "copy", "b"], n_splits=3, C=1.0)
 
 
 def test_verify_pruning_takes_a_probe_report(planted) -> None:
     model, x, y, report = planted
-    assert "blocks.1" in report.redundant
+    assert "copy" in report.redundant
     result = il.verify_pruning(model, x, y, x, y, report, epochs=1, batch_size=64)
     flagged = tuple(name for name in report.redundant if name != "input")
     assert result.pruned.removed == flagged
@@ -55,8 +50,8 @@ def test_verify_pruning_takes_a_probe_report(planted) -> None:
     again = report.verify_pruning(model, x, y, x, y, epochs=1, batch_size=64)
     assert again.to_dict() == result.to_dict()
     # explicit controls win over the report's unflagged layers
-    only = il.verify_pruning(model, x, y, x, y, report, controls=["blocks.0"], epochs=0)
-    assert [c.removed for c in only.controls] == [("blocks.0",)]
+    only = il.verify_pruning(model, x, y, x, y, report, controls=["a"], epochs=0)
+    assert [c.removed for c in only.controls] == [("a",)]
 
 
 def test_verify_pruning_with_nothing_flagged_says_so(planted) -> None:
