@@ -126,6 +126,26 @@ def test_out_of_date_kernels_warn_and_fall_back(kernels, monkeypatch):
     assert loader.kernels() is not None
 
 
+def test_kernels_are_refused_when_scikit_learn_changes_its_tree_layout(kernels, monkeypatch):
+    """The kernels read scikit-learn's KD-tree arrays as a heap (children of node i at 2i + 1 and
+    2i + 2): the loader checks that layout and falls back where it no longer holds."""
+    from sklearn.neighbors import KDTree
+
+    nodes = KDTree(make_groups("continuous", (3,))[0], leaf_size=loader.TREE_LEAF).get_arrays()[2]
+    assert loader.heap_ordered(nodes)
+    swapped = nodes.copy()
+    swapped[[1, 2]] = swapped[[2, 1]]  # the root's children in the other order
+    assert not loader.heap_ordered(swapped)
+    monkeypatch.setattr(loader, "heap_ordered", lambda nodes: False)
+    loader.kernels.cache_clear()
+    try:
+        assert loader.kernels() is None
+    finally:
+        monkeypatch.undo()
+        loader.kernels.cache_clear()
+    assert loader.kernels() is not None
+
+
 def test_compiled_kernels_are_used(kernels):
     points = make_groups("continuous", (3,))[0]
     assert KernelTree(points, [3], "chebyshev").kernels is kernels
