@@ -294,7 +294,6 @@ class _Request:
     (``arrays``) and as checked numpy copies (``checked``), and the resampling settings."""
 
     quantity: str
-    fn: str
     spec: MethodSpec
     params: dict[str, Any]
     units: str
@@ -351,7 +350,7 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         arrays = [_keep_device(v, c) for v, c in zip(named.values(), checked.values(), strict=True)]
     else:
         arrays = list(checked.values())
-    return _Request(quantity, fn, spec, params, units, ci, n_resamples, max_samples, n_permutations,
+    return _Request(quantity, spec, params, units, ci, n_resamples, max_samples, n_permutations,
                     discrete, list(checked.values()), arrays)
 
 
