@@ -2,7 +2,8 @@
 
 :func:`to_jsonable` turns numpy scalars and arrays, tuples, paths and mappings into plain JSON
 values and writes non-finite floats as ``null`` (JSON has no NaN or infinity; a reader must see
-"missing", never a silently wrong number). :func:`write_json` writes a file atomically.
+"missing", never a silently wrong number). :func:`write_json` writes a file atomically;
+:func:`read_json` reads one back and names the file when it is truncated or not JSON.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from infolens._atomic import atomic_write_bytes
+from infolens._validation import fail
 
 
 def to_jsonable(value: Any) -> Any:
@@ -48,3 +50,18 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
 def write_json(path: str | os.PathLike[str], value: Any) -> Path:
     """Write :func:`dumps` ``(value)`` and a newline to ``path`` atomically (temporary file + rename)."""
     return atomic_write_bytes(path, (dumps(value) + "\n").encode("utf-8"))
+
+
+def read_json(path: str | os.PathLike[str], fn: str = "read_json") -> Any:
+    """The JSON value in ``path``; a truncated or corrupt file raises :class:`InfoLensError`.
+
+    The message names the file and the place the text stops making sense; the file is left as
+    it is. ``fn`` names the caller in the message.
+    """
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise fail("path", fn, f"a complete JSON file; {os.fspath(path)} is truncated or corrupt ({err.msg} "
+                   f"at line {err.lineno}, column {err.colno}). It was left untouched: restore it, or "
+                   "start again in a new directory", got=repr(os.fspath(path))) from err

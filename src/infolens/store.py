@@ -1,4 +1,4 @@
-"""A run store on SQLite: runs, measurements, metrics and artifacts; atomic and resumable.
+"""A run store on SQLite: runs, measurements and metrics; atomic and resumable.
 
 One file per workspace (standard-library :mod:`sqlite3`, WAL journal). Every recorded epoch is
 written in one transaction (:meth:`RunStore.record_epoch`), and a measurement is identified by
@@ -24,6 +24,7 @@ the last transactions but never corrupts the file.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import numbers
@@ -65,12 +66,6 @@ CREATE TABLE IF NOT EXISTS metrics (
     value REAL,
     UNIQUE (run_id, seed, activation, epoch, name)
 );
-CREATE TABLE IF NOT EXISTS artifacts (
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    name TEXT NOT NULL,
-    path TEXT NOT NULL,
-    UNIQUE (run_id, name)
-);
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     epoch INTEGER NOT NULL,
@@ -81,6 +76,8 @@ CREATE TABLE IF NOT EXISTS epochs (
 _MEASUREMENT_FIELDS = ("seed", "activation", "epoch", "layer", "quantity", "estimator", "value", "units")
 _METRIC_FIELDS = ("seed", "activation", "epoch", "name", "value")
 STATUSES = ("running", "finished", "failed")
+_SQLITE_FULL = 13                      # SQLITE_FULL
+_SQLITE_UNWRITABLE = (3, 8, 14)        # SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN
 
 
 def _canonical(config: Any, fn: str) -> str:
@@ -116,25 +113,34 @@ class RunStore:
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        existing = self.path.is_file() and self.path.stat().st_size > 0
+        self._db = None
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-        except sqlite3.Error as err:
-            raise fail("path", "RunStore", "a writable SQLite file path", str(path)) from err
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        with self._transaction():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            if existing:
+                verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+                if verdict != "ok":
+                    raise sqlite3.DatabaseError(verdict)
+            with self._transaction():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+        except BaseException as err:
+            self.close()
+            if isinstance(err, sqlite3.Error):
+                raise store_error(self.path, err) from err
+            raise
 
     # ------------------------------------------------------------------ plumbing
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+        return _Transaction(self._db, self.path)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        if self._db is not None:
+        if getattr(self, "_db", None) is not None:
             self._db.close()
             self._db = None  # type: ignore[assignment]
 
@@ -314,38 +320,53 @@ class RunStore:
         return [{"run": run_id, "seed": r[0], "activation": r[1], "epoch": r[2], "name": r[3],
                  "value": _read_value(r[4])} for r in rows]
 
-    # ------------------------------------------------------------------ artifacts
-    def add_artifact(self, run_id: str, name: str, path: str | os.PathLike[str]) -> None:
-        """Remember a file produced by the run (a figure, a report, a checkpoint)."""
-        fn = "RunStore.add_artifact"
-        self._require_run(run_id, fn)
-        if not isinstance(name, str) or not name:
-            raise fail("name", fn, "a non-empty str", name)
-        with self._transaction():
-            self._db.execute("INSERT INTO artifacts VALUES (?, ?, ?) ON CONFLICT (run_id, name) "
-                             "DO UPDATE SET path = excluded.path", (run_id, name, os.fspath(path)))
-
-    def artifacts(self, run_id: str) -> dict[str, str]:
-        """``{name: path}`` of the run's artifacts."""
-        self._require_run(run_id, "RunStore.artifacts")
-        rows = self._db.execute("SELECT name, path FROM artifacts WHERE run_id = ? ORDER BY rowid",
-                                (run_id,))
-        return {r[0]: r[1] for r in rows}
-
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error) on an autocommit connection."""
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error) on an autocommit connection.
 
-    def __init__(self, db: sqlite3.Connection):
+    A SQLite failure inside (a full disk, a read-only or corrupt file) rolls back, so the rows
+    stored before stay as they were, and is raised as :func:`store_error` describes.
+    """
+
+    def __init__(self, db: sqlite3.Connection | None, path: Path):
         self._db = db
+        self._path = path
 
     def __enter__(self) -> None:
         if self._db is None:
             raise InfoLensError("The RunStore is closed; open a new RunStore(path).")
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise store_error(self._path, err) from err
 
-    def __exit__(self, exc_type: Any, *exc: Any) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        try:
+            self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        except sqlite3.Error as err:
+            if exc_type is None:
+                raise store_error(self._path, err) from err
+        if isinstance(exc, sqlite3.Error):
+            raise store_error(self._path, exc) from exc
+
+
+def store_error(path: Path, err: sqlite3.Error) -> Exception:
+    """The exception to raise for a SQLite failure on the store at ``path``, with what to do.
+
+    A full disk gives ``OSError(ENOSPC)``, a file that cannot be written ``PermissionError``, a
+    corrupt or truncated file :class:`InfoLensError`; the file is never deleted or rewritten.
+    """
+    code = getattr(err, "sqlite_errorcode", None)  # Python >= 3.11; the message text otherwise
+    text = str(err)
+    if code == _SQLITE_FULL or "disk is full" in text:
+        return OSError(errno.ENOSPC, "No space left on device (nothing stored before was lost)", str(path))
+    if code in _SQLITE_UNWRITABLE or "readonly" in text or "unable to open" in text:
+        return PermissionError(errno.EACCES, f"cannot write the run store ({text})", str(path))
+    if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
+        return fail("store", "RunStore", f"an intact SQLite run store; {path} is corrupt or truncated "
+                    f"({text}). It was left untouched: restore it from a copy, or start a new run in "
+                    "another directory", got=repr(str(path)))
+    return InfoLensError(f"The run store {path} could not be used (SQLite: {text}); it was left untouched.")
 
 
 def save_checkpoint(path: str | os.PathLike[str], obj: Any) -> Path:
@@ -373,4 +394,4 @@ def load_checkpoint(path: str | os.PathLike[str], *, map_location: Any = "cpu",
     return torch.load(target, map_location=map_location, weights_only=weights_only)
 
 
-__all__ = ["RunStore", "load_checkpoint", "save_checkpoint"]
+__all__ = ["RunStore", "load_checkpoint", "save_checkpoint", "store_error"]

@@ -4,6 +4,13 @@ A sweep is a function ``fn(**config) -> dict`` (JSON-serialisable) applied to ev
 (the Cartesian product of parameter lists, seeds included). Each finished point is written to its own
 JSON file in ``out_dir`` by atomic rename, so an interrupted sweep resumes by skipping the points
 whose file exists; nothing finished is lost and nothing runs twice.
+
+:meth:`SweepResult.to_frame` lays the records out as a table and :func:`aggregate` gives the mean
+and standard deviation of each metric over seeds, e.g. the test accuracy of each beta::
+
+    result = run_sweep(vib_point, grid(dataset=["mnist1d"], seed=[0, 1, 2], ...), "sweep/points")
+    table = aggregate(result.to_frame(expand="points"), by=["dataset", "beta"],
+                      metrics=["test_accuracy", "rate_bits"])
 """
 
 from __future__ import annotations
@@ -19,8 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infolens._atomic import atomic_write_bytes
+from infolens._atomic import directory_lock
+from infolens._json import read_json, write_json
 from infolens._validation import InfoLensError, check_choice, check_int, fail
+
+__all__ = ["SweepResult", "aggregate", "grid", "point_key", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -41,11 +51,58 @@ class SweepResult:
     out_dir: Path
     n_skipped: int
 
-    def to_frame(self) -> Any:
-        """A pandas DataFrame with one row per point: config columns then result columns."""
+    def to_frame(self, expand: str | None = None) -> Any:
+        """A pandas DataFrame: config columns, then result columns.
+
+        Parameters
+        ----------
+        expand : str, optional
+            A result key holding a list of dicts (e.g. ``"points"``, one per beta): the frame then
+            has one row per item of that list, its keys as columns and the point's config and
+            other results repeated. Without it, one row per point.
+        """
         import pandas as pd
 
-        return pd.DataFrame([{**r["config"], **r["result"]} for r in self.records])
+        if expand is None:
+            return pd.DataFrame([{**r["config"], **r["result"]} for r in self.records])
+        rows = []
+        for i, record in enumerate(self.records):
+            items = record["result"].get(expand)
+            if not isinstance(items, list):
+                raise fail("expand", "SweepResult.to_frame", "a result key that holds a list of dicts",
+                           got=f"{expand!r}, which record {i} does not hold as a list")
+            rest = {k: v for k, v in record["result"].items() if k != expand}
+            rows += [{**record["config"], **rest, **item} for item in items]
+        return pd.DataFrame(rows)
+
+
+def aggregate(frame: Any, by: Sequence[str], metrics: Sequence[str]) -> Any:
+    """Mean and standard deviation of ``metrics`` over the rows of each group of ``by``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        For example :meth:`SweepResult.to_frame`, one row per seed and setting.
+    by : list of str
+        The columns that identify a setting (e.g. ``["dataset", "beta"]``); the other rows of a
+        group are repeats (seeds).
+    metrics : list of str
+        Numeric columns to summarise, in their own units.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group, sorted by ``by``: the ``by`` columns, then ``<metric>_mean`` and
+        ``<metric>_std`` (sample standard deviation, ``ddof=1``; NaN for a single repeat).
+    """
+    fn = "aggregate"
+    missing = [c for c in [*by, *metrics] if c not in frame.columns]
+    if missing:
+        raise fail("by", fn, f"columns of the frame ({', '.join(map(str, frame.columns))})",
+                   got=f"unknown columns {missing}")
+    stats = frame.groupby(list(by))[list(metrics)].agg(["mean", "std"]).reset_index()
+    stats.columns = [f"{name}_{stat}" if stat else name for name, stat in stats.columns]
+    return stats
 
 
 def grid(**axes: Sequence[Any]) -> list[dict[str, Any]]:
@@ -58,7 +115,11 @@ def grid(**axes: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def point_key(config: Mapping[str, Any]) -> str:
-    """A stable file-name key for a configuration."""
+    """A stable file-name key for a configuration.
+
+    Its own canonical JSON (sorted keys, ``str`` for other objects), not :mod:`infolens._json`:
+    the key names the point files of sweeps already on disk, so it must never change.
+    """
     text = json.dumps(config, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
@@ -87,6 +148,9 @@ def run_sweep(fn: Callable[..., Mapping[str, Any]] | str, configs: Sequence[Mapp
         ``infolens[ray]``).
     n_jobs : int
         Worker processes for the local backend.
+
+    One process at a time may run a sweep in ``out_dir`` (a second one is refused with
+    :class:`InfoLensError`; see :func:`infolens._atomic.directory_lock`).
     """
     fname = "run_sweep"
     backend = check_choice("backend", backend, ("local", "ray"), fname)
@@ -95,13 +159,17 @@ def run_sweep(fn: Callable[..., Mapping[str, Any]] | str, configs: Sequence[Mapp
     if "<" in fn_path:
         raise fail("fn", fname, "a module-level function (importable by workers)", fn_path)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with directory_lock(out, fn=fname, name="out_dir"):
+        return _run_locked(fn_path, configs, out, backend, n_jobs, progress)
+
+
+def _run_locked(fn_path: str, configs: Sequence[Mapping[str, Any]], out: Path, backend: str, n_jobs: int,
+                progress: bool) -> SweepResult:
     todo = [dict(c) for c in configs if not (out / f"{point_key(c)}.json").exists()]
     n_skipped = len(configs) - len(todo)
 
     def save(config: dict[str, Any], result: Mapping[str, Any]) -> None:
-        atomic_write_bytes(out / f"{point_key(config)}.json",
-                           json.dumps({"config": config, "result": result}, indent=2, default=float).encode())
+        write_json(out / f"{point_key(config)}.json", {"config": config, "result": result})
 
     bar = _progress(len(todo), progress)
     if backend == "ray":
@@ -117,7 +185,7 @@ def run_sweep(fn: Callable[..., Mapping[str, Any]] | str, configs: Sequence[Mapp
                 save(futures[future], future.result())
                 bar.update(1)
     bar.close()
-    records = [json.loads((out / f"{point_key(c)}.json").read_text()) for c in configs]
+    records = [read_json(out / f"{point_key(c)}.json", "run_sweep") for c in configs]
     return SweepResult(records=records, out_dir=out, n_skipped=n_skipped)
 
 

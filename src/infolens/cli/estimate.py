@@ -1,24 +1,14 @@
-"""``infolens estimate``: entropy, MI or CMI of samples stored in .npy or .csv files."""
+"""``infolens estimate``: entropy, MI or CMI of samples stored in CSV, text, .npy or .npz files."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
-from infolens._validation import InfoLensError, fail
-
-
-def _load(path: str) -> np.ndarray:
-    suffix = Path(path).suffix.lower()
-    if suffix == ".npy":
-        return np.load(path, allow_pickle=False)
-    if suffix in (".csv", ".txt"):
-        return np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=1)
-    raise fail("FILES", "infolens estimate", "paths ending in .npy, .csv or .txt", path)
+from infolens._validation import fail
 
 
 def _parse_param(text: str) -> tuple[str, Any]:
@@ -31,8 +21,30 @@ def _parse_param(text: str) -> tuple[str, Any]:
         return name, raw
 
 
+def _variables(files: tuple[str, ...], x: str | None, y: str | None, z: str | None) -> list[np.ndarray]:
+    """X (and Y, Z): columns of one file picked by --x/--y/--z, or one whole file each."""
+    from infolens.data.tables import read_table
+
+    fn = "infolens estimate"
+    if x is None and y is None and z is None:
+        if len(files) > 3:
+            raise fail("FILES", fn, "one (entropy), two (MI) or three (CMI) files", got=f"{len(files)} files")
+        return [read_table(path).values() for path in files]
+    if len(files) != 1:
+        raise fail("--x", fn, "used with one file (its columns hold X, Y and Z)", got=f"{len(files)} files")
+    if x is None or (z is not None and y is None):
+        raise fail("--x", fn, "given whenever --y or --z is (and --y whenever --z is)", got="no --x")
+    table = read_table(files[0])
+    return [table.select(spec, option) for spec, option in ((x, "--x"), (y, "--y"), (z, "--z"))
+            if spec is not None]
+
+
 @click.command(name="estimate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--x", "x", default=None, metavar="COLS",
+              help="Columns of X in FILE: header names or 0-based indices, comma-separated (e.g. a,b).")
+@click.option("--y", "y", default=None, metavar="COLS", help="Columns of Y (MI of X and Y).")
+@click.option("--z", "z", default=None, metavar="COLS", help="Columns of Z (CMI of X and Y given Z).")
 @click.option("--method", default="auto", show_default=True, help="Estimator (see infolens.METHODS).")
 @click.option("--units", type=click.Choice(["bits", "nats"]), default="bits", show_default=True)
 @click.option("--ci", type=float, default=None, help="Confidence level of an interval, e.g. 0.95.")
@@ -40,27 +52,31 @@ def _parse_param(text: str) -> tuple[str, Any]:
 @click.option("--max-samples", type=int, default=None, help="Subsample above this many samples.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--param", "params", multiple=True, help="Estimator parameter NAME=VALUE, e.g. k=5.")
-def command(files: tuple[str, ...], method: str, units: str, ci: float | None,
-            permutations: int | None, max_samples: int | None, seed: int,
+def command(files: tuple[str, ...], x: str | None, y: str | None, z: str | None, method: str, units: str,
+            ci: float | None, permutations: int | None, max_samples: int | None, seed: int,
             params: tuple[str, ...]) -> None:
-    """Estimate H(X) from one file, I(X;Y) from two, or I(X;Y|Z) from three.
+    """Estimate H(X), I(X;Y) or I(X;Y|Z) from sample files; prints the estimate as JSON.
 
-    Integer-valued files are treated as discrete. Prints the estimate as JSON.
+    \b
+    One table, columns by name or index:  infolens estimate data.csv --x a,b --y c [--z d]
+    One file per variable:                infolens estimate x.npy [y.npy [z.npy]]
+
+    CSV (comma), TSV (tab) and .txt (whitespace) tables may start with a header line; .npz files
+    name their arrays with --x/--y/--z. Integer-valued data are treated as discrete.
     """
+    from infolens._json import dumps
     from infolens.estimators.api import estimate_cmi, estimate_entropy, estimate_mi
 
-    if len(files) > 3:
-        raise click.UsageError("give one (entropy), two (MI) or three (CMI) files")
-    arrays = [_load(f) for f in files]
+    arrays = _variables(files, x, y, z)
+    if permutations is not None and len(arrays) != 2:
+        raise fail("--permutations", "infolens estimate", "used with two variables (a test of I(X;Y) = 0)",
+                   got=f"{len(arrays)} variable(s)")
     common = {"method": method, "units": units, "ci": ci, "random_state": seed,
               "max_samples": max_samples, **dict(_parse_param(p) for p in params)}
-    try:
-        if len(arrays) == 1:
-            result = estimate_entropy(arrays[0], **common)
-        elif len(arrays) == 2:
-            result = estimate_mi(arrays[0], arrays[1], n_permutations=permutations, **common)
-        else:
-            result = estimate_cmi(*arrays, **common)
-    except InfoLensError as err:
-        raise click.ClickException(str(err)) from err
-    click.echo(json.dumps(result.to_dict(), indent=2))
+    if len(arrays) == 1:
+        result = estimate_entropy(arrays[0], **common)
+    elif len(arrays) == 2:
+        result = estimate_mi(arrays[0], arrays[1], n_permutations=permutations, **common)
+    else:
+        result = estimate_cmi(*arrays, **common)
+    click.echo(dumps(result.to_dict()))

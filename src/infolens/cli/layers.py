@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from infolens.data.datasets import DATASETS
-from infolens.models import ACTIVATIONS
+from infolens.cli._options import ACTIVATIONS, DATASETS
 
 
 @click.command(name="layers")

@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from infolens.cli._options import DATASETS, EMBEDDINGS, threads_option
+
 #: Command-line option -> ProbeRunConfig field.
 _FIELDS = {"dataset": "dataset", "n_samples": "n_samples", "seed": "seed", "epochs": "epochs",
            "width": "width", "depth": "depth", "skip_to": "skip_to", "lr": "lr", "n_splits": "n_splits",
@@ -14,8 +16,7 @@ _FIELDS = {"dataset": "dataset", "n_samples": "n_samples", "seed": "seed", "epoc
 
 
 @click.command(name="probe")
-@click.option("--dataset", type=click.Choice(["mnist1d", "digits", "szt12"]), default="mnist1d",
-              show_default=True)
+@click.option("--dataset", type=click.Choice(DATASETS), default="mnist1d", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output directory [default: runs/probe-<dataset>-<timestamp>].")
 @click.option("--n-samples", type=int, default=None, help="MNIST-1D samples generated [default: 16000].")
@@ -29,25 +30,23 @@ _FIELDS = {"dataset": "dataset", "n_samples": "n_samples", "seed": "seed", "epoc
 @click.option("--finetune-epochs", type=int, default=None,
               help="Fine-tuning epochs per variant [default: 5].")
 @click.option("--finetune-seeds", type=int, default=None, help="Fine-tuning repeats averaged [default: 3].")
-@click.option("--method", "methods", multiple=True, type=click.Choice(["pca", "tsne", "umap"]),
+@click.option("--method", "methods", multiple=True, type=click.Choice(EMBEDDINGS),
               help="Embedding method (repeatable) [default: pca, tsne, umap].")
 @click.option("--embed-points", type=int, default=None, help="Points per map [default: 1000].")
 @click.option("--tsne-3d-layers", type=int, default=None, help="Layers with a 3-D t-SNE map [default: 2].")
 @click.option("--snapshots", type=int, default=None, help="Epochs in the aligned sequence [default: 6].")
 @click.option("--quick", is_flag=True, help="A smoke run of about a minute (small data, PCA and t-SNE).")
-@click.option("--threads", type=int, default=1, show_default=True, help="torch threads.")
+@threads_option()
 def command(**options: Any) -> None:
     """Train a deliberately redundant MLP, probe every layer, verify the redundant ones by pruning,
     map every layer in 2-D and 3-D, and write report.html, CSV tables, figures and summary.json."""
     import time
     from pathlib import Path
 
-    import torch
-
-    from infolens._validation import InfoLensError
+    from infolens._atomic import directory_lock
+    from infolens._threads import torch_threads
     from infolens.experiments.probe_run import ProbeRunConfig, format_summary, run_probe
 
-    torch.set_num_threads(max(1, options["threads"]))
     settings = {field: options[name] for name, field in _FIELDS.items() if options[name] is not None}
     if options["methods"]:
         settings["methods"] = tuple(dict.fromkeys(options["methods"]))
@@ -56,10 +55,8 @@ def command(**options: Any) -> None:
     def echo(message: str) -> None:
         click.echo(message, err=True)
 
-    try:
-        config = ProbeRunConfig.quick(**settings) if options["quick"] else ProbeRunConfig(**settings)
+    config = ProbeRunConfig.quick(**settings) if options["quick"] else ProbeRunConfig(**settings)
+    with directory_lock(out, fn="infolens probe", name="--out"), torch_threads(options["threads"]):
         result = run_probe(config, out, log=echo)
-    except InfoLensError as err:
-        raise click.ClickException(str(err)) from err
     click.echo(format_summary(result.summary))
     click.echo(f"report: {Path(out) / 'report.html'}")

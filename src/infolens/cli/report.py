@@ -10,12 +10,10 @@ import click
 @click.option("--recompute-sensitivity", is_flag=True, help="Redo the estimator-sensitivity table.")
 def command(run_dir: str, recompute_sensitivity: bool) -> None:
     """Rebuild the report of RUN_DIR from its store (no training)."""
-    from infolens._validation import InfoLensError
+    from infolens._atomic import directory_lock
     from infolens.experiments.plane_run import build_outputs, format_summary
 
-    try:
+    with directory_lock(run_dir, fn="infolens report", name="RUN_DIR"):
         summary = build_outputs(run_dir, log=lambda m: click.echo(m, err=True),
                                 recompute_sensitivity=recompute_sensitivity)
-    except InfoLensError as err:
-        raise click.ClickException(str(err)) from err
     click.echo(format_summary(summary))

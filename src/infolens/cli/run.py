@@ -7,7 +7,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-_ESTIMATORS = ["binning", "adaptive_binning", "kde", "ksg", "plugin"]
+from infolens.cli._options import ACTIVATIONS, DATASETS, ESTIMATORS, device_option, threads_option
+
 #: Command-line option -> PlaneRunConfig field.
 _FIELDS = {"activations": "activations", "epochs": "epochs", "seeds": "n_seeds", "dataset": "dataset",
            "estimator": "estimator", "lr": "lr", "batch_size": "batch_size", "schedule": "schedule",
@@ -22,13 +23,12 @@ def _schedule(value: str) -> str | int:
 
 @click.command(name="run")
 @click.option("--activation", "activations", multiple=True, default=("tanh", "relu"), show_default=True,
-              type=click.Choice(["tanh", "relu", "sigmoid", "linear"]),
+              type=click.Choice(list(ACTIVATIONS)),
               help="Hidden activation (repeatable).")
 @click.option("--epochs", type=int, default=None, help="Training epochs [default: 3000; 150 with --quick].")
 @click.option("--seeds", type=int, default=None, help="Number of seeds 0..N-1 [default: 3; 2 with --quick].")
-@click.option("--dataset", type=click.Choice(["szt12", "mnist1d", "digits"]), default="szt12",
-              show_default=True)
-@click.option("--estimator", type=click.Choice(_ESTIMATORS), default="binning", show_default=True,
+@click.option("--dataset", type=click.Choice(DATASETS), default="szt12", show_default=True)
+@click.option("--estimator", type=click.Choice(ESTIMATORS), default="binning", show_default=True,
               help="Information-plane estimator.")
 @click.option("--bins", type=int, default=None, help="binning/adaptive_binning: number of bins.")
 @click.option("--bin-width", type=float, default=None,
@@ -49,16 +49,16 @@ def _schedule(value: str) -> str | int:
               help="Output directory [default: runs/<dataset>-<timestamp>].")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--quick", is_flag=True, help="A smoke run of about 20 s (150 epochs, 2 seeds).")
-@click.option("--threads", type=int, default=1, show_default=True, help="torch threads.")
-@click.option("--device", default="cpu", show_default=True, help="torch device.")
+@threads_option()
+@device_option()
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar [default: when stderr is a terminal].")
 @click.pass_context
 def command(ctx: click.Context, **options: Any) -> None:
     """Train the reference network with tanh and ReLU over several seeds, record the information
     plane of every layer, and write report.html, PNG figures, store.sqlite and summary.json."""
-    from infolens._validation import InfoLensError
-    from infolens.experiments.plane_run import PlaneRunConfig, run_plane
+    from infolens._atomic import directory_lock
+    from infolens.experiments.plane_run import PlaneRunConfig, default_out_dir, run_plane
 
     given = {name for name in options
              if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
@@ -71,21 +71,20 @@ def command(ctx: click.Context, **options: Any) -> None:
     def echo(message: str) -> None:
         click.echo(message, err=True)
 
-    try:
-        if options["resume"]:
-            if options["out"] is None:
-                raise click.UsageError("--resume needs --out DIR (the run to continue)")
-            changed = given & (set(_FIELDS) | set(_PARAMS) | {"quick"})
-            if changed:
-                raise click.UsageError("--resume continues a run with its stored settings; do not pass "
-                                       + ", ".join("--" + n.replace("_", "-") for n in sorted(changed)))
-            config = None
-        else:
-            config = PlaneRunConfig.quick(**settings) if options["quick"] else PlaneRunConfig(**settings)
-        summary = run_plane(config, options["out"], resume=options["resume"], progress=options["progress"],
+    if options["resume"]:
+        if options["out"] is None:
+            raise click.UsageError("--resume needs --out DIR (the run to continue)")
+        changed = given & (set(_FIELDS) | set(_PARAMS) | {"quick"})
+        if changed:
+            raise click.UsageError("--resume continues a run with its stored settings; do not pass "
+                                   + ", ".join("--" + n.replace("_", "-") for n in sorted(changed)))
+        config = None
+    else:
+        config = PlaneRunConfig.quick(**settings) if options["quick"] else PlaneRunConfig(**settings)
+    out = options["out"] or default_out_dir(config.dataset)
+    with directory_lock(out, fn="infolens run", name="--out"):
+        summary = run_plane(config, out, resume=options["resume"], progress=options["progress"],
                             log=echo, threads=options["threads"], device=options["device"])
-    except InfoLensError as err:
-        raise click.ClickException(str(err)) from err
     _print_summary(summary)
 
 

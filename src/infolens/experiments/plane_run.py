@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from infolens._json import read_json
 from infolens._validation import check_choice, check_float, check_int, fail
 from infolens.report.html import Report, atomic_write_bytes
 
@@ -298,7 +299,7 @@ def _resolve_config(config: PlaneRunConfig | None, paths: _Paths, resume: bool) 
     if resume:
         if not paths.config.is_file():
             raise fail("out", _FN, "a run directory (with config.json) to resume", str(paths.root))
-        stored = PlaneRunConfig.from_dict(json.loads(paths.config.read_text()))
+        stored = PlaneRunConfig.from_dict(read_json(paths.config, _FN))
         if config is not None and config != stored:
             changed = {k: v for k, v in config.to_dict().items() if stored.to_dict().get(k) != v}
             raise fail("config", _FN, "the configuration the run was started with (resume continues "
@@ -463,7 +464,7 @@ def load_run(out: str | os.PathLike[str]) -> RunData:
     paths = _Paths(Path(out))
     if not paths.config.is_file() or not paths.store.is_file():
         raise fail("out", "load_run", "a run directory with config.json and store.sqlite", str(out))
-    config = PlaneRunConfig.from_dict(json.loads(paths.config.read_text()))
+    config = PlaneRunConfig.from_dict(read_json(paths.config, _FN))
     widths = reference_widths(config.dataset)
     layers = [f"layers.{i}" for i in range(len(widths) - 1)]
     with RunStore(paths.store) as store:
@@ -544,7 +545,7 @@ def compute_sensitivity(out: str | os.PathLike[str], *, log: Log | None = None) 
     from infolens.store import load_checkpoint
 
     paths = _Paths(Path(out))
-    config = PlaneRunConfig.from_dict(json.loads(paths.config.read_text()))
+    config = PlaneRunConfig.from_dict(read_json(paths.config, _FN))
     files = sorted(paths.snapshots.glob("epoch_*.pt"))
     if not files:
         raise fail("out", "compute_sensitivity", "a run directory with weight snapshots", str(out))
@@ -730,7 +731,7 @@ def build_outputs(out: str | os.PathLike[str], *, timings: Mapping[str, float] |
     paths = _Paths(Path(out))
     if not paths.config.is_file():
         raise fail("out", "build_outputs", "a run directory with config.json", str(out))
-    config = PlaneRunConfig.from_dict(json.loads(paths.config.read_text()))
+    config = PlaneRunConfig.from_dict(read_json(paths.config, _FN))
     if config.sensitivity and (recompute_sensitivity or not paths.sensitivity.is_file()):
         say("Estimator sensitivity: re-estimating the recorded epochs under other estimators ...")
         t0 = time.perf_counter()

@@ -20,19 +20,19 @@ def vib_point(dataset: str, seed: int, betas: list[float], epochs: int) -> dict[
             "seconds": float(sum(result.timings.values()))}
 
 
-def plane_point(dataset: str, activation: str, seed: int, epochs: int, estimator: str,
+def plane_point(dataset: str, activation: str, data_seed: int, epochs: int, estimator: str,
                 out_root: str) -> dict[str, Any]:
-    """One information-plane run (one activation, one seed) written to ``out_root/<name>``.
+    """One information-plane run (one activation, one data seed) written to ``out_root/<name>``.
 
-    ``seed`` is the seed of the train/test split (``data_seed``); the network's initial weights
-    are those of seed 0 (seeds of the weights are batched within one run: ``infolens run
-    --seeds``). An interrupted point resumes from its own checkpoint.
+    ``data_seed`` seeds the train/test split; the network's initial weights are those of seed 0
+    (seeds of the weights are batched within one run: ``infolens run --seeds``). An interrupted
+    point resumes from its own checkpoint.
     """
     from infolens.experiments.plane_run import PlaneRunConfig, run_plane
 
-    out = Path(out_root) / f"{dataset}-{activation}-{estimator}-seed{seed}"
+    out = Path(out_root) / f"{dataset}-{activation}-{estimator}-seed{data_seed}"
     config = PlaneRunConfig(dataset=dataset, activations=(activation,), n_seeds=1, epochs=epochs,
-                            estimator=estimator, data_seed=seed, sensitivity=False)
+                            estimator=estimator, data_seed=data_seed, sensitivity=False)
     resume = (out / "config.json").exists()
     summary = run_plane(None if resume else config, out, resume=resume, progress=False)
     layers = summary[activation]["layers"]
