@@ -29,11 +29,12 @@ import json
 import math
 import numbers
 import os
+import pickle
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from infolens._atomic import atomic_write
 from infolens._validation import InfoLensError, check_int, fail
@@ -77,6 +78,7 @@ _MEASUREMENT_FIELDS = ("seed", "activation", "epoch", "layer", "quantity", "esti
 _METRIC_FIELDS = ("seed", "activation", "epoch", "name", "value")
 STATUSES = ("running", "finished", "failed")
 _SQLITE_FULL = 13                      # SQLITE_FULL
+_SQLITE_IOERR = 10                     # SQLITE_IOERR
 _SQLITE_UNWRITABLE = (3, 8, 14)        # SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN
 
 
@@ -131,7 +133,7 @@ class RunStore:
         except BaseException as err:
             self.close()
             if isinstance(err, sqlite3.Error):
-                raise store_error(self.path, err) from err
+                _raise_store_error(self.path, err)
             raise
 
     # ------------------------------------------------------------------ plumbing
@@ -325,7 +327,7 @@ class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error) on an autocommit connection.
 
     A SQLite failure inside (a full disk, a read-only or corrupt file) rolls back, so the rows
-    stored before stay as they were, and is raised as :func:`store_error` describes.
+    stored before stay as they were, and is raised as :func:`_translate` describes.
     """
 
     def __init__(self, db: sqlite3.Connection | None, path: Path):
@@ -338,35 +340,45 @@ class _Transaction:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as err:
-            raise store_error(self._path, err) from err
+            _raise_store_error(self._path, err)
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         try:
             self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
         except sqlite3.Error as err:
             if exc_type is None:
-                raise store_error(self._path, err) from err
+                _raise_store_error(self._path, err)
         if isinstance(exc, sqlite3.Error):
-            raise store_error(self._path, exc) from exc
+            _raise_store_error(self._path, exc)
 
 
-def store_error(path: Path, err: sqlite3.Error) -> Exception:
-    """The exception to raise for a SQLite failure on the store at ``path``, with what to do.
+def _translate(path: Path, err: sqlite3.Error) -> Exception:
+    """The exception to raise for a SQLite failure on the store at ``path``, saying what to do.
 
-    A full disk gives ``OSError(ENOSPC)``, a file that cannot be written ``PermissionError``, a
-    corrupt or truncated file :class:`InfoLensError`; the file is never deleted or rewritten.
+    A full disk gives ``OSError(ENOSPC)``, another I/O failure ``OSError(EIO)``, a file that
+    cannot be written ``PermissionError``, a corrupt or truncated file :class:`InfoLensError`;
+    other failures are returned as they are. The file is never deleted or rewritten.
     """
     code = getattr(err, "sqlite_errorcode", None)  # Python >= 3.11; the message text otherwise
     text = str(err)
     if code == _SQLITE_FULL or "disk is full" in text:
         return OSError(errno.ENOSPC, "No space left on device (nothing stored before was lost)", str(path))
+    if code == _SQLITE_IOERR or "disk I/O error" in text:
+        return OSError(errno.EIO, f"{text} on the run store (nothing stored before was lost)", str(path))
     if code in _SQLITE_UNWRITABLE or "readonly" in text or "unable to open" in text:
         return PermissionError(errno.EACCES, f"cannot write the run store ({text})", str(path))
     if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
         return fail("store", "RunStore", f"an intact SQLite run store; {path} is corrupt or truncated "
                     f"({text}). It was left untouched: restore it from a copy, or start a new run in "
                     "another directory", got=repr(str(path)))
-    return InfoLensError(f"The run store {path} could not be used (SQLite: {text}); it was left untouched.")
+    return err
+
+
+def _raise_store_error(path: Path, err: sqlite3.Error) -> NoReturn:
+    translated = _translate(path, err)
+    if translated is err:
+        raise err
+    raise translated from err
 
 
 def save_checkpoint(path: str | os.PathLike[str], obj: Any) -> Path:
@@ -384,14 +396,21 @@ def load_checkpoint(path: str | os.PathLike[str], *, map_location: Any = "cpu",
     """Load a checkpoint written by :func:`save_checkpoint`.
 
     ``weights_only=True`` (torch's safe loader) accepts tensors, dicts, lists, numbers and
-    strings; pass False only for files you trust. A missing file raises :class:`InfoLensError`.
+    strings; pass False only for files you trust. A missing, truncated or corrupt file raises
+    :class:`InfoLensError` (and is left as it is).
     """
     import torch
 
     target = Path(path)
     if not target.is_file():
         raise fail("path", "load_checkpoint", "an existing checkpoint file", str(path))
-    return torch.load(target, map_location=map_location, weights_only=weights_only)
+    try:
+        return torch.load(target, map_location=map_location, weights_only=weights_only)
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as err:
+        reason = " ".join(str(err).split()).split(". ")[0][:120]  # its first sentence
+        raise fail("path", "load_checkpoint", f"a complete checkpoint written by save_checkpoint; {target} "
+                   f"is truncated or corrupt ({type(err).__name__}: {reason}). It was left untouched: "
+                   "restore it, or start the run again in a new directory", got=repr(str(target))) from err
 
 
-__all__ = ["RunStore", "load_checkpoint", "save_checkpoint", "store_error"]
+__all__ = ["RunStore", "load_checkpoint", "save_checkpoint"]
