@@ -44,7 +44,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
     -------
     Path
         The target path. On any exception the temporary file is removed and the target is left
-        as it was.
+        as it was; an ``OSError`` without a file name (e.g. a full disk) gets the target's.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -56,8 +56,10 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename is None:  # name the file (a full disk at fsync)
+            raise OSError(err.errno, err.strerror, str(target)) from err
         raise
     _fsync_dir(target.parent)
     return target
