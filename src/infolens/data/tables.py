@@ -49,11 +49,14 @@ class Table:
     def select(self, spec: str, option: str = "x", fn: str = "infolens estimate") -> np.ndarray:
         """The columns named in ``spec`` ("a,b" or "0,2": names or 0-based indices), side by side.
 
+        A header name that itself holds a comma is matched whole.
+
         One column gives an array of shape (n,); several give (n, d). ``option`` and ``fn`` name
         the parameter in the error message.
         """
         names = list(self.columns)
-        tokens = [token.strip() for token in str(spec).split(",")]
+        spec = str(spec)
+        tokens = [spec] if spec in self.columns else [token.strip() for token in spec.split(",")]
         picked = []
         for token in tokens:
             if token in self.columns:
