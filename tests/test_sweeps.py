@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from infolens import InfoLensError
-from infolens.sweeps import grid, point_key, run_sweep
+from infolens.sweeps import SweepResult, grid, point_key, run_sweep
 
 CALLS: list[dict] = []
 
@@ -71,3 +74,49 @@ def test_sweep_on_ray_matches_local(tmp_path):
     finally:
         ray.shutdown()
     assert on_ray.to_frame()["value"].tolist() == [3.0, 11.0]
+
+
+def slow_point(seconds: float) -> dict:
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+def test_to_frame_expands_per_beta_points_and_aggregate_averages_over_seeds(tmp_path):
+    from infolens.sweeps import aggregate
+
+    def record(seed, accuracies):
+        points = [{"beta": b, "acc": a} for b, a in zip((0.0, 1.0), accuracies, strict=True)]
+        return {"config": {"dataset": "d", "seed": seed}, "result": {"seconds": 1.0, "points": points}}
+
+    result = SweepResult(records=[record(0, (0.5, 0.25)), record(1, (0.7, 0.25)), record(2, (0.9, 0.25))],
+                         out_dir=tmp_path, n_skipped=0)
+    frame = result.to_frame(expand="points")
+    assert len(frame) == 6 and list(frame.columns) == ["dataset", "seed", "seconds", "beta", "acc"]
+    table = aggregate(frame, by=["dataset", "beta"], metrics=["acc"]).to_dict("records")
+    # beta 0: mean of 0.5, 0.7, 0.9 = 0.7, sample sd = 0.2; beta 1: constant 0.25, sd 0
+    assert table[0] == pytest.approx({"dataset": "d", "beta": 0.0, "acc_mean": 0.7, "acc_std": 0.2})
+    assert table[1] == pytest.approx({"dataset": "d", "beta": 1.0, "acc_mean": 0.25, "acc_std": 0.0})
+    with pytest.raises(InfoLensError, match="unknown columns \\['loss'\\]"):
+        aggregate(frame, by=["beta"], metrics=["loss"])
+    with pytest.raises(InfoLensError, match="'expand' parameter of SweepResult.to_frame"):
+        result.to_frame(expand="seconds")
+
+
+def test_a_second_sweep_on_the_same_directory_is_refused_while_the_first_runs(tmp_path):
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from test_sweeps import slow_point; "
+            "from infolens.sweeps import run_sweep; run_sweep(slow_point, [{'seconds': 60}], sys.argv[2])")
+    first = subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).parent), str(tmp_path)])
+    lock = tmp_path / ".infolens.lock"
+    try:
+        deadline = time.monotonic() + 60
+        while not (lock.is_file() and lock.read_text().strip()):
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        with pytest.raises(InfoLensError, match=f"locked by process {first.pid}"):
+            run_sweep(square_plus_seed, [{"x": 1.0, "seed": 0}], tmp_path)
+    finally:
+        first.kill()
+        first.wait()
+    # the killed sweep's lock went with its process: the directory is usable at once
+    again = run_sweep(square_plus_seed, [{"x": 1.0, "seed": 0}], tmp_path)
+    assert again.records[0]["result"] == {"value": 1.0}
