@@ -105,7 +105,7 @@ def _usage_message(err: click.ClickException) -> str:
     message = " ".join(err.format_message().split())
     ctx = getattr(err, "ctx", None)
     if isinstance(err, click.UsageError) and ctx is not None:
-        message += f" (see '{ctx.command_path} --help')"
+        message = f"{message.rstrip('.')}; see '{ctx.command_path} --help'."
     return message
 
 
@@ -114,7 +114,7 @@ def _exit(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-@click.group(cls=_LazyGroup, invoke_without_command=True)
+@click.group(name="infolens", cls=_LazyGroup, invoke_without_command=True)
 @click.version_option(package_name="infolens")
 @click.option("--debug", is_flag=True, help="Show the Python traceback of an error.")
 @click.pass_context
