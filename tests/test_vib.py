@@ -301,12 +301,12 @@ def test_ib_command_on_szt12_with_a_run_dir(tmp_path):
 
 
 def test_ib_command_rejects_run_dir_without_szt12(tmp_path):
-    from infolens.cli.ib import command
+    from infolens.cli import main
 
-    result = CliRunner().invoke(command, ["--dataset", "mnist1d", "--run-dir", str(tmp_path),
-                                          "--out", str(tmp_path / "o"), "--epochs", "1"])
+    result = CliRunner().invoke(main, ["ib", "--dataset", "mnist1d", "--run-dir", str(tmp_path),
+                                       "--out", str(tmp_path / "o"), "--epochs", "1"])
     assert result.exit_code != 0
-    assert "'run_dir' parameter" in result.output
+    assert "'run_dir' parameter" in result.stderr
 
 
 @pytest.mark.slow
