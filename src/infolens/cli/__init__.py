@@ -25,7 +25,7 @@ from infolens._validation import InfoLensError
 
 _COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("infolens.cli.run", "Train networks and record their information plane (main job)."),
-    "estimate": ("infolens.cli.estimate", "Estimate entropy or MI from .npy/.csv sample files."),
+    "estimate": ("infolens.cli.estimate", "Entropy, MI or CMI of samples in CSV, .npy or .npz files."),
     "ib": ("infolens.cli.ib", "Information bottleneck: exact IB curve and VIB beta sweeps."),
     "probe": ("infolens.cli.probe", "Per-layer linear probes, redundant layers and embeddings."),
     "layers": ("infolens.cli.layers", "List a reference model's layers and output shapes."),
@@ -57,7 +57,7 @@ class _LazyGroup(click.Group):
         except Exception as err:
             if ctx.params.get("debug"):
                 raise
-            raise click.ClickException(describe_error(err)) from err
+            raise click.ClickException(_describe_error(err)) from err
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
@@ -73,7 +73,7 @@ class _LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-def describe_error(err: BaseException) -> str:
+def _describe_error(err: BaseException) -> str:
     """One line saying what went wrong and what to do, for an exception a command raised."""
     if isinstance(err, InfoLensError):
         return " ".join(str(err).split())
