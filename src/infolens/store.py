@@ -368,7 +368,7 @@ def _translate(path: Path, err: sqlite3.Error) -> Exception:
     if code in _SQLITE_UNWRITABLE or "readonly" in text or "unable to open" in text:
         return PermissionError(errno.EACCES, f"cannot write the run store ({text})", str(path))
     if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
-        return fail("store", "RunStore", f"an intact SQLite run store; {path} is corrupt or truncated "
+        return fail("path", "RunStore", f"an intact SQLite run store; {path} is corrupt or truncated "
                     f"({text}). It was left untouched: restore it from a copy, or start a new run in "
                     "another directory", got=repr(str(path)))
     return err
