@@ -252,9 +252,15 @@ _GUARD = {"run": ["--epochs", "0", "--out", "{readonly}"], "ib": ["--epochs", "0
           "sweep": ["--epochs", "0", "--out", "{readonly}"], "report": ["{empty_dir}"]}
 
 
+#: First tokens of calls without a valid subcommand (never empty: ``infolens`` alone runs the main job).
+_NOT_COMMANDS = ["--bogus", "frobnicate", "-x", "1", "\u00e9", "RUN", "--debug=1"]
+
+
 @st.composite
 def junk_calls(draw) -> list[str]:
-    command = draw(st.sampled_from(sorted(_OPTIONS)))
+    command = draw(st.sampled_from(["", *sorted(_OPTIONS)]))
+    if not command:
+        return [draw(st.sampled_from(_NOT_COMMANDS)), *draw(st.lists(st.sampled_from(_VALUES), max_size=3))]
     tokens = st.one_of(st.sampled_from(_OPTIONS[command]), st.sampled_from(_VALUES),
                        st.text(max_size=6))
     head = ["{x.npy}"] if command == "estimate" else ["ib"] if command == "sweep" else []
