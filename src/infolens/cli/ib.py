@@ -47,16 +47,13 @@ def command(**options: Any) -> None:
         batch_size=options["batch_size"], lr=options["lr"], k=options["k"],
         n_eval_samples=options["eval_samples"], seed=options["seed"], device=options["device"],
         threads=options["threads"])
-    bar = None
-    if show:
+    with directory_lock(out, fn="infolens ib", name="--out"):
         from tqdm import tqdm
 
-        bar = tqdm(total=config.epochs, desc="VIB sweep", unit="epoch", file=sys.stderr)
-    with directory_lock(out, fn="infolens ib", name="--out"):
-        summary = run_ib_experiment(config, out, run_dir=options["run_dir"],
-                                    progress=(lambda e, n: bar.update(1)) if bar is not None else None)
-    if bar is not None:
-        bar.close()
+        with tqdm(total=config.epochs, desc="VIB sweep", unit="epoch", file=sys.stderr,
+                  disable=not show) as bar:
+            summary = run_ib_experiment(config, out, run_dir=options["run_dir"],
+                                        progress=(lambda e, n: bar.update(1)) if show else None)
     click.echo(f"{'beta':>8} {'test_acc':>9} {'rate_bits':>10} {'I_ZY_bits':>10}")
     for p in summary["points"]:
         click.echo(f"{p['beta']:>8g} {p['test_accuracy']:>9.4f} {p['rate_bits']:>10.3f} "
