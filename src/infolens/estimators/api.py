@@ -124,7 +124,7 @@ _BINNING_PARAMS: dict[str, tuple[Any, Checker]] = {
     "correction": ("plugin", _one_of("plugin", "miller_madow")),
 }
 _K = {"k": (3, _int_at_least(1))}
-_BIAS_CORRECT: dict[str, tuple[Any, Checker]] = {"bias_correct": (False, _one_of(False, True))}
+_BIAS_CORRECT: dict[str, tuple[Any, Checker]] = {"bias_correct": (True, _one_of(False, True))}
 _KNN_METRIC = {"metric": ("chebyshev", _one_of("chebyshev", "euclidean"))}
 _NEURAL_PARAMS: dict[str, tuple[Any, Checker]] = {
     "steps": (1000, _int_at_least(1)),

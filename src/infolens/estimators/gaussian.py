@@ -6,8 +6,8 @@ log-determinants. Exact in the limit for Gaussian data; for non-Gaussian data th
 the Gaussian with the same covariance, which can be far from the truth (e.g. zero for
 uncorrelated but dependent variables). The plain estimate is biased: ``E[ln det S]`` is below
 ``ln det Sigma``, so the entropy is biased downwards and the MI upwards by about
-``dx dy / (2 n)`` nats under independence. ``bias_correct=True`` removes the bias of each
-log-determinant exactly for Gaussian data, using ``(n - 1) S ~ Wishart(Sigma, n - 1)``::
+``dx dy / (2 n)`` nats under independence. ``bias_correct=True`` (the default) removes the bias
+of each log-determinant exactly for Gaussian data, using ``(n - 1) S ~ Wishart(Sigma, n - 1)``::
 
     E[ln det S] = ln det Sigma + d ln 2 - d ln(n - 1) + sum_{i=1..d} digamma((n - i) / 2).
 
@@ -18,9 +18,9 @@ one-dimensional X and Y it is a lower bound of the true MI (the normal scores ha
 Gaussian marginals and the Gaussian maximises the joint entropy for a given covariance), exact
 when the dependence (copula) is Gaussian. For multivariate X or Y it is the MI of the Gaussian
 with the same normal-score covariance; it is usually, not provably, below the truth. By default
-no bias correction is applied (as in :func:`mi_gaussian`); ``bias_correct=True`` applies the
-Gaussian correction above (Ince et al. use it by default), which is exact only for Gaussian
-scores and slightly approximate for normal scores of ranks.
+the Gaussian correction above is applied (as Ince et al. do); it is exact only for Gaussian
+scores and slightly approximate for normal scores of ranks. ``bias_correct=False`` gives the
+plain plug-in value (in 50 x 50 dimensions at N = 5,000 it is about 0.25 nats above the truth).
 
 All values are in nats. Functions take clean float64 arrays of shape (n, d) and refuse a
 singular (or numerically singular) sample covariance with :class:`~infolens.InfoLensError`.
@@ -82,7 +82,7 @@ def _log_det_cov(columns: np.ndarray, name: str, fn: str, bias_correct: bool) ->
     return log_det
 
 
-def entropy_gaussian(x: np.ndarray, bias_correct: bool = False) -> float:
+def entropy_gaussian(x: np.ndarray, bias_correct: bool = True) -> float:
     """Differential entropy ``1/2 ln det(2 pi e S)`` in nats of the Gaussian fitted to ``x``.
 
     Parameters
@@ -96,7 +96,7 @@ def entropy_gaussian(x: np.ndarray, bias_correct: bool = False) -> float:
     return 0.5 * (d * math.log(2.0 * math.pi * math.e) + log_det)
 
 
-def mi_gaussian(x: np.ndarray, y: np.ndarray, bias_correct: bool = False) -> float:
+def mi_gaussian(x: np.ndarray, y: np.ndarray, bias_correct: bool = True) -> float:
     """``I(X; Y) = 1/2 (ln det S_x + ln det S_y - ln det S_xy)`` in nats of the fitted Gaussian.
 
     Parameters
@@ -114,7 +114,7 @@ def _mi(x: np.ndarray, y: np.ndarray, bias_correct: bool, fn: str) -> float:
                   - _log_det_cov(np.hstack([x, y]), "y", fn, bias_correct))
 
 
-def cmi_gaussian(x: np.ndarray, y: np.ndarray, z: np.ndarray, bias_correct: bool = False) -> float:
+def cmi_gaussian(x: np.ndarray, y: np.ndarray, z: np.ndarray, bias_correct: bool = True) -> float:
     """``I(X; Y | Z) = 1/2 (ln det S_xz + ln det S_yz - ln det S_xyz - ln det S_z)`` in nats.
 
     For jointly Gaussian variables this is ``-1/2 ln det(I - R)`` of the partial correlations.
@@ -141,7 +141,7 @@ def copula_normalize(x: np.ndarray) -> np.ndarray:
     return special.ndtri(ranks / (x.shape[0] + 1.0))
 
 
-def mi_gaussian_copula(x: np.ndarray, y: np.ndarray, bias_correct: bool = False) -> float:
+def mi_gaussian_copula(x: np.ndarray, y: np.ndarray, bias_correct: bool = True) -> float:
     """Gaussian-copula MI (GCMI, Ince et al. 2017) in nats: :func:`mi_gaussian` of normal scores.
 
     A lower bound of ``I(X; Y)`` for one-dimensional X and Y, exact for a Gaussian copula;
@@ -151,7 +151,7 @@ def mi_gaussian_copula(x: np.ndarray, y: np.ndarray, bias_correct: bool = False)
 
 
 def cmi_gaussian_copula(x: np.ndarray, y: np.ndarray, z: np.ndarray,
-                        bias_correct: bool = False) -> float:
+                        bias_correct: bool = True) -> float:
     """Gaussian-copula conditional MI in nats: :func:`cmi_gaussian` of the normal scores."""
     return _cmi(copula_normalize(x), copula_normalize(y), copula_normalize(z), bias_correct,
                 _fn("cmi", "gaussian_copula"))
