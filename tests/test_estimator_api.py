@@ -128,7 +128,8 @@ def test_auto_picks_a_discrete_estimator_for_integers() -> None:
 def test_auto_picks_knn_for_floats() -> None:
     x, y, _ = correlated_gaussians(300, dim=1, seed=3)
     assert il.estimate_entropy(x).method == "kl"
-    assert il.estimate_mi(x, y).method == "ksg"
+    assert il.estimate_cmi(x, y, x[::-1]).method == "ksg"
+    assert il.estimate_mi(x, y).details["chosen"] in ("gaussian_copula", "ksg_copula")  # test_auto.py
     with warnings.catch_warnings():  # api warns about the ties of the discrete y (see report)
         warnings.simplefilter("ignore", InfoLensWarning)
         assert il.estimate_mi(x, (y > 0).astype(int)[:, 0]).method == "mixed"
@@ -281,7 +282,7 @@ def test_nan_is_never_returned(quantity: str, method: str, args: tuple) -> None:
         warnings.simplefilter("ignore", InfoLensWarning)
         est = fn(*args, method=method)
     assert est.is_finite
-    assert all(math.isfinite(v) for v in est.details.values())
+    assert all(math.isfinite(v) for v in est.details.values() if not isinstance(v, str))
 
 
 # ============================================================================= bad input

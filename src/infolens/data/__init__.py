@@ -1,8 +1,19 @@
-"""Offline data: the Shwartz-Ziv & Tishby 12-bit task, MNIST-1D, digits, and Gaussians with known MI."""
+"""Offline data: the Shwartz-Ziv & Tishby 12-bit task, MNIST-1D, digits, and tasks with known MI."""
 
 from infolens.data.datasets import DATASETS, Split, digits, load, mnist1d, split
+from infolens.data.known_mi import (
+    KnownMITask,
+    gaussian_task,
+    known_mi_tasks,
+    mixture_task,
+    student_t_mi,
+    student_t_task,
+    transformed_task,
+    uniform_noise_task,
+)
 from infolens.data.synthetic import correlated_gaussians, gaussian_entropy
 from infolens.data.szt12 import szt12
 
-__all__ = ["DATASETS", "Split", "correlated_gaussians", "digits", "gaussian_entropy", "load", "mnist1d",
-           "split", "szt12"]
+__all__ = ["DATASETS", "KnownMITask", "Split", "correlated_gaussians", "digits", "gaussian_entropy",
+           "gaussian_task", "known_mi_tasks", "load", "mixture_task", "mnist1d", "split", "student_t_mi",
+           "student_t_task", "szt12", "transformed_task", "uniform_noise_task"]

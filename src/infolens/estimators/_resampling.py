@@ -94,7 +94,8 @@ def subsampled(evaluate: Evaluate, n: int, m: int, rng: np.random.Generator,
             for i in range(r)]
     outputs = [evaluate(np.sort(idx)) for idx in rows]
     values = np.array([value for value, _ in outputs])
-    details = {key: float(np.mean([d[key] for _, d in outputs])) for key in outputs[0][1]}
+    details = {key: float(np.mean([d[key] for _, d in outputs])) for key, first in outputs[0][1].items()
+               if isinstance(first, float)}  # text details (auto's choice) are not averaged
     mean = float(values.mean())
     spread = float(values.std(ddof=1)) / (math.sqrt(r) if disjoint else 1.0)
     half = float(stats.t.ppf(0.5 + level / 2, r - 1)) * spread

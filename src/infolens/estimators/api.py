@@ -17,7 +17,7 @@ import inspect
 import math
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -94,7 +94,9 @@ class MethodSpec:
     tensors of shape (n, d) on their own device) or ``"raw"`` (the inputs as given). ``entropy``,
     ``mi`` and ``cmi`` name ``"module:function"`` implementations returning nats; for
     ``codes``/``binned`` methods MI and CMI follow from ``entropy`` by the entropy identities.
-    ``resampling`` is ``"bootstrap"``, ``"subsample"`` or None (no interval available).
+    ``resampling`` is ``"bootstrap"``, ``"subsample"``, ``"internal"`` (the implementation takes
+    ``level`` and ``seed`` and returns its own interval as ``ci_low``/``ci_high`` and its flags as
+    ``flags`` in its details) or None (no interval available).
     """
 
     name: str
@@ -120,6 +122,7 @@ _KNN = "infolens.estimators.knn"
 _KDE = "infolens.estimators.kde"
 _GAUSSIAN = "infolens.estimators.gaussian"
 _NEURAL = "infolens.estimators.neural"
+_COPULA_KNN = "infolens.estimators.copula_knn"
 _BINNING_PARAMS: dict[str, tuple[Any, Checker]] = {
     "correction": ("plugin", _one_of("plugin", "miller_madow")),
 }
@@ -142,6 +145,8 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
                entropy=f"{_DISCRETE}:entropy_miller_madow"),
     MethodSpec("chao_shen", "discrete", "codes", "Chao & Shen 2003",
                entropy=f"{_DISCRETE}:entropy_chao_shen"),
+    MethodSpec("nsb", "discrete", "codes", "Nemenman, Shafee & Bialek 2002",
+               entropy="infolens.estimators.nsb:entropy_nsb"),
     MethodSpec("binning", "binning", "binned", "Shwartz-Ziv & Tishby 2017; Saxe et al. 2018",
                entropy=f"{_DISCRETE}:entropy_plugin",
                params={"bins": (30, _int_at_least(1)),
@@ -160,6 +165,15 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
     MethodSpec("mixed", "knn", "device", "Gao, Kannan, Oh & Viswanath 2017",
                mi=f"{_KNN}:mi_mixed", params=dict(_K),
                resampling="subsample", min_samples=lambda p: p["k"] + 1),
+    MethodSpec("ksg_copula", "knn", "float", "Kraskov et al. 2004 on normal scores",
+               mi=f"{_COPULA_KNN}:mi_ksg_copula", params=dict(_K),
+               resampling="subsample", min_samples=lambda p: p["k"] + 1),
+    MethodSpec("ksg_radial", "knn", "float", "Kraskov et al. 2004 on per-side radii",
+               mi=f"{_COPULA_KNN}:mi_ksg_radial", params=dict(_K),
+               resampling="subsample", min_samples=lambda p: p["k"] + 1),
+    MethodSpec("auto", "auto", "float", "infolens.estimators.auto (documented rule)",
+               mi="infolens.estimators.auto:mi_auto", resampling="internal",
+               min_samples=lambda p: 8),
     MethodSpec("kde", "kde", "float", "Kolchinsky & Tracey 2017; Saxe et al. 2018",
                entropy=f"{_KDE}:entropy_kde", mi=f"{_KDE}:mi_kde",
                params={"noise_var": (0.1, _positive_float),
@@ -199,7 +213,7 @@ def _auto(quantity: str, discrete: list[bool]) -> str:
         return "kl"
     if quantity == "mi" and any(discrete):
         return "mixed"
-    return "ksg"
+    return "auto" if quantity == "mi" else "ksg"
 
 
 def _check_params(spec: MethodSpec, params: Mapping[str, Any], fn: str) -> dict[str, Any]:
@@ -320,7 +334,7 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
               n_permutations: int | None, params: Mapping[str, Any]) -> _Request:
     """Check every argument, resolve ``method="auto"`` and coerce the samples once."""
     units = check_units(units, fn)
-    choices = ["auto", *[m for m, s in METHODS.items() if s.supports(quantity)]]
+    choices = ["auto", *[m for m, s in METHODS.items() if s.supports(quantity) and m != "auto"]]
     method = check_choice("method", method, choices, fn)
     discrete = [_is_discrete_input(v) for v in named.values()]
     method = _auto(quantity, discrete) if method == "auto" else method
@@ -339,7 +353,7 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                     n_permutations)
     minimum = spec.min_samples(params)
     checked = {k: as_samples(v, k, fn, min_samples=minimum,
-                             allow_constant=spec.family not in ("knn", "gaussian"))
+                             allow_constant=spec.family not in ("knn", "gaussian", "auto"))
                for k, v in named.items()}
     check_same_length(fn, **checked)
     # raw methods (neural) get the inputs as given and "device" methods (k-NN) get tensors as
@@ -363,16 +377,23 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                     n_permutations, params)
     spec, n = req.spec, len(req.checked[0])
     rng = np.random.default_rng(random_state)
+    if spec.resampling == "internal":  # the method draws its own resamples and interval
+        req = replace(req, params={**req.params, "level": req.ci or 0.95, "seed": random_state})
     flags: list[str] = []
     if spec.family == "knn":
         flags += _knn_warnings([c for c, d in zip(req.checked, req.discrete, strict=True) if not d])
-    got = resampling.resample(req.evaluate, n, max_samples=req.max_samples, level=req.ci,
-                              n_resamples=req.n_resamples, kind=spec.resampling, rng=rng)
+    if spec.resampling == "internal" and (req.max_samples is None or n <= req.max_samples):
+        got = _own_interval(req.evaluate, n, req.ci)
+    else:
+        got = resampling.resample(req.evaluate, n, max_samples=req.max_samples, level=req.ci,
+                                  n_resamples=req.n_resamples, kind=spec.resampling, rng=rng)
     if got.subsampled:
         flags.append("subsampled")
     if not math.isfinite(got.value):
         raise fail("x", fn, f"data on which method={spec.name!r} gives a finite estimate",
                     got=f"an estimate of {got.value}")
+    details = dict(got.details)
+    flags += details.pop("flags", ())
     p_value = None
     if req.n_permutations is not None and quantity == "mi":
         p_value = resampling.permutation_p_value(req.evaluate, got.rows, got.n_used,
@@ -386,9 +407,18 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                                               float(from_nats(got.interval[1], req.units))),
         ci_level=got.level, p_value=p_value,
         cap=None if cap is None else float(from_nats(cap, req.units)), flags=tuple(flags),
-        details={**{k: float(from_nats(v, req.units)) for k, v in got.details.items()},
+        details={**{k: float(from_nats(v, req.units)) if isinstance(v, float) else v
+                    for k, v in details.items() if k not in ("ci_low", "ci_high")},
                  **got.counts},
     )
+
+
+def _own_interval(evaluate: Callable[[np.ndarray | None], tuple[float, dict[str, Any]]], n: int,
+                  level: float | None) -> resampling.Resampled:
+    """The estimate of a method that returns its interval as ``ci_low``/``ci_high`` in details."""
+    value, details = evaluate(None)
+    bounds = None if level is None else (details["ci_low"], details["ci_high"])
+    return resampling.Resampled(value, details, bounds, level, n)
 
 
 def _keep_device(value: Any, checked: np.ndarray) -> Any:

@@ -44,7 +44,8 @@ class Estimate:
         ln N for a sample-identity variable); ``value`` above it is flagged, never clipped.
     flags : tuple of str
         ``"negative"``, ``"above_cap"``, ``"near_log_n"``, ``"subsampled"``, ``"ties"``,
-        ``"high_dimension"``.
+        ``"high_dimension"``, ``"unreliable"`` (``method="auto"``: the chosen estimator has not
+        converged; a warning says so).
     details : Mapping
         Method-specific extras (for example both KDE bounds), in ``units``.
     """

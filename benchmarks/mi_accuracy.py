@@ -1,0 +1,199 @@
+"""Accuracy, interval coverage and time of MI estimators on the known-MI task suite.
+
+Tasks: :func:`infolens.data.known_mi_tasks` (46 tasks in the families of Czyz et al. 2023,
+1 to 50 dimensions per side; truths in nats, closed form or Monte Carlo with standard error).
+Methods, all through ``il.estimate_mi`` with ``ci=0.95``:
+
+* ``ksg`` (k = 3), ``gaussian_copula`` (bias-corrected, the default), ``gaussian_copula_plain``
+  (``bias_correct=False``), ``ksg_copula``, ``ksg_radial``: intervals by the API's resampling
+  with ``n_resamples`` = 20 (subsampling for k-NN, bootstrap for the copula);
+* ``rule``: the fixed rule of issue 10, the larger of ``ksg`` and ``gaussian_copula`` (no
+  interval; its time is the sum of both);
+* ``auto``: ``method="auto"`` with its own interval and ``unreliable`` flag.
+
+Per task and method: estimate, error, relative error, interval, whether it covers the truth,
+seconds. Summary rows per method: MAE, median relative error, share within 10%, worst relative
+error, interval coverage, median seconds, the 25-50-D tasks (largest relative error), and tasks
+worse than 50% without the ``unreliable`` flag. A per-family table gives median relative errors.
+``--large`` also times ``auto`` at N = 100,000 on one task per family. Results go to
+``benchmarks/results/mi_accuracy.json`` and the figure of estimate against truth per method to
+``benchmarks/results/mi_accuracy.png``. Run ``.venv/bin/python benchmarks/mi_accuracy.py``
+(about 15 minutes on 2 busy cores); ``--quick`` runs every fourth task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS_DIR, environment, format_table, set_threads, write_results  # noqa: E402
+
+set_threads(2)
+
+import infolens as il  # noqa: E402
+from infolens.data import KnownMITask, known_mi_tasks  # noqa: E402
+
+#: (label, method, extra parameters); ``rule`` is derived from two of them.
+METHODS: list[tuple[str, str, dict[str, Any]]] = [
+    ("ksg", "ksg", {"k": 3}),
+    ("gaussian_copula", "gaussian_copula", {}),
+    ("gaussian_copula_plain", "gaussian_copula", {"bias_correct": False}),
+    ("ksg_copula", "ksg_copula", {}),
+    ("ksg_radial", "ksg_radial", {}),
+    ("auto", "auto", {}),
+]
+N_RESAMPLES = 20
+LARGE_N = 100_000
+
+
+def _row(task: KnownMITask, label: str, value: float, ci: tuple[float, float] | None,
+         seconds: float, flags: tuple[str, ...] = (), chosen: str = "") -> dict[str, Any]:
+    error = value - task.mi
+    return {"task": task.name, "family": task.family, "dims": f"{task.dim_x}x{task.dim_y}",
+            "max_dim": max(task.dim_x, task.dim_y), "method": label, "truth": task.mi,
+            "truth_se": task.mi_se, "estimate": value, "error": error,
+            "relative_error": abs(error) / task.mi, "ci": list(ci) if ci else None,
+            "covered": None if ci is None else bool(ci[0] <= task.mi <= ci[1]),
+            "seconds": seconds, "unreliable": "unreliable" in flags, "chosen": chosen}
+
+
+def run_task(task: KnownMITask, n: int, seed: int, labels: set[str]) -> list[dict[str, Any]]:
+    x, y = task.sample(n, seed=seed)
+    rows = []
+    for label, method, params in METHODS:
+        if label not in labels:
+            continue
+        extra = {} if method == "auto" else {"n_resamples": N_RESAMPLES}
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = il.estimate_mi(x, y, method=method, units="nats", ci=0.95, random_state=seed,
+                                 **extra, **params)
+        seconds = time.perf_counter() - start
+        rows.append(_row(task, label, est.value, est.ci, seconds, est.flags,
+                         str(est.details.get("chosen", ""))))
+    by_label = {r["method"]: r for r in rows}
+    if "ksg" in by_label and "gaussian_copula" in by_label:
+        ksg, gc = by_label["ksg"], by_label["gaussian_copula"]
+        rows.append(_row(task, "rule", max(ksg["estimate"], gc["estimate"]), None,
+                         ksg["seconds"] + gc["seconds"]))
+    return rows
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for label in dict.fromkeys(r["method"] for r in rows):
+        own = [r for r in rows if r["method"] == label]
+        rel = [r["relative_error"] for r in own]
+        covered = [r["covered"] for r in own if r["covered"] is not None]
+        high = [r for r in own if r["max_dim"] >= 25]
+        worst = max(own, key=lambda r: r["relative_error"])
+        out.append({
+            "method": label, "tasks": len(own),
+            "MAE": statistics.fmean(abs(r["error"]) for r in own),
+            "median_rel_err": statistics.median(rel),
+            "within_10%": sum(e <= 0.10 for e in rel) / len(rel),
+            "worst_rel_err": worst["relative_error"], "worst_task": worst["task"],
+            "coverage": statistics.fmean(covered) if covered else None,
+            "median_s": statistics.median(r["seconds"] for r in own),
+            "25-50D_within_25%": (sum(r["relative_error"] <= 0.25 for r in high) / len(high)
+                                  if high else None),
+            "25-50D_worst": max((r["relative_error"] for r in high), default=None),
+            "over_50%_unflagged": sum(r["relative_error"] > 0.5 and not r["unreliable"] for r in own),
+        })
+    return out
+
+
+def by_family(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for family in dict.fromkeys(r["family"] for r in rows):
+        entry: dict[str, Any] = {"family": family}
+        for label in dict.fromkeys(r["method"] for r in rows):
+            rel = [r["relative_error"] for r in rows if r["family"] == family and r["method"] == label]
+            entry[label] = statistics.median(rel)
+        out.append(entry)
+    return out
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(r["method"] for r in rows))
+    cols = 4
+    fig, axes = plt.subplots(math.ceil(len(labels) / cols), cols, figsize=(4 * cols, 3.6 * math.ceil(len(labels) / cols)),
+                             squeeze=False)
+    top = max(r["truth"] for r in rows) * 1.15
+    for ax, label in zip(axes.flat, labels, strict=False):
+        own = [r for r in rows if r["method"] == label]
+        for r in own:
+            if r["ci"]:
+                ax.plot([r["truth"]] * 2, r["ci"], color="0.7", lw=1)
+        ax.scatter([r["truth"] for r in own], [r["estimate"] for r in own], s=12,
+                   c=["tab:red" if r["unreliable"] else "tab:blue" for r in own])
+        ax.plot([0, top], [0, top], "k--", lw=0.8)
+        ax.set(title=label, xlabel="true MI (nats)", ylabel="estimate (nats)", xlim=(0, top),
+               ylim=(-0.1, top))
+    for ax in list(axes.flat)[len(labels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="every fourth task only")
+    parser.add_argument("--large", action="store_true", help=f"also time auto at N = {LARGE_N:,}")
+    parser.add_argument("--methods", default=",".join([m[0] for m in METHODS]))
+    args = parser.parse_args()
+    tasks = known_mi_tasks()[:: 4 if args.quick else 1]
+    labels = set(args.methods.split(","))
+    rows: list[dict[str, Any]] = []
+    for task in tasks:
+        task_rows = run_task(task, args.n, args.seed, labels)
+        rows += task_rows
+        auto = next((r for r in task_rows if r["method"] == "auto"), None)
+        if auto:
+            print(f"{task.name:42s} truth {task.mi:.3f} auto {auto['estimate']:.3f} "
+                  f"({auto['chosen']}, {auto['relative_error']:.1%}, {auto['seconds']:.1f} s)", flush=True)
+    summary = summarize(rows)
+    families = by_family(rows)
+    auto_rows = sorted((r for r in rows if r["method"] == "auto"), key=lambda r: -r["relative_error"])
+    print(format_table(summary, title=f"MI accuracy, N = {args.n}, seed {args.seed} (nats)"))
+    print(format_table(families, title="median relative error per family"))
+    print(format_table([{k: r[k] for k in ("task", "truth", "estimate", "relative_error", "ci",
+                                            "covered", "unreliable", "chosen")} for r in auto_rows[:5]],
+                       title="auto: worst five tasks"))
+    large: list[dict[str, Any]] = []
+    if args.large:
+        seen: set[str] = set()
+        for task in known_mi_tasks():
+            if task.family in seen and task.name not in ("gaussian-dense-50x50",):
+                continue
+            seen.add(task.family)
+            large += run_task(task, LARGE_N, args.seed, {"auto"})
+        print(format_table([{k: r[k] for k in ("task", "truth", "estimate", "relative_error",
+                                                "covered", "seconds", "chosen")} for r in large],
+                           title=f"auto at N = {LARGE_N:,}"))
+    RESULTS_DIR.mkdir(exist_ok=True)
+    plot(rows, RESULTS_DIR / "mi_accuracy.png")
+    write_results("mi_accuracy", {
+        "environment": environment(n=args.n, seed=args.seed,
+                                   note="2 cores shared with other jobs: times are pessimistic"),
+        "summary": summary, "families": families, "rows": rows, "large": large})
+
+
+if __name__ == "__main__":
+    main()
