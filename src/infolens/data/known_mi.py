@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import functools
 import math
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -235,14 +236,15 @@ def transformed_task(base: KnownMITask, transform: str, sides: str = "both") -> 
     sides = check_choice("sides", sides, ["x", "y", "both"], fn)
     mapping, out_dim = TRANSFORMS[transform]
     on_x, on_y = sides in ("x", "both"), sides in ("y", "both")
-    for side, dim in (("x", base.dim_x), ("y", base.dim_y)):
-        if (side == "x" and on_x) or (side == "y" and on_y):
-            if (transform == "spiral" and dim < 2) or (transform == "swiss_roll" and dim != 1):
-                raise fail("base", fn, f"a {transform}-compatible dimension on side {side}",
-                           got=f"dimension {dim}")
+    for side, dim, mapped in (("x", base.dim_x, on_x), ("y", base.dim_y, on_y)):
+        if mapped and ((transform == "spiral" and dim < 2) or (transform == "swiss_roll" and dim != 1)):
+            raise fail("base", fn, f"a {transform}-compatible dimension on side {side}",
+                       got=f"dimension {dim}")
+
+    offset = zlib.crc32(f"{transform}{sides}".encode())  # each transform gets its own draws
 
     def sampler(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        x, y = base.sample(n, seed=int(rng.integers(2**32)))
+        x, y = base.sample(n, seed=(int(rng.integers(2**32)) + offset) % 2**32)
         return (mapping(x) if on_x else x), (mapping(y) if on_y else y)
 
     side_label = "" if sides == "both" else f"[{sides}]"

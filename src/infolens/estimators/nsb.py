@@ -29,8 +29,6 @@ trains: progress on the sampling problem", Phys. Rev. E 69 (2004) 056111.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy import special
 
