@@ -29,13 +29,14 @@ The rule (deterministic given ``seed``; it never sees a true value):
    the lower variance and no bias on Gaussian dependence.
 3. **Convergence and interval.** The candidates are re-run on :data:`N_HALVES` random
    half-samples of the data (the same half-samples for all; when a k-NN candidate is chosen,
-   its half-sample value is the largest k-NN candidate on that half-sample). Half-samples drawn from one
-   sample of size N vary by ``Var(m) (1 - m/N)``, which is ``Var(N)`` for ``m = N/2``: their
-   standard deviation is the standard error of the estimate (subsampling, Politis & Romano
-   1994), and the sampling part of the interval is the normal one, ``+- z se``. The mean
-   change from N/2 to N, ``trend``, measures the remaining finite-sample bias. Assuming the
-   bias decays like ``N^-1/2`` the bias left at N is ``trend / (sqrt(2) - 1)``; the interval
-   is widened by that amount in the direction of the trend. The point estimate itself is not extrapolated.
+   its half-sample value is the largest k-NN candidate on that half-sample). Half-samples
+   drawn from one sample of size N vary by ``Var(m) (1 - m/N)``, which is ``Var(N)`` for
+   ``m = N/2``: their standard deviation is the standard error of the estimate (subsampling,
+   Politis & Romano 1994), and the sampling part of the interval is ``+- t se`` (t with
+   N_HALVES - 1 degrees of freedom, for the uncertainty of se itself). The mean change from
+   N/2 to N, ``trend``, measures the remaining finite-sample bias. Assuming the bias decays
+   like ``N^-1/2`` the bias left at N is ``trend / (sqrt(2) - 1)``; the interval is widened by
+   that amount in the direction of the trend. The point estimate itself is not extrapolated.
 4. **Unreliable.** If the chosen estimate still rises or falls by more than
    :data:`UNRELIABLE_TREND` (relative) from N/2 to N, and by more than twice its standard error,
    the result carries the ``"unreliable"`` flag and an :class:`~infolens.InfoLensWarning`:
@@ -76,7 +77,7 @@ from infolens.estimators.knn import mi_mixed
 #: Fraction of repeated rows of x or y above which the data are treated as discrete or mixed.
 TIES_FRACTION = 0.01
 #: Half-samples behind the interval, the comparison with the copula and the convergence check.
-N_HALVES = 10
+N_HALVES = 16
 #: A k-NN candidate must exceed the Gaussian copula by this many standard errors to be chosen.
 SIGNIFICANCE = 2.0
 #: Relative change from N/2 to N above which the chosen estimate is flagged unreliable.
@@ -206,7 +207,7 @@ def mi_auto(x: np.ndarray, y: np.ndarray, level: float = 0.95,
     trend = value - float(halves.mean())
     # half-samples of one sample of size n vary by Var(m) (1 - m/n) = Var(n) for m = n/2
     se = float(halves.std(ddof=1)) / math.sqrt(runner.rows_used(chosen) / m - 1.0)
-    half_width = float(stats.norm.ppf(0.5 + level / 2.0)) * se
+    half_width = float(stats.t.ppf(0.5 + level / 2.0, N_HALVES - 1)) * se
     bias = EXTRAPOLATION * trend
     low = value - half_width - max(0.0, -bias)
     high = value + half_width + max(0.0, bias)
