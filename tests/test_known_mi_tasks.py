@@ -9,15 +9,6 @@ import pytest
 from scipy import special, stats
 
 import infolens as il
-from infolens.data import (
-    gaussian_task,
-    known_mi_tasks,
-    mixture_task,
-    student_t_mi,
-    student_t_task,
-    transformed_task,
-    uniform_noise_task,
-)
 from infolens.data.known_mi import TRANSFORMS
 
 
@@ -26,21 +17,21 @@ def mc_mi(pmi: np.ndarray) -> tuple[float, float]:
 
 
 def test_gaussian_tasks_have_the_log_det_mi_and_the_stated_covariance() -> None:
-    dense = gaussian_task(2, 3, "dense", 0.4)
+    dense = il.data.gaussian_task(2, 3, "dense", 0.4)
     cov = np.full((5, 5), 0.4) + 0.6 * np.eye(5)
     expected = 0.5 * (np.linalg.slogdet(cov[:2, :2])[1] + np.linalg.slogdet(cov[2:, 2:])[1]
                       - np.linalg.slogdet(cov)[1])
     assert dense.mi == pytest.approx(expected, rel=1e-12)
     x, y = dense.sample(200_000, seed=3)
     assert np.abs(np.cov(np.hstack([x, y]).T) - cov).max() < 0.02
-    sparse = gaussian_task(4, 4, "sparse", 0.8, k=2)
+    sparse = il.data.gaussian_task(4, 4, "sparse", 0.8, k=2)
     assert sparse.mi == pytest.approx(-math.log(1 - 0.64), rel=1e-12)  # two pairs at rho = 0.8
 
 
 @pytest.mark.parametrize(("dim_x", "dim_y", "dof", "structure"),
                          [(1, 1, 1.0, "identity"), (2, 3, 2.0, "identity"), (2, 2, 3.0, "dense")])
 def test_student_t_closed_form_matches_monte_carlo(dim_x, dim_y, dof, structure) -> None:
-    task = student_t_task(dim_x, dim_y, dof, structure)
+    task = il.data.student_t_task(dim_x, dim_y, dof, structure)
     scale = np.full((dim_x + dim_y,) * 2, 0.5) + 0.5 * np.eye(dim_x + dim_y) if structure == "dense" \
         else np.eye(dim_x + dim_y)
     x, y = task.sample(100_000, seed=5)
@@ -48,13 +39,13 @@ def test_student_t_closed_form_matches_monte_carlo(dim_x, dim_y, dof, structure)
     px = stats.multivariate_t(np.zeros(dim_x), scale[:dim_x, :dim_x], df=dof).logpdf(x)
     py = stats.multivariate_t(np.zeros(dim_y), scale[dim_x:, dim_x:], df=dof).logpdf(y)
     mean, se = mc_mi(joint - px - py)
-    assert task.mi == pytest.approx(student_t_mi(dim_x, dim_y, dof, scale))
+    assert task.mi == pytest.approx(il.data.student_t_mi(dim_x, dim_y, dof, scale))
     assert abs(task.mi - mean) < 4 * se
 
 
 @pytest.mark.parametrize("eps", [0.1, 0.5, 0.75, 2.0])
 def test_uniform_noise_closed_form_matches_monte_carlo(eps: float) -> None:
-    task = uniform_noise_task(eps)
+    task = il.data.uniform_noise_task(eps)
     x, y = task.sample(200_000, seed=6)
     y = y[:, 0]
     # density of Y = U(0, 1) + U(-eps, eps): the length of [y - eps, y + eps] inside [0, 1] / (2 eps)
@@ -65,7 +56,7 @@ def test_uniform_noise_closed_form_matches_monte_carlo(eps: float) -> None:
 
 def test_mixture_truth_matches_grid_quadrature() -> None:
     """The X mixture's Monte Carlo truth against a 2-D quadrature of p ln(p / (p_x p_y))."""
-    task = mixture_task("x", [0.5, 0.5], [[0, 0], [0, 0]],
+    task = il.data.mixture_task("x", [0.5, 0.5], [[0, 0], [0, 0]],
                         [[[1.0, 0.9], [0.9, 1.0]], [[1.0, -0.9], [-0.9, 1.0]]])
     grid = np.linspace(-8, 8, 1601)
     gx, gy = np.meshgrid(grid, grid, indexing="ij")
@@ -81,9 +72,9 @@ def test_mixture_truth_matches_grid_quadrature() -> None:
 
 
 def test_transforms_keep_the_truth_and_are_injective() -> None:
-    base = gaussian_task(3, 3, "sparse", 0.8)
+    base = il.data.gaussian_task(3, 3, "sparse", 0.8)
     for name in ("half_cube", "normal_cdf", "asinh", "wiggly", "bimodal", "spiral"):
-        assert transformed_task(base, name).mi == base.mi
+        assert il.data.transformed_task(base, name).mi == base.mi
     grid = np.linspace(-4, 4, 20001)[:, None]
     for name in ("half_cube", "normal_cdf", "asinh", "wiggly", "bimodal"):
         assert (np.diff(TRANSFORMS[name][0](grid)[:, 0]) > 0).all(), name  # strictly increasing
@@ -101,7 +92,7 @@ def test_transforms_keep_the_truth_and_are_injective() -> None:
 
 
 def test_the_suite_covers_the_families_and_samples_deterministically() -> None:
-    tasks = known_mi_tasks()
+    tasks = il.data.known_mi_tasks()
     assert len(tasks) == 46
     assert len({t.name for t in tasks}) == 46
     assert {t.family for t in tasks} == {"gaussian", "student_t", "transformed", "uniform_noise",
@@ -116,10 +107,10 @@ def test_the_suite_covers_the_families_and_samples_deterministically() -> None:
 
 def test_bad_parameters_raise_one_error_shape() -> None:
     with pytest.raises(il.InfoLensError, match=r"'dim_x' parameter of gaussian_task must be an int >= 1"):
-        gaussian_task(0, 2)
+        il.data.gaussian_task(0, 2)
     with pytest.raises(il.InfoLensError, match=r"'transform' parameter of transformed_task"):
-        transformed_task(gaussian_task(1, 1), "cube")
+        il.data.transformed_task(il.data.gaussian_task(1, 1), "cube")
     with pytest.raises(il.InfoLensError, match=r"'base' parameter of transformed_task must be a spiral"):
-        transformed_task(gaussian_task(1, 1), "spiral")
+        il.data.transformed_task(il.data.gaussian_task(1, 1), "spiral")
     with pytest.raises(il.InfoLensError, match=r"'rho' parameter of gaussian_task"):
-        gaussian_task(3, 3, "dense", -0.6)
+        il.data.gaussian_task(3, 3, "dense", -0.6)

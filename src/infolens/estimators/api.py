@@ -478,13 +478,17 @@ def _value_flags(quantity: str, value: float, cap: float | None, n: int, fn: str
 
 _COMMON_DOC = """
     method : str
-        ``"auto"`` (a discrete estimator for integer input, k-NN otherwise) or one of
-        :data:`METHODS`: ``plugin``, ``miller_madow``, ``chao_shen`` (discrete);
-        ``binning``, ``adaptive_binning`` (quantized); ``kl``, ``ksg``, ``mixed`` (k-NN);
+        ``"auto"`` (``miller_madow`` for integer input, ``mixed`` when some inputs are integer,
+        otherwise ``kl`` for entropy, ``ksg`` for CMI and, for MI, the rule of
+        :mod:`infolens.estimators.auto`, whose ``details`` say what it chose and why) or one of
+        :data:`METHODS`: ``plugin``, ``miller_madow``, ``chao_shen``, ``nsb`` (discrete);
+        ``binning``, ``adaptive_binning`` (quantized); ``kl``, ``ksg``, ``mixed``,
+        ``ksg_copula``, ``ksg_radial`` (k-NN);
         ``kde``; ``gaussian``, ``gaussian_copula``; ``mine``, ``nwj``, ``infonce``, ``smile``.
     units : {"bits", "nats"}
     ci : float, optional
-        Confidence level of an interval (percentile bootstrap; subsampling for k-NN and KDE).
+        Confidence level of an interval (percentile bootstrap; subsampling for k-NN and KDE;
+        ``auto`` computes its own from half-samples and ignores ``n_resamples``).
     n_resamples : int
         Resamples for ``ci``.
     random_state : int, optional
