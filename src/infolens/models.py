@@ -146,6 +146,12 @@ class StackedMLP(nn.Module):
     weights, biases : nn.ParameterList
         Layer ``l`` has weights of shape ``(M, in, out)`` (the transposed ``nn.Linear`` weight)
         and biases of shape ``(M, 1, out)``.
+    layers : nn.ModuleList
+        One parameter-free identity module per layer, ``layers.i``, that every member's output
+        of layer ``i`` passes through (shape ``(M, B, width)``; hidden layers post-activation,
+        the last one the logits), so :func:`infolens.capture` reads the stack by the same layer
+        names as a :class:`ReferenceMLP`. Record it with
+        ``InformationPlane.record(model, epoch, members=model.members)``.
 
     Notes
     -----
@@ -175,6 +181,7 @@ class StackedMLP(nn.Module):
         self.biases = nn.ParameterList(
             nn.Parameter(torch.stack([m.linear(i).bias.detach()[None, :] for m in members]))
             for i in range(n_layers))
+        self.layers = nn.ModuleList(nn.Identity() for _ in range(n_layers))
         # runs of consecutive members with the same activation: (function, first member, count)
         self._runs = [(_FUNCTIONS[kind], start, count) for kind, start, count in _runs(self.activations)]
 
@@ -191,6 +198,12 @@ class StackedMLP(nn.Module):
     def layer_names(self) -> list[str]:
         """``["layers.0", ..., "layers.{n-1}"]``, as in :class:`ReferenceMLP`."""
         return [f"layers.{i}" for i in range(len(self.weights))]
+
+    @property
+    def members(self) -> list[tuple[str, int]]:
+        """``(activation, seed)`` of each member, in stacking order (the ``members`` of
+        :meth:`infolens.InformationPlane.record`)."""
+        return list(zip(self.activations, self.seeds, strict=True))
 
     def _activate(self, z: torch.Tensor) -> torch.Tensor:
         if len(self._runs) == 1:
@@ -209,9 +222,9 @@ class StackedMLP(nn.Module):
         h = self._stack_input(x)
         hidden: list[torch.Tensor] = []
         last = len(self.weights) - 1
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+        for i, (weight, bias, tap) in enumerate(zip(self.weights, self.biases, self.layers, strict=True)):
             z = torch.baddbmm(bias, h, weight)
-            h = self._activate(z) if i < last else z
+            h = tap(self._activate(z) if i < last else z)
             if keep and i < last:
                 hidden.append(h)
         return h, hidden
@@ -243,3 +256,13 @@ class StackedMLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"n_members={self.n_members}, widths={self.widths}, activations={self.activations}"
+
+
+def reference_stack(dataset: str, members: Sequence[tuple[str, int]]) -> StackedMLP:
+    """The reference network of ``dataset`` (:func:`reference_widths`), one member per
+    ``(activation, seed)`` of ``members``, stacked in that order."""
+    members = list(members)
+    if not members:
+        raise fail("members", "reference_stack", "a non-empty sequence of (activation, seed) pairs", members)
+    return StackedMLP(len(members), reference_widths(dataset), [a for a, _ in members],
+                      [s for _, s in members])

@@ -1,4 +1,4 @@
-"""The ``infolens`` command line: ``run | estimate | ib | probe | layers | report | sweep``.
+"""The ``infolens`` command line: ``run | estimate | ib | probe | layers | analyze | report | sweep``.
 
 Subcommands live in their own modules and are imported only when invoked, so ``infolens --help``
 does not import torch.
@@ -30,6 +30,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("infolens.cli.probe", "Per-layer linear probes, redundant layers and embeddings."),
     "layers": ("infolens.cli.layers", "List a reference model's layers and output shapes."),
     "report": ("infolens.cli.report", "Rebuild the HTML report of a run directory."),
+    "analyze": ("infolens.cli.analyze", "Measure again what a finished run's report shows."),
     "sweep": ("infolens.cli.sweep", "Run a sweep over seeds and beta, locally or on Ray."),
 }
 

@@ -1,19 +1,25 @@
-"""``infolens report RUN_DIR``: rebuild report.html, the figures and summary.json of a run."""
+"""``infolens report RUN_DIR``: rebuild report.html and the figures of a run from its stored results."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
 
 
 @click.command(name="report")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--recompute-sensitivity", is_flag=True, help="Redo the estimator-sensitivity table.")
-def command(run_dir: str, recompute_sensitivity: bool) -> None:
-    """Rebuild the report of RUN_DIR from its store (no training)."""
+def command(run_dir: str) -> None:
+    """Rebuild the report of RUN_DIR (an `infolens run` or `infolens probe` directory) from its stored
+    results: no training, no estimation (`infolens analyze RUN_DIR` measures a run again)."""
     from infolens._atomic import directory_lock
-    from infolens.experiments.plane_run import build_outputs, format_summary
+    from infolens.report.plane import build_report, format_summary
+    from infolens.report.probe import build_probe_report
 
     with directory_lock(run_dir, fn="infolens report", name="RUN_DIR"):
-        summary = build_outputs(run_dir, log=lambda m: click.echo(m, err=True),
-                                recompute_sensitivity=recompute_sensitivity)
-    click.echo(format_summary(summary))
+        if (Path(run_dir) / "maps.json").is_file():  # an `infolens probe` directory
+            click.echo(f"report: {build_probe_report(run_dir)}")
+            return
+        build_report(run_dir, log=lambda m: click.echo(m, err=True))
+    click.echo(format_summary(json.loads((Path(run_dir) / "summary.json").read_text())))

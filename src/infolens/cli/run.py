@@ -58,7 +58,8 @@ def command(ctx: click.Context, **options: Any) -> None:
     """Train the reference network with tanh and ReLU over several seeds, record the information
     plane of every layer, and write report.html, PNG figures, store.sqlite and summary.json."""
     from infolens._atomic import directory_lock
-    from infolens.experiments.plane_run import PlaneRunConfig, default_out_dir, run_plane
+    from infolens.experiments.plane import PlaneRunConfig, run_plane
+    from infolens.experiments.plane.config import default_out_dir
 
     given = {name for name in options
              if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
@@ -74,14 +75,15 @@ def command(ctx: click.Context, **options: Any) -> None:
     if options["resume"]:
         if options["out"] is None:
             raise click.UsageError("--resume needs --out DIR (the run to continue)")
-        changed = given & (set(_FIELDS) | set(_PARAMS) | {"quick"})
-        if changed:
-            raise click.UsageError("--resume continues a run with its stored settings; do not pass "
-                                   + ", ".join("--" + n.replace("_", "-") for n in sorted(changed)))
-        config = None
+        # the same command again continues the run: only the settings given are compared
+        config: Any = {**(PlaneRunConfig.QUICK if options["quick"] else {}),
+                       **{_FIELDS[n]: settings[_FIELDS[n]] for n in given & set(_FIELDS)}}
+        if params:
+            config["estimator_params"] = params
+        out = options["out"]
     else:
         config = PlaneRunConfig.quick(**settings) if options["quick"] else PlaneRunConfig(**settings)
-    out = options["out"] or default_out_dir(config.dataset)
+        out = options["out"] or default_out_dir(config.dataset)
     with directory_lock(out, fn="infolens run", name="--out"):
         summary = run_plane(config, out, resume=options["resume"], progress=options["progress"],
                             log=echo, threads=options["threads"], device=options["device"])
@@ -89,6 +91,6 @@ def command(ctx: click.Context, **options: Any) -> None:
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    from infolens.experiments.plane_run import format_summary
+    from infolens.report.plane import format_summary
 
     click.echo(format_summary(summary))

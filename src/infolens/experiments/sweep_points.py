@@ -28,7 +28,7 @@ def plane_point(dataset: str, activation: str, data_seed: int, epochs: int, esti
     (seeds of the weights are batched within one run: ``infolens run --seeds``). An interrupted
     point resumes from its own checkpoint.
     """
-    from infolens.experiments.plane_run import PlaneRunConfig, run_plane
+    from infolens.experiments.plane import PlaneRunConfig, run_plane
 
     out = Path(out_root) / f"{dataset}-{activation}-{estimator}-seed{data_seed}"
     config = PlaneRunConfig(dataset=dataset, activations=(activation,), n_seeds=1, epochs=epochs,

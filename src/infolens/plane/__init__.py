@@ -11,7 +11,7 @@ from infolens.plane.estimate import ESTIMATORS
 from infolens.plane.result import COLUMNS, PlaneResult
 from infolens.plane.schedule import Schedule, make_schedule
 from infolens.plane.sensitivity import SensitivityResult, sensitivity
-from infolens.plane.tracker import InformationPlane
+from infolens.plane.tracker import InformationPlane, run_layers
 
 __all__ = ["COLUMNS", "ESTIMATORS", "InformationPlane", "PlaneResult", "Schedule", "SensitivityResult",
-           "make_schedule", "sensitivity"]
+           "make_schedule", "run_layers", "sensitivity"]

@@ -9,8 +9,16 @@ Use it in any training loop::
             plane.record(model, epoch, activation="tanh", seed=0)
     plane.result.phases()
 
-or feed activations you already have (a batched ensemble, another framework) to
+or feed activations you already have (another framework) to
 :meth:`InformationPlane.record_activations`.
+
+Several networks trained as one batched model (:class:`~infolens.models.StackedMLP`, whose
+layers output ``(members, n, width)``) are recorded in one call, each member under its own
+``(activation, seed)``::
+
+    plane.record(stacked, epoch, members=stacked.members)   # [("tanh", 0), ("relu", 0), ...]
+
+This gives exactly the records of recording each member as a separate network.
 """
 
 from __future__ import annotations
@@ -145,49 +153,63 @@ class InformationPlane:
         """Whether the schedule records ``epoch``."""
         return self.schedule.should_record(epoch)
 
-    def record(self, model: Any, epoch: int, *, run: str = "run", seed: int = 0,
-               activation: str = "", **tags: Any) -> list[dict[str, Any]]:
+    def record(self, model: Any, epoch: int, *, members: Sequence[tuple[str, int]] | None = None,
+               run: str = "run", seed: int = 0, activation: str = "", **tags: Any) -> list[dict[str, Any]]:
         """Run ``model`` on ``x`` and record every selected layer at ``epoch``.
 
         The model runs once on all of ``x`` in eval mode under ``torch.no_grad()``; the training
         flag of every submodule is restored afterwards, even on error. The schedule is *not*
         consulted (call :meth:`should_record` first). ``run``, ``seed``, ``activation`` and
-        ``tags`` are copied into the records. For a batched ensemble
-        (``StackedMLP``) use :meth:`record_members`.
+        ``tags`` are copied into the records.
+
+        Parameters
+        ----------
+        members : sequence of (activation, seed), optional
+            For a batched ensemble whose layers output ``(M, n, ...)`` (a
+            :class:`~infolens.models.StackedMLP`: pass ``model.members``): member ``m`` is
+            recorded as a network of its own, with ``activation`` and ``seed`` from
+            ``members[m]`` (the ``seed`` and ``activation`` arguments are then unused). The
+            softmax of the output layer is taken per member.
 
         Returns
         -------
         list of dict
-            The new records (two per layer: ``I_XT`` and ``I_TY``).
+            The new records (two per layer and member: ``I_XT`` and ``I_TY``).
         """
-        import torch
-
-        from infolens.layers import capture, eval_mode
-
-        epoch = check_int("epoch", epoch, "InformationPlane.record", minimum=0)
+        fn = "InformationPlane.record"
+        epoch = check_int("epoch", epoch, fn, minimum=0)
         layers = self.layers if self.layers is not None else getattr(model, "layer_names", None)
-        x = self._input_on(self._model_device(model))
-        with eval_mode(model), torch.no_grad(), capture(model, layers, flatten=True) as captured:
-            output = model(x)
-            acts = dict(captured)
-        if self.softmax_output and _is_tensor(output):
-            name = _output_layer(acts, output)
-            if name is not None:
-                acts[name] = torch.softmax(acts[name].reshape(len(x), -1).float(), dim=-1)
-        return self.record_activations(acts, epoch, run=run, seed=seed, activation=activation, **tags)
+        acts = run_layers(model, self._input_on(self._model_device(model)), layers, members=members,
+                          softmax_output=self.softmax_output)
+        return self.record_activations(acts, epoch, members=members, run=run, seed=seed,
+                                       activation=activation, **tags)
 
-    def record_activations(self, acts: Mapping[str, Any], epoch: int, *, run: str = "run",
+    def record_activations(self, acts: Mapping[str, Any], epoch: int, *,
+                           members: Sequence[tuple[str, int]] | None = None, run: str = "run",
                            seed: int = 0, activation: str = "", **tags: Any) -> list[dict[str, Any]]:
         """Record activations computed elsewhere: ``{layer: tensor or array of shape (n, ...)}``.
 
         Rows must follow the order of ``x``/``y``. Nothing is applied to them (pass output
-        probabilities, not logits, if that is what the plane should show).
+        probabilities, not logits, if that is what the plane should show). With ``members``
+        (a sequence of ``(activation, seed)``), every value has shape ``(M, n, ...)`` and slice
+        ``m`` is recorded as member ``members[m]`` (see :meth:`record`).
         """
         fn = "InformationPlane.record_activations"
         epoch = check_int("epoch", epoch, fn, minimum=0)
-        seed = check_int("seed", seed, fn, minimum=0)
         if not isinstance(acts, Mapping) or not acts:
             raise fail("acts", fn, "a non-empty mapping of layer name to activations", acts)
+        if members is not None:
+            members = _check_members(members, fn)
+            shapes = {str(layer): tuple(value.shape) for layer, value in acts.items()}
+            if any(len(shape) < 2 or shape[0] != len(members) for shape in shapes.values()):
+                raise fail("acts", fn, f"arrays of shape ({len(members)}, n, ...): one slice per member",
+                           got=f"shapes {shapes}")
+            records = []
+            for m, (kind, member_seed) in enumerate(members):
+                records += self.record_activations({layer: value[m] for layer, value in acts.items()}, epoch,
+                                                   run=run, seed=member_seed, activation=kind, **tags)
+            return records
+        seed = check_int("seed", seed, fn, minimum=0)
         start = time.perf_counter()
         records = plane_records(acts, self.y, self.n_classes, self.estimator, epoch, units=self.units,
                                 fn=fn, x=self._x_vectors, run=str(run), seed=seed,
@@ -206,13 +228,12 @@ class InformationPlane:
     def record_members(self, activations: Sequence[Any], epoch: int, *, seeds: Sequence[int],
                        layer_names: Sequence[str] | None = None, run: str = "run",
                        activation: str | Sequence[str] = "", **tags: Any) -> list[dict[str, Any]]:
-        """Record an ensemble trained in one batch: a list of (members, n, width) activations.
+        """Record an ensemble from a list of ``(members, n, width)`` activations, one per layer.
 
-        ``activations[l][m]`` is layer ``l`` of member ``m`` (as returned by
-        ``StackedMLP.forward_with_activations``, whose last entry is already softmax
-        probabilities); member ``m`` is recorded with seed ``seeds[m]`` and activation
-        ``activation`` (one name for all, or one per member, e.g. ``model.activations``).
-        Layers are named ``layer_names`` (default ``"layers.0"``, ``"layers.1"``, ...).
+        ``activations[l][m]`` is layer ``l`` of member ``m``; member ``m`` is recorded with seed
+        ``seeds[m]`` and activation ``activation`` (one name for all, or one per member). Layers
+        are named ``layer_names`` (default ``"layers.0"``, ``"layers.1"``, ...). The same as
+        :meth:`record_activations` with ``members=list(zip(activation, seeds))``.
         """
         fn = "InformationPlane.record_members"
         if isinstance(activations, Mapping) or not isinstance(activations, Sequence) or not activations:
@@ -221,22 +242,12 @@ class InformationPlane:
                                                                     for i in range(len(activations))]
         if len(names) != len(activations):
             raise fail("layer_names", fn, f"{len(activations)} names (one per layer)", names)
-        n_members = {int(a.shape[0]) for a in activations}
-        if len(n_members) != 1 or any(len(a.shape) < 3 for a in activations):
-            raise fail("activations", fn, "arrays of shape (members, n, width) with one member count",
-                       got=f"shapes {[tuple(a.shape) for a in activations]}")
-        n = n_members.pop()
         seeds = list(seeds)
-        if len(seeds) != n:
-            raise fail("seeds", fn, f"one seed per member ({n})", seeds)
-        kinds = [activation] * n if isinstance(activation, str) else list(activation)
-        if len(kinds) != n:
-            raise fail("activation", fn, f"a str or one name per member ({n})", activation)
-        records = []
-        for m, (seed, kind) in enumerate(zip(seeds, kinds, strict=True)):
-            acts = {name: a[m] for name, a in zip(names, activations, strict=True)}
-            records += self.record_activations(acts, epoch, run=run, seed=seed, activation=kind, **tags)
-        return records
+        kinds = [activation] * len(seeds) if isinstance(activation, str) else list(activation)
+        if len(kinds) != len(seeds):
+            raise fail("activation", fn, f"a str or one name per seed ({len(seeds)})", activation)
+        return self.record_activations(dict(zip(names, activations, strict=True)), epoch,
+                                       members=list(zip(kinds, seeds, strict=True)), run=run, **tags)
 
     # ------------------------------------------------------------------ results
     @property
@@ -262,6 +273,48 @@ class InformationPlane:
         return self._x_cache[key]
 
 
+def run_layers(model: Any, x: Any, layers: Any = None, *, members: Sequence[tuple[str, int]] | None = None,
+               softmax_output: bool = True) -> dict[str, Any]:
+    """The activations of ``layers`` when ``model`` runs once on ``x``: what
+    :meth:`InformationPlane.record` estimates from.
+
+    The model runs in eval mode under ``torch.no_grad()`` (every submodule's training flag is
+    restored). Without ``members`` each value has shape ``(n, features)``; with ``members``
+    (a batched ensemble such as :class:`~infolens.models.StackedMLP`, ``members=model.members``)
+    each value has shape ``(M, n, ...)`` and ``value[m]`` is member ``members[m]``'s layer, so
+    ``{name: value[m] for name, value in acts.items()}`` are the activations of one member. With
+    ``softmax_output``, the layer whose output is the model's output holds class probabilities
+    (a softmax over its last dimension, per member).
+    """
+    import torch
+
+    from infolens.layers import capture, eval_mode
+
+    lead = () if members is None else (len(_check_members(members, "run_layers")),)
+    with eval_mode(model), torch.no_grad(), capture(model, layers, flatten=not lead) as captured:
+        output = model(x)
+        acts = dict(captured)
+    if softmax_output and _is_tensor(output):
+        name = _output_layer(acts, output)
+        if name is not None:
+            acts[name] = torch.softmax(acts[name].reshape(*lead, len(x), -1).float(), dim=-1)
+    return acts
+
+
+def _check_members(members: Any, fn: str) -> list[tuple[str, int]]:
+    """``members`` as a list of distinct ``(activation name, seed >= 0)`` pairs."""
+    try:
+        pairs = [(kind, seed) for kind, seed in members]
+    except (TypeError, ValueError) as err:
+        raise fail("members", fn, "a sequence of (activation, seed) pairs", members) from err
+    if not pairs or any(not isinstance(kind, str) for kind, _ in pairs):
+        raise fail("members", fn, "a non-empty sequence of (activation, seed) pairs", members)
+    out = [(kind, check_int("members", seed, fn, minimum=0)) for kind, seed in pairs]
+    if len(set(out)) != len(out):
+        raise fail("members", fn, "distinct (activation, seed) pairs", members)
+    return out
+
+
 def _output_layer(acts: Mapping[str, Any], output: Any) -> str | None:
     """The last captured layer whose activations are the model's output, if any."""
     import torch
@@ -275,4 +328,4 @@ def _output_layer(acts: Mapping[str, Any], output: Any) -> str | None:
     return None
 
 
-__all__ = ["InformationPlane"]
+__all__ = ["InformationPlane", "run_layers"]
