@@ -54,13 +54,9 @@ def test_add_text_escapes_and_splits_paragraphs():
     assert "<p>&lt;b&gt;bold&lt;/b&gt;</p>" in html and "<p>second</p>" in html
 
 
-def test_add_html_is_raw_and_sections_compose():
-    def section(rep, value):
-        rep.add_heading("Extra")
-        rep.add_html(f"<div id='x'>{value}</div>")
-
+def test_add_html_is_raw():
     report = Report("t")
-    report.add_section(section, 42)
+    report.add_html("<div id='x'>42</div>")
     assert "<div id='x'>42</div>" in report.render()
 
 

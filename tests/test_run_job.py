@@ -14,7 +14,8 @@ import time
 import pytest
 
 from infolens import InfoLensError
-from infolens.experiments.plane_run import PlaneRunConfig, build_outputs, load_run, run_plane
+from infolens.experiments.plane import PlaneRunConfig, load_run, run_plane
+from infolens.report.plane import build_report
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 LAYER_KEYS = {"width", "peak_I_XT", "final_I_XT", "final_I_TY"}
@@ -111,10 +112,11 @@ def test_store_has_one_row_per_measurement(tiny_run):
 
 def test_report_rebuild_from_store(tiny_run):
     out, summary = tiny_run
+    before = (out / "report.html").read_bytes()
     (out / "report.html").unlink()
-    rebuilt = build_outputs(out)
-    assert (out / "report.html").is_file()
-    assert rebuilt["tanh"]["layers"] == summary["tanh"]["layers"]
+    build_report(out)
+    assert (out / "report.html").read_bytes() == before
+    assert json.loads((out / "summary.json").read_text()) == summary
 
 
 def test_existing_run_needs_resume_and_same_config(tiny_run, tmp_path):
@@ -230,7 +232,7 @@ def test_cli_quick_run_and_report_command(tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "report.html").is_file()
     result = runner.invoke(main, ["run", "--resume", "--epochs", "9", "--out", str(out)])
-    assert result.exit_code != 0 and "--resume continues a run with its stored settings" in result.output
+    assert result.exit_code != 0 and "--epochs (epochs): stored 8, given 9" in result.output
     result = runner.invoke(main, ["run", "--out", str(out), "--no-progress"])
     assert result.exit_code != 0 and "pass --resume to continue that run" in result.output
 

@@ -275,13 +275,11 @@ def test_nonlinear_ib_loss_terms():
 # ------------------------------------------------------------------------------ the experiment
 def test_ib_command_on_szt12_with_a_run_dir(tmp_path):
     from infolens.cli.ib import command
+    from infolens.experiments.plane import PlaneRunConfig, run_plane
 
-    run_dir = tmp_path / "plane_run"
-    run_dir.mkdir()
-    layers = {"layers.0": {"width": 10, "peak_I_XT": 12.0, "final_I_XT": 11.9, "final_I_TY": 0.99},
-              "layers.4": {"width": 3, "peak_I_XT": 5.2, "final_I_XT": 4.1, "final_I_TY": 0.7}}
-    (run_dir / "summary.json").write_text(json.dumps(
-        {"tanh": {"test_accuracy": 0.9, "layers": layers}, "estimator": {"name": "binning"}}))
+    run_dir = tmp_path / "plane_run"  # a real (tiny) run: its layers are read from its store
+    plane = run_plane(PlaneRunConfig.quick(activations=("tanh",), epochs=3, n_seeds=1, sensitivity=False),
+                      run_dir, progress=False)
     out = tmp_path / "ib"
     result = CliRunner().invoke(command, ["--dataset", "szt12", "--betas", "0,1e-2,1", "--epochs", "3",
                                           "--out", str(out), "--run-dir", str(run_dir), "--no-progress"])
@@ -292,7 +290,9 @@ def test_ib_command_on_szt12_with_a_run_dir(tmp_path):
         assert set(p) >= {"beta", "test_accuracy", "rate_bits", "I_ZY_bits"}
         assert 0 <= p["test_accuracy"] <= 1 and p["rate_bits"] >= 0
     assert summary["ib_curve"]["h_y"] == pytest.approx(0.99916, abs=5e-6)
-    assert {r["layer"] for r in summary["plane_layers"]} == {"layers.0", "layers.4"}
+    assert {r["layer"]: r["I_XT"] for r in summary["plane_layers"]} == {
+        name: pytest.approx(layer["final_I_XT"], abs=1e-12)
+        for name, layer in plane["tanh"]["layers"].items()}
     for name in ("report.html", "vib_sweep.png", "vib_plane.png", "ib_curve.png"):
         assert (out / name).stat().st_size > 1000
     html = (out / "report.html").read_text()

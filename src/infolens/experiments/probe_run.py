@@ -13,8 +13,10 @@ whose input also feeds a middle block through a skip connection) on MNIST-1D, th
 3. maps each layer's activations to 2-D and 3-D (PCA, t-SNE, UMAP) with the k-NN class accuracy
    of each map, and the last hidden layer across training epochs as an aligned sequence.
 
-It writes to its output directory ``probes.csv``, ``pruning.csv``, ``embeddings.csv``, PNG
-figures, ``report.html`` (self-contained, 3-D maps interactive) and ``summary.json``.
+It stores in its output directory ``probes.csv``, ``pruning.csv``, ``embeddings.csv``,
+``summary.json``, ``probes.json`` and the maps (``maps.npz``, ``maps.json``); the report
+(:mod:`infolens.report.probe`: PNG figures and ``report.html``, self-contained, 3-D maps
+interactive) is built from those files alone.
 
 The held-out half of the data is split in two (stratified, seeded): probes are fitted and scored
 on one half, pruning accuracy is measured on the other, so the layers chosen by the probes are
@@ -23,8 +25,6 @@ not judged on the samples that chose them.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -38,7 +38,7 @@ from torch import nn
 
 from infolens._validation import check_choice, check_int, fail
 
-__all__ = ["ProbeRunConfig", "ProbeRunResult", "RedundantMLP", "add_probes_section", "run_probe"]
+__all__ = ["ProbeRunConfig", "ProbeRunResult", "RedundantMLP", "run_probe", "write_outputs"]
 
 DATASETS = ("mnist1d", "digits", "szt12")
 METHODS = ("pca", "tsne", "umap")
@@ -172,7 +172,7 @@ class ProbeRunConfig:
 
 @dataclass(frozen=True, eq=False)
 class ProbeRunResult:
-    """Everything :func:`run_probe` computed (also what :func:`add_probes_section` shows)."""
+    """Everything :func:`run_probe` computed (:func:`write_outputs` stores it for the report)."""
 
     config: ProbeRunConfig
     model: nn.Module
@@ -399,147 +399,15 @@ def summarize(result: ProbeRunResult) -> dict[str, Any]:
     }
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def make_figures(result: ProbeRunResult) -> dict[str, Any]:
-    """Matplotlib figures keyed by file stem."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    figures: dict[str, Any] = {}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.9))
-    result.probes.plot(ax=axes[0])
-    result.probes.plot(ax=axes[1], quantity="information")
-    fig.tight_layout()
-    figures["probes"] = fig
-    layers = list(dict.fromkeys(name for name, _, _ in result.embeddings))
-    for method in dict.fromkeys(m for _, m, _ in result.embeddings):
-        cols = min(4, len(layers))
-        rows = math.ceil(len(layers) / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.0 * rows), squeeze=False)
-        for ax, name in zip(axes.flat, layers, strict=False):
-            item = result.embeddings[(name, method, 2)]
-            item.plot(ax=ax, title=f"{name}  (k-NN {item.knn_accuracy:.2f})", point_size=3, legend=False)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_xlabel("")
-            ax.set_ylabel("")
-        for ax in list(axes.flat)[len(layers):]:
-            ax.axis("off")
-        fig.tight_layout()
-        figures[f"embeddings_{method}"] = fig
-    for method, maps in result.sequence.items():
-        fig, axes = plt.subplots(1, len(maps), figsize=(2.8 * len(maps), 2.9), squeeze=False)
-        for ax, epoch, item in zip(axes[0], result.sequence_epochs, maps, strict=True):
-            item.plot(ax=ax, title=f"epoch {epoch} (k-NN {item.knn_accuracy:.2f})", point_size=3,
-                      legend=False)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_xlabel("")
-            ax.set_ylabel("")
-        fig.tight_layout()
-        figures[f"sequence_{method}"] = fig
-    return figures
-
-
-_METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
-
-
-def add_probes_section(report: Any, result: ProbeRunResult, *, figures: Mapping[str, bytes] | None = None,
-                       level: int = 2) -> None:
-    """Add the probes-and-embeddings section of ``result`` to an :class:`infolens.report.Report`.
-
-    ``figures`` maps the stems of :func:`make_figures` to PNG bytes already rendered (they are
-    made here otherwise).
-    """
-    from infolens.report.html import figure_png
-
-    if figures is None:
-        import matplotlib.pyplot as plt
-
-        made = make_figures(result)
-        figures = {}
-        for stem, fig in made.items():
-            figures[stem] = figure_png(fig)
-            plt.close(fig)
-    probes = result.probes
-    sub = min(level + 1, 4)
-    report.add_heading("Probes: what each layer keeps about the label", level)
-    report.add_text(
-        f"A linear probe (softmax regression on standardised activations) per layer, fitted and scored "
-        f"on {probes.n_samples} held-out samples over {probes.n_splits} stratified splits "
-        f"({probes.test_size:.0%} test each); intervals are {probes.ci_level:.0%} corrected resampled-t "
-        f"intervals. The information column is H(Y) - cross-entropy, a lower bound on I(T;Y) in "
-        f"{probes.units} (H(Y) = {probes.entropy_y:.3f} {probes.units}). A layer is flagged redundant "
-        "when the lower end of the interval of its accuracy gain over the best earlier layer is <= 0.")
-    frame = probes.to_frame()
-    cols = ["layer", "dim", "accuracy", "accuracy_low", "accuracy_high", "mi_lower_bound", "gain", "gain_low",
-            "reference", "redundant", "C"]
-    report.add_table(frame[cols], "Accuracy by depth.", float_format="{:.4f}")
-    report.add_png(figures["probes"], "Probe accuracy (left) and the I(T;Y) lower bound (right) by depth; "
-                   "circled: flagged redundant.")
-    report.add_heading("Pruning the flagged layers", sub)
-    if result.pruning is None:
-        report.add_text("No layer was flagged redundant, so there was nothing to prune.")
-    else:
-        pruning = result.pruning
-        report.add_text(
-            f"Every variant was fine-tuned for {pruning.epochs} epochs with Adam (lr {pruning.lr:g}), "
-            f"averaged over {pruning.n_seeds} seed(s), and scored on {pruning.n_test} evaluation samples "
-            "that the probes never saw. Cost = accuracy of the fine-tuned full network minus that of the "
-            "variant, in points. 'identity': the block is replaced by nn.Identity; 'jump to head': the "
-            "network stops before the block and a new linear head reads its input.")
-        report.add_table(pruning.to_frame(), "Pruning verification.", float_format="{:.4f}")
-        checks = result.checks
-        holds = checks.get("flagged_cost_below_1_point") and checks.get("every_control_costs_more")
-        verdict = "holds" if holds else "does not hold"
-        cheapest = checks.get("min_control_cost_points")
-        control_text = (f"cheapest control: {cheapest:.2f} points" if cheapest is not None
-                        else "no unflagged layer to remove as a control")
-        report.add_text(f"Expected outcome (flagged layers removed at a cost under 1 point; each unflagged "
-                        f"layer removed alone costs more): {verdict} in this run "
-                        f"(flagged: {checks['flagged_cost_points']:.2f} points; {control_text}).")
-    report.add_heading("Maps of each layer", sub)
-    report.add_text("Each layer's activations for a stratified subset of the probe set, mapped to 2-D and "
-                    "coloured by class. k-NN: leave-one-out 10-nearest-neighbour class accuracy in the map "
-                    "(and, in the table, in the activations themselves). t-SNE and UMAP keep neighbourhoods, "
-                    "not distances between clusters. Colours: classes 0-9 (tab10 order).")
-    for stem, png in figures.items():
-        if stem.startswith("embeddings_"):
-            method = stem.split("_", 1)[1]
-            report.add_png(png, f"{_METHOD_NAMES[method]} maps of every layer.")
-    if result.embedding_rows:
-        report.add_table(result.embedding_rows, "k-NN accuracy of every map.", float_format="{:.3f}")
-    for (name, method, dims), item in result.embeddings.items():
-        if dims == 3 and (name in result.highlight or not result.highlight):
-            report.add_scatter3d(item.coords, item.labels,
-                                 title=f"{name}: {_METHOD_NAMES[method]} 3-D (k-NN {item.knn_accuracy:.3f}); "
-                                 "drag to rotate")
-    for stem, png in figures.items():
-        if stem.startswith("sequence_"):
-            method = stem.split("_", 1)[1]
-            report.add_png(png, f"The last block across training, {_METHOD_NAMES[method]}, each map "
-                           "aligned to the previous one (read left to right as an animation).")
-    for note in result.notes:
-        report.add_text(note, css_class="note")
-
-
 def write_outputs(result: ProbeRunResult, out: str | os.PathLike[str]) -> Path:
-    """Write CSV tables, PNG figures, report.html and summary.json into ``out``; return its path."""
-    import matplotlib.pyplot as plt
+    """Store the results in ``out`` (CSV tables, ``summary.json``, ``probes.json``, the maps'
+    coordinates in ``maps.npz`` and their k-NN scores in ``maps.json``), then build the report
+    from those files (:func:`infolens.report.probe.build_probe_report`); return ``out``."""
     import pandas as pd
 
-    from infolens.report.html import Report, atomic_write_bytes, figure_png
+    from infolens._atomic import atomic_write
+    from infolens._json import write_json
+    from infolens.report.probe import MAP_KEY, build_probe_report
 
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
@@ -547,32 +415,18 @@ def write_outputs(result: ProbeRunResult, out: str | os.PathLike[str]) -> Path:
     if result.pruning is not None:
         result.pruning.to_frame().to_csv(root / "pruning.csv", index=False)
     pd.DataFrame(result.embedding_rows).to_csv(root / "embeddings.csv", index=False)
-    pngs: dict[str, bytes] = {}
-    for stem, fig in make_figures(result).items():
-        pngs[stem] = figure_png(fig)
-        atomic_write_bytes(root / f"{stem}.png", pngs[stem])
-        plt.close(fig)
-    report = Report(f"infolens probe: {result.config.dataset}")
-    config = result.config
-    report.add_heading("Overview")
-    report.add_text(
-        f"RedundantMLP: {config.depth} ReLU blocks of width {config.width}, the input also fed into "
-        f"blocks.{config.skip_to}; trained {config.epochs} epochs with Adam (lr {config.lr:g}, batch "
-        f"{config.batch_size}). Accuracy on the evaluation set: {result.test_accuracy:.4f}.")
-    add_probes_section(report, result, figures=pngs)
-    report.add_table([{"stage": k, "seconds": v} for k, v in result.timings.items()], "Timings.")
-    report.write(root / "report.html")
-    text = json.dumps(_finite(result.summary or summarize(result)), indent=2, default=_json_default)
-    atomic_write_bytes(root / "summary.json", (text + "\n").encode("utf-8"))
+    arrays = {MAP_KEY(*key): item.coords for key, item in result.embeddings.items()}
+    arrays.update({f"sequence|{method}|{i}": item.coords for method, maps in result.sequence.items()
+                   for i, item in enumerate(maps)})
+    labels = next(iter(result.embeddings.values())).labels if result.embeddings else np.zeros(0)
+    atomic_write(root / "maps.npz", lambda handle: np.savez(handle, labels=labels, **arrays))
+    write_json(root / "maps.json", {"highlight": list(result.highlight),
+                                    "sequence_knn": {method: [item.knn_accuracy for item in maps]
+                                                     for method, maps in result.sequence.items()}})
+    write_json(root / "probes.json", result.probes.to_dict())
+    write_json(root / "summary.json", result.summary or summarize(result))
+    build_probe_report(root)
     return root
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def format_summary(summary: Mapping[str, Any]) -> str:

@@ -20,13 +20,12 @@ bounds against beta), ``vib_plane.png`` (the points in the information plane) an
 ``report.html``. For ``dataset="szt12"`` it also computes the exact IB curve of the task
 (:func:`infolens.bottleneck.ib_curve`, ``I(T;Y) = min(I(X;T), H(Y))`` for its deterministic labels)
 and draws it with the VIB points and, given the directory of an ``infolens run`` information-plane
-run, that run's trained layers (``final_I_XT``, ``final_I_TY`` of its ``summary.json``).
+run, that run's trained layers (final I(X;T) and I(T;Y), read from its store).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -386,31 +385,22 @@ def szt_ib_curve(units: str = "bits") -> Any:
 
 
 def load_plane_layers(run_dir: str | Path) -> list[dict[str, Any]]:
-    """The trained layers of an information-plane run: ``summary.json``'s per-activation layers.
+    """The trained layers of an information-plane run (``infolens run``), read from its store.
 
-    Returns records ``{"activation", "layer", "I_XT", "I_TY", "peak_I_XT"}`` (bits; final values).
+    Returns records ``{"activation", "layer", "I_XT", "I_TY", "peak_I_XT"}``: the final and peak
+    values of the run's own estimator (bits for the default run; 3-point moving average per seed,
+    then the mean over seeds, as in the run's summary).
     """
-    path = Path(run_dir) / "summary.json"
-    if not path.is_file():
-        raise fail("run_dir", "load_plane_layers", "a run directory containing summary.json",
-                   got=repr(str(run_dir)))
-    try:
-        summary = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise fail("run_dir", "load_plane_layers", "a directory whose summary.json is valid JSON",
-                   got=f"{path}: {err}") from err
+    from infolens.experiments.plane import load_run
+
+    data = load_run(run_dir, "load_plane_layers")
     records = []
-    for activation, entry in summary.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("layers"), dict):
-            continue
-        for layer, values in entry["layers"].items():
-            if values.get("final_I_XT") is None or values.get("final_I_TY") is None:
+    for activation, layers in data.result.summary(estimator=data.estimator_label).items():
+        for layer, values in layers.items():
+            if not (math.isfinite(values["final_I_XT"]) and math.isfinite(values["final_I_TY"])):
                 continue
             records.append({"activation": activation, "layer": layer, "I_XT": float(values["final_I_XT"]),
-                            "I_TY": float(values["final_I_TY"]), "peak_I_XT": values.get("peak_I_XT")})
-    if not records:
-        raise fail("run_dir", "load_plane_layers", "a run whose summary.json has per-activation layers "
-                   "with final_I_XT and final_I_TY", got=str(path))
+                            "I_TY": float(values["final_I_TY"]), "peak_I_XT": float(values["peak_I_XT"])})
     return records
 
 
@@ -471,7 +461,8 @@ def run_ib_experiment(config: VIBSweepConfig, out: str | Path, *, run_dir: str |
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from infolens.report import Report, atomic_write_bytes
+    from infolens._json import write_json
+    from infolens.report import Report
 
     if run_dir is not None and config.dataset != "szt12":
         raise fail("run_dir", "run_ib_experiment", "None unless dataset='szt12' (the exact IB curve "
@@ -532,5 +523,5 @@ def run_ib_experiment(config: VIBSweepConfig, out: str | Path, *, run_dir: str |
     report.add_heading("Timings")
     report.add_table([{"step": k, "seconds": v} for k, v in summary["timings"].items()])
     report.write(out / "report.html")
-    atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=2).encode("utf-8"))
+    write_json(out / "summary.json", summary)
     return summary

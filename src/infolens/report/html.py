@@ -6,8 +6,8 @@ interactive 3-D scatter is a few lines of plain JavaScript drawing on a ``<canva
 fetched from a network or a CDN, so a report opens offline and can be mailed or archived as is.
 
 The builder is composable: a report is a list of HTML fragments, and a *section function*
-``section(report, context)`` may append any of them, so new sections (probes, embeddings) are
-added without touching the others.
+``section(report, shown)`` may append any of them, so new sections are added without touching
+the others (see :data:`infolens.report.plane.SECTIONS`).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from infolens._atomic import atomic_write_bytes
+from infolens._json import to_jsonable
 from infolens._validation import as_samples, check_int, fail
 
 __all__ = [
@@ -226,7 +227,7 @@ _SCATTER_JS = """
 
 def _script_json(value: Any) -> str:
     """JSON safe to place inside a ``<script>`` element (no ``</`` sequence can close it)."""
-    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
+    return json.dumps(to_jsonable(value), separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
 
 
 def scatter3d_html(points: Any, labels: Sequence[Any] | np.ndarray | None = None,
@@ -401,10 +402,6 @@ class Report:
                       **kwargs: Any) -> None:
         """Add an interactive 3-D scatter (see :func:`scatter3d_html`)."""
         self._parts.append(scatter3d_html(points, labels, title, **kwargs))
-
-    def add_section(self, section: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Call ``section(self, *args, **kwargs)``: the hook for composable report sections."""
-        section(self, *args, **kwargs)
 
     def render(self) -> str:
         """Return the whole document as one string."""
