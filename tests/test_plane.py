@@ -200,23 +200,33 @@ def test_record_restores_each_modules_mode_even_on_error():
     assert [m.training for m in model] == [True, False, True] and model.training
 
 
-def test_record_members_equals_recording_each_member():
+@pytest.mark.parametrize(("estimator", "params"),
+                         [("binning", {"bin_width": 0.1}), ("kde", {"noise_var": 0.1})])
+def test_recording_a_stacked_model_by_members_equals_recording_each_member(estimator, params):
     from infolens.models import StackedMLP
 
     x = torch.rand(200, 12)
     y = _labels(200, 8)
-    stacked = StackedMLP(2, (12, 6, 4, 2), ["tanh", "relu"], seeds=[3, 4])
+    stacked = StackedMLP(3, (12, 6, 4, 2), ["tanh", "tanh", "relu"], seeds=[3, 4, 3])
+    assert stacked.members == [("tanh", 3), ("tanh", 4), ("relu", 3)]
+    plane = InformationPlane(x, y, estimator=estimator, units="nats", **params)
+    batched = plane.record(stacked, 0, members=stacked.members)
+    assert len(batched) == 3 * 3 * 2
     with torch.no_grad():
-        _, acts = stacked.forward_with_activations(x)
-    plane = InformationPlane(x, y, estimator="kde", noise_var=0.1, units="nats")
-    batched = plane.record_members(acts, 0, seeds=stacked.seeds, activation=stacked.activations,
-                                   layer_names=stacked.layer_names)
-    for m in range(2):
-        single = InformationPlane(x, y, estimator="kde", noise_var=0.1, units="nats").record(
-            stacked.member(m), 0, seed=stacked.seeds[m], activation=stacked.activations[m])
-        mine = [r for r in batched if r["seed"] == stacked.seeds[m]]
-        assert [r["activation"] for r in mine] == [stacked.activations[m]] * len(mine)
-        assert [r["value"] for r in mine] == pytest.approx([r["value"] for r in single], abs=1e-5)
+        _, acts = stacked.forward_with_activations(x)  # hidden layers, then the softmax output
+    for m, (kind, seed) in enumerate(stacked.members):
+        alone = InformationPlane(x, y, estimator=estimator, units="nats", **params)
+        own = alone.record_activations({f"layers.{i}": a[m] for i, a in enumerate(acts)}, 0, seed=seed,
+                                       activation=kind)
+        mine = [r for r in batched if (r["activation"], r["seed"]) == (kind, seed)]
+        assert mine == own  # the same activations, so exactly the same records
+        network = InformationPlane(x, y, estimator=estimator, units="nats", **params).record(
+            stacked.member(m), 0, seed=seed, activation=kind)  # a separate nn.Linear network
+        assert [r["value"] for r in mine] == pytest.approx([r["value"] for r in network], abs=1e-5)
+    with pytest.raises(InfoLensError, match="'members' parameter of InformationPlane.record"):
+        plane.record(stacked, 1, members=[("tanh", 3), ("tanh", 3), ("relu", 3)])
+    with pytest.raises(InfoLensError, match="'acts' parameter of InformationPlane.record_activations"):
+        plane.record(stacked, 1, members=[("tanh", 3), ("relu", 3)])
 
 
 def test_keep_activations_feeds_sensitivity_and_estimators_disagree():

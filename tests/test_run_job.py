@@ -248,3 +248,42 @@ def test_tanh_compresses_its_last_hidden_layer_more_than_relu(tmp_path):
 
     assert ratio("tanh") < ratio("relu") - 0.1
     assert ratio("tanh") < 0.9
+
+
+def test_report_command_shows_stored_results_without_training_or_estimating(tiny_run, monkeypatch):
+    import time as clock
+
+    import torch
+    from click.testing import CliRunner
+
+    import infolens.embedding
+    import infolens.estimators.api
+    import infolens.experiments.plane.analysis
+    import infolens.plane.estimate
+    import infolens.plane.sensitivity
+    import infolens.probes
+    from infolens.cli import main
+    from infolens.plane import PlaneResult
+
+    out, _ = tiny_run
+    before = (out / "report.html").read_bytes()
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the report measured something")
+
+    for owner, name in [(torch.nn.Module, "__call__"), (torch.autograd, "backward"),
+                        (torch.optim.Optimizer, "step"), (infolens.plane.estimate, "plane_records"),
+                        (infolens.plane.estimate.LayerEstimator, "information"),
+                        (infolens.estimators.api, "_raw_nats"), (infolens.probes, "probe_layers"),
+                        (infolens.embedding, "embed"), (infolens.plane.sensitivity, "sensitivity"),
+                        (infolens.experiments.plane.analysis, "analyze"),
+                        (PlaneResult, "compression_scores"), (PlaneResult, "phases"),
+                        (PlaneResult, "summary"), (PlaneResult, "dpi_violations")]:
+        monkeypatch.setattr(owner, name, forbidden)
+    (out / "report.html").unlink()
+    start = clock.perf_counter()
+    result = CliRunner().invoke(main, ["report", str(out)])
+    seconds = clock.perf_counter() - start
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").read_bytes() == before
+    assert seconds < 60, seconds  # drawing only: ~10 s on a loaded 2-core machine

@@ -178,6 +178,8 @@ class InformationPlane:
         """
         fn = "InformationPlane.record"
         epoch = check_int("epoch", epoch, fn, minimum=0)
+        if members is not None:
+            members = _check_members(members, fn)
         layers = self.layers if self.layers is not None else getattr(model, "layer_names", None)
         acts = run_layers(model, self._input_on(self._model_device(model)), layers, members=members,
                           softmax_output=self.softmax_output)
