@@ -168,10 +168,9 @@ def make_figures(shown: Shown) -> dict[str, Any]:
 
 
 def _probe_report(shown: Shown, act: str) -> Any:
-    from infolens.probes import ProbeReport
+    from infolens.report.probe import probe_report
 
-    fields = shown.probes["probes"][act]
-    return ProbeReport(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+    return probe_report(shown.probes["probes"][act])
 
 
 def format_summary(summary: Mapping[str, Any]) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from infolens._validation import fail
 from infolens.report.html import Report, atomic_write_bytes, figure_png
 
-__all__ = ["MAP_KEY", "build_probe_report"]
+__all__ = ["MAP_KEY", "build_probe_report", "probe_report"]
 
 _FN = "build_probe_report"
 _METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
@@ -48,12 +48,10 @@ class _Stored:
         import pandas as pd
 
         from infolens.embedding import Embedding
-        from infolens.probes import ProbeReport
 
         self.root = root
         self.summary = _read(root, "summary.json")
-        fields = _read(root, "probes.json")
-        self.probes = ProbeReport(**{k: _tupled(v) if isinstance(v, list) else v for k, v in fields.items()})
+        self.probes = probe_report(_read(root, "probes.json"))
         self.maps_info = _read(root, "maps.json")
         self.pruning = pd.read_csv(root / "pruning.csv") if self.summary["pruning"] is not None else None
         with np.load(root / "maps.npz") as arrays:
@@ -67,6 +65,15 @@ class _Stored:
         self.sequence = {method: [Embedding(coords=stored[f"sequence|{method}|{i}"], method=method, dims=2,
                                             knn_accuracy=knn, labels=labels) for i, knn in enumerate(values)]
                          for method, values in self.maps_info["sequence_knn"].items()}
+
+
+def probe_report(stored: Mapping[str, Any]) -> Any:
+    """The :class:`~infolens.probes.ProbeReport` whose ``to_dict()`` was stored (fields only)."""
+    from infolens.probes import ProbeReport
+
+    names = ProbeReport.__dataclass_fields__
+    return ProbeReport(**{k: _tupled(v) if isinstance(v, list) else v
+                          for k, v in stored.items() if k in names})
 
 
 def _tupled(value: list[Any]) -> tuple[Any, ...]:

@@ -24,7 +24,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +256,7 @@ def compute_probes(data: RunData, snapshot: Path) -> tuple[dict[str, Any], dict[
     arrays: dict[str, np.ndarray] = {"labels": np.asarray(split.y)}
     for act in config.activations:
         net = model.member(model.members.index((act, seed)))
-        out["probes"][act] = asdict(probe_layers(net, split.x_test, split.y_test, units=data.units))
+        out["probes"][act] = probe_layers(net, split.x_test, split.y_test, units=data.units).to_dict()
         layer = acts[(act, seed)][data.hidden_layers[-1]]
         if layer.shape[1] >= 3:
             emb = embed(layer, method="pca", dims=3, labels=split.y)
