@@ -38,11 +38,11 @@ def walk(before: Any, after: Any, path: str, diffs: list[tuple[str, float, Any, 
     elif isinstance(before, list) and isinstance(after, list):
         if len(before) != len(after):
             missing.append(f"{path} (lengths {len(before)} and {len(after)})")
-        for i, (a, b) in enumerate(zip(before, after)):
+        for i, (a, b) in enumerate(zip(before, after, strict=False)):
             walk(a, b, f"{path}[{i}]", diffs, missing)
-    elif isinstance(before, (int, float)) and isinstance(after, (int, float)) and not isinstance(before, bool):
-        scale = max(abs(before), abs(after))
-        rel = 0.0 if before == after or (math.isnan(before) and math.isnan(after)) else abs(before - after) / scale
+    elif isinstance(before, int | float) and isinstance(after, int | float) and not isinstance(before, bool):
+        same = before == after or (math.isnan(before) and math.isnan(after))
+        rel = 0.0 if same else abs(before - after) / max(abs(before), abs(after))
         diffs.append((path, rel, before, after))
     else:
         diffs.append((path, 0.0 if before == after else math.inf, before, after))
