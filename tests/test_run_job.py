@@ -259,8 +259,8 @@ def test_report_command_shows_stored_results_without_training_or_estimating(tiny
     import infolens.embedding
     import infolens.estimators.api
     import infolens.experiments.plane.analysis
+    import infolens.plane
     import infolens.plane.estimate
-    import infolens.plane.sensitivity
     import infolens.probes
     from infolens.cli import main
     from infolens.plane import PlaneResult
@@ -275,7 +275,7 @@ def test_report_command_shows_stored_results_without_training_or_estimating(tiny
                         (torch.optim.Optimizer, "step"), (infolens.plane.estimate, "plane_records"),
                         (infolens.plane.estimate.LayerEstimator, "information"),
                         (infolens.estimators.api, "_raw_nats"), (infolens.probes, "probe_layers"),
-                        (infolens.embedding, "embed"), (infolens.plane.sensitivity, "sensitivity"),
+                        (infolens.embedding, "embed"), (infolens.plane, "sensitivity"),
                         (infolens.experiments.plane.analysis, "analyze"),
                         (PlaneResult, "compression_scores"), (PlaneResult, "phases"),
                         (PlaneResult, "summary"), (PlaneResult, "dpi_violations")]:
