@@ -9,7 +9,6 @@ Each section is ``section(report, shown)`` and depends on nothing but ``shown``.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infolens._json import dumps
+from infolens._json import dumps, read_json
 from infolens._validation import fail
 from infolens.report.html import Report, atomic_write_bytes, figure_png
 
@@ -61,11 +60,7 @@ def _read_json(path: Path, what: str) -> Any:
     if not path.is_file():
         raise fail("run_dir", _FN, f"a run directory with {path.name} ({what}; run `infolens analyze "
                    f"{path.parent}` to store it)", str(path.parent))
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise fail("run_dir", _FN, f"a run directory whose {path.name} is readable JSON (rebuild it with "
-                   f"`infolens analyze {path.parent}`)", got=f"{path}: {err}") from err
+    return read_json(path, _FN)
 
 
 def read_shown(run_dir: str | os.PathLike[str]) -> Shown:

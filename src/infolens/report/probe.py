@@ -8,13 +8,13 @@ network and computes no embedding.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from infolens._json import read_json
 from infolens._validation import fail
 from infolens.report.html import Report, atomic_write_bytes, figure_png
 
@@ -33,11 +33,7 @@ def _read(root: Path, name: str) -> Any:
     path = root / name
     if not path.is_file():
         raise fail("run_dir", _FN, f"a probe run directory with {name}", str(root))
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise fail("run_dir", _FN, f"a probe run directory whose {name} is readable JSON",
-                   got=f"{path}: {err}") from err
+    return read_json(path, _FN)
 
 
 class _Stored:

@@ -9,14 +9,13 @@ resumed with the same settings; :func:`resume_config` names every setting that d
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infolens._json import write_json
+from infolens._json import read_json, write_json
 from infolens._validation import InfoLensError, check_choice, check_float, check_int, fail
 
 __all__ = ["DEFAULT_BIN_WIDTH", "FIGURES", "FORMAT", "RUN_ID", "PlaneRunConfig", "RunPaths",
@@ -225,11 +224,7 @@ def read_config(paths: RunPaths, fn: str) -> PlaneRunConfig:
     where = str(paths.config)
     if not paths.config.is_file():
         raise fail("out", fn, "a run directory with config.json", str(paths.root))
-    try:
-        data = json.loads(paths.config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise fail("out", fn, "a run directory whose config.json is readable JSON (it is damaged; "
-                   "start a new --out, nothing was changed)", got=f"{where}: {err}") from err
+    data = read_json(paths.config, fn)
     if not isinstance(data, dict) or "format" not in data:
         raise fail("out", fn, f"a run directory of this infolens version (format {FORMAT}); it was written "
                    "by an earlier version, whose runs cannot be resumed or reported by this one "

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from infolens._validation import InfoLensError, check_int, fail
+from infolens._validation import check_int, fail
 from infolens.experiments.plane.config import (
     RUN_ID,
     PlaneRunConfig,
@@ -134,13 +134,12 @@ def _load_checkpoint(paths: RunPaths) -> dict[str, Any] | None:
     if not paths.checkpoint.is_file():
         return None
     try:
-        state = load_checkpoint(paths.checkpoint)
-    except InfoLensError:
-        raise
-    except Exception as err:  # torch raises several types for a damaged file
-        raise fail("out", _FN, "a run directory whose checkpoint.pt can be read (it is damaged; nothing "
-                   "was changed: start a new --out, or restore the file)",
-                   got=f"{paths.checkpoint}: {type(err).__name__}: {str(err).splitlines()[0][:200]}") from err
+        state = load_checkpoint(paths.checkpoint)  # most damage: InfoLensError naming the file
+    except OSError as err:  # some truncations reach torch's zip reader as EINVAL
+        raise fail("out", _FN, f"a run directory whose checkpoint can be read; {paths.checkpoint} is "
+                   "truncated or corrupt. It was left untouched: restore it, or start again in a new "
+                   "directory",
+                   got=f"{type(err).__name__}: {err}") from err
     if not isinstance(state, dict) or not {"epoch", "model", "optimizer"} <= state.keys():
         raise fail("out", _FN, "a run directory whose checkpoint.pt is a training checkpoint",
                    got=str(paths.checkpoint))
