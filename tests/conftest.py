@@ -27,6 +27,12 @@ settings.register_profile("infolens", max_examples=40, deadline=None,
 settings.register_profile("thorough", max_examples=500, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "infolens"))
+# The fuzz suite (tests/test_fuzz_api.py): bounded in the normal run, INFOLENS_FUZZ=long for more.
+settings.register_profile("infolens-fuzz", max_examples=60, deadline=5000, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("infolens-fuzz-long", max_examples=2000, deadline=5000,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ_PROFILE = "infolens-fuzz-long" if os.environ.get("INFOLENS_FUZZ") == "long" else "infolens-fuzz"
 
 
 @dataclass(frozen=True)

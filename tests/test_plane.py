@@ -195,7 +195,7 @@ def test_record_restores_each_modules_mode_even_on_error():
     with pytest.raises(InfoLensError, match="nope"):
         InformationPlane(torch.rand(50, 3), _labels(50), layers=["nope"]).record(model, 1)
     assert [m.training for m in model] == [True, False, True]
-    with pytest.raises(RuntimeError):
+    with pytest.raises(InfoLensError, match="'x' parameter of InformationPlane.record must be an input"):
         InformationPlane(torch.rand(50, 5), _labels(50)).record(model, 0)  # wrong input width
     assert [m.training for m in model] == [True, False, True] and model.training
 

@@ -12,14 +12,14 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from infolens._validation import _is_tensor
+from infolens._validation import _is_tensor, to_numpy
 
 
 class _NumpyBackend:
     name = "numpy"
 
     def asarray(self, x: Any, like: Any = None) -> np.ndarray:
-        return np.asarray(x, dtype=np.float64)
+        return np.asarray(to_numpy(x), dtype=np.float64)
 
     def xlogy(self, x: Any, y: Any) -> Any:
         return special.xlogy(x, y)
@@ -30,6 +30,9 @@ class _NumpyBackend:
 
     def sum(self, x: Any, axis: Any = None) -> Any:
         return np.sum(x, axis=axis)
+
+    def max(self, x: Any) -> Any:
+        return np.max(x)
 
     def to_numpy(self, x: Any) -> np.ndarray:
         return np.asarray(x)
@@ -45,15 +48,26 @@ class _TorchBackend:
         import torch
 
         if _is_tensor(x):
+            if x.dtype in (torch.float16, torch.bfloat16):
+                return x.float()  # 16-bit logs are off by up to 1%; autograd follows the cast
             return x if x.is_floating_point() else x.double()
         device = like.device if like is not None else None
         dtype = like.dtype if like is not None and like.is_floating_point() else torch.float64
+        dtype = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
         return torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
 
     def xlogy(self, x: Any, y: Any) -> Any:
+        """``x log y`` with ``0 log y = 0`` and a finite gradient there (0 for x, 0 for y).
+
+        ``torch.xlogy`` gives the value but a NaN or infinite gradient at ``x = y = 0``, which
+        would make every measure of a table with zeros useless as a loss. Both branches of the
+        ``where`` are finite where they are not taken (``log 1 = 0``), so no NaN leaks back.
+        """
         import torch
 
-        return torch.xlogy(x, y)
+        positive = x > 0
+        safe = torch.where(positive, y, torch.ones_like(y))
+        return torch.where(positive, x * torch.log(safe), torch.zeros_like(x))
 
     def log(self, x: Any) -> Any:
         import torch
@@ -66,6 +80,11 @@ class _TorchBackend:
         if axis is None:
             return torch.sum(x)
         return torch.sum(x, dim=axis)
+
+    def max(self, x: Any) -> Any:
+        import torch
+
+        return torch.max(x)
 
     def to_numpy(self, x: Any) -> np.ndarray:
         return x.detach().cpu().numpy()

@@ -23,14 +23,28 @@ class InfoLensWarning(UserWarning):
 
 
 def _describe(value: Any) -> str:
-    if isinstance(value, np.ndarray) or _is_tensor(value):
-        text = f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
-        size = value.numel() if _is_tensor(value) else value.size
-        if 0 < size <= 6 and value.dtype != object:  # small arrays: show what was received
-            text += f" with values {np.array2string(to_numpy(value).reshape(-1), separator=', ')}"
-        return text
-    text = repr(value)
+    """A short description of a received value for an error message; never raises."""
+    try:
+        if isinstance(value, np.ndarray) or _is_tensor(value):
+            text = f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
+            return text + _small_values(value)
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - describing a bad value must never hide the real error
+        return f"a value of type {type(value).__name__}"
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _small_values(value: Any) -> str:
+    """" with values [...]" for arrays of at most 6 readable numbers, else ""."""
+    if _is_tensor(value):
+        import torch
+
+        if value.numel() > 6 or value.device.type == "meta" or value.is_complex():
+            return ""
+        value = value.detach().cpu().to(torch.float64).numpy()  # bfloat16 has no numpy dtype
+    if value.size == 0 or value.size > 6 or value.dtype == object:
+        return ""
+    return f" with values {np.array2string(value.reshape(-1), separator=', ')}"
 
 
 def _is_tensor(value: Any) -> bool:
@@ -61,6 +75,26 @@ def check_int(name: str, value: Any, fn: str, *, minimum: int | None = None,
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise fail(name, fn, f"an int{bounds}", value)
     return value
+
+
+#: Largest seed accepted: numpy's legacy ``np.random.seed`` (used by MNIST-1D), openTSNE and
+#: UMAP take seeds below 2**32.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(name: str, value: Any, fn: str, *, allow_none: bool = False) -> int | None:
+    """Return a seed as an int in ``[0, 2**32 - 1]`` (or None when ``allow_none``).
+
+    Refuses what numpy and torch would read differently or reject deep inside: strings, floats,
+    bools, negative ints.
+    """
+    if value is None and allow_none:
+        return None
+    expected = f"an int in [0, {MAX_SEED}]" + (" or None" if allow_none else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or not 0 <= int(value) <= MAX_SEED:
+        raise fail(name, fn, expected, value)
+    return int(value)
 
 
 def check_float(name: str, value: Any, fn: str, *, minimum: float | None = None,
@@ -94,19 +128,28 @@ def _bounds_text(minimum: Any, maximum: Any, op: str = ">=") -> str:
 
 
 def to_numpy(value: Any) -> np.ndarray:
-    """Return a numpy view of an array-like or a (detached, CPU) torch tensor."""
+    """Return a numpy view of an array-like or a (detached, CPU) torch tensor.
+
+    bfloat16 tensors, which numpy cannot hold, are read as float32 (exactly).
+    """
     if _is_tensor(value):
-        return value.detach().cpu().numpy()
+        import torch
+
+        tensor = value.detach().cpu()
+        return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy()
     return np.asarray(value)
 
 
 def as_samples(x: Any, name: str, fn: str, *, min_samples: int = 2,
-               allow_constant: bool = True) -> np.ndarray:
-    """Coerce samples to a C-contiguous float64 array of shape (n, d).
+               allow_constant: bool = True, labels: bool = False) -> np.ndarray:
+    """Coerce samples to a C-contiguous array of shape (n, d): float64, or int64 label codes.
 
-    A 1-D input of length n becomes (n, 1). NaN/inf, complex, object, boolean-free non-numeric
-    dtypes, more than two dimensions and fewer than ``min_samples`` rows raise
+    A 1-D input of length n becomes (n, 1). NaN/inf, complex, object (other than integers),
+    string dtypes, more than two dimensions and fewer than ``min_samples`` rows raise
     :class:`InfoLensError`; with ``allow_constant=False`` so do columns with zero variance.
+    With ``labels=True``, integer input (of any size: int64, uint64 or Python ints beyond 64
+    bits) becomes exact per-column codes ``0..K_j - 1`` in sorted order, never rounded through
+    float64 (which merges integers beyond 2**53); float input stays float64.
     """
     arr = _numeric_array(x, name, fn)
     if arr.ndim == 1:
@@ -118,7 +161,12 @@ def as_samples(x: Any, name: str, fn: str, *, min_samples: int = 2,
     if arr.shape[0] < min_samples:
         raise fail(name, fn, f"an array with at least {min_samples} samples", arr,
                    got=f"{arr.shape[0]} samples")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if labels and (arr.dtype == object or np.issubdtype(arr.dtype, np.integer)):
+        return np.ascontiguousarray(np.column_stack([_dense_rank(column) for column in arr.T]))
+    try:
+        arr = np.ascontiguousarray(arr, dtype=np.float64)
+    except OverflowError as err:  # Python ints beyond the float64 range
+        raise fail(name, fn, "numbers within the float64 range", got="integers beyond 1.8e308") from err
     if not np.isfinite(arr).all():
         bad = int((~np.isfinite(arr)).sum())
         raise fail(name, fn, "finite (no NaN or inf)", arr, got=f"{bad} non-finite values")
@@ -131,23 +179,39 @@ def as_samples(x: Any, name: str, fn: str, *, min_samples: int = 2,
 
 
 def _numeric_array(x: Any, name: str, fn: str) -> np.ndarray:
+    """A real numeric numpy array (bool as int64; an object array only of integers)."""
     try:
         arr = to_numpy(x)
-    except (TypeError, ValueError, RuntimeError) as err:  # ragged lists, unconvertible objects
+    except (TypeError, ValueError, RuntimeError) as err:  # ragged lists, meta tensors, objects
         raise fail(name, fn, "a numeric array", x) from err
     if arr.dtype == bool:
         arr = arr.astype(np.int64)
+    if arr.dtype == object and arr.size and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in arr.flat):
+        return arr  # Python ints beyond 64 bits: exact as labels, converted as numbers
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise fail(name, fn, "a real numeric array (not complex, object or string)", arr)
     return arr
 
 
+def is_discrete(x: Any) -> bool:
+    """Whether samples are discrete labels: an integer or boolean dtype, or Python integers."""
+    try:
+        arr = to_numpy(x)
+    except (TypeError, ValueError, RuntimeError):  # as_samples raises the InfoLensError
+        return False
+    if arr.dtype == object:
+        return arr.size > 0 and all(isinstance(v, numbers.Integral) for v in arr.flat)
+    return arr.dtype == bool or np.issubdtype(arr.dtype, np.integer)
+
+
 def as_labels(x: Any, name: str, fn: str, *, min_samples: int = 1) -> np.ndarray:
     """Coerce discrete samples of shape (n,) or (n, d) to integer codes 0..K-1 of shape (n,).
 
-    Each distinct row is one symbol. Floats are accepted when finite (they are compared exactly).
+    Each distinct row is one symbol. Integers of any size are compared exactly; floats are
+    accepted when finite (they are compared exactly too).
     """
-    return unique_row_codes(as_samples(x, name, fn, min_samples=min_samples))
+    return unique_row_codes(as_samples(x, name, fn, min_samples=min_samples, labels=True))
 
 
 def unique_row_codes(values: np.ndarray) -> np.ndarray:
@@ -159,7 +223,7 @@ def unique_row_codes(values: np.ndarray) -> np.ndarray:
     integral = np.issubdtype(values.dtype, np.integer) or (
         np.array_equal(values, np.round(values)) and np.abs(values).max() < 2**31)
     if values.shape[1] > 1 and integral:
-        values = integer_row_codes(values.astype(np.int64))[:, None]
+        values = integer_row_codes(values)[:, None]
     if values.shape[1] == 1:
         _, codes = np.unique(values[:, 0], return_inverse=True)
     else:
@@ -174,8 +238,13 @@ def integer_row_codes(values: np.ndarray) -> np.ndarray:
     entry (a whole-array max is much cheaper than per-column ones), one integer matrix-vector
     product per group of columns that fits in 62 bits. Groups are chained by dense ranks: a
     rank is below n, so ``rank(codes) * n + rank(group)`` always fits, however wide the rows.
+    Entries spanning 2**62 or more (which would overflow) are first replaced by their dense
+    rank in their column, which keeps equality exact.
     """
     n, d = values.shape
+    if values.dtype == np.uint64 or int(values.max()) - int(values.min()) >= 2**62:
+        values = np.column_stack([_dense_rank(column) for column in values.T])
+    values = values.astype(np.int64, copy=False)
     low = int(values.min())
     shifted = values - low if low != 0 else values
     radix = int(shifted.max()) + 1
@@ -189,7 +258,53 @@ def integer_row_codes(values: np.ndarray) -> np.ndarray:
 
 
 def _dense_rank(codes: np.ndarray) -> np.ndarray:
-    return np.unique(codes, return_inverse=True)[1].reshape(-1)
+    return np.unique(codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def check_tensor(value: Any, name: str, fn: str, *, ndim: tuple[int, ...],
+                 kind: str = "float") -> Any:
+    """Return ``value`` if it is a non-empty torch tensor with data, of a rank in ``ndim``.
+
+    ``kind="float"``: a floating tensor (a loss input with gradients); ``kind="index"``: an
+    integer tensor of class indices. The torch losses check their inputs with this, without
+    reading the values (no host synchronization).
+    """
+    ranks = " or ".join(f"{d}-D" for d in ndim)
+    expected = f"a non-empty {ranks} {'floating' if kind == 'float' else 'integer'} torch tensor"
+    if not _is_tensor(value) or value.device.type == "meta" or value.ndim not in ndim \
+            or value.numel() == 0 or value.is_complex():
+        raise fail(name, fn, expected, value)
+    is_float = value.is_floating_point()
+    if is_float != (kind == "float") or str(value.dtype) == "torch.bool":
+        raise fail(name, fn, expected, value)
+    return value
+
+
+def check_finite_loss(loss: float, fn: str, **inputs: Any) -> None:
+    """Raise naming the first input with a NaN or inf when a loss value is not finite."""
+    import math
+
+    if math.isfinite(loss):
+        return
+    for name, tensor in inputs.items():
+        if _is_tensor(tensor) and tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise fail(name, fn, "finite (no NaN or inf)", tensor)
+    name = next(iter(inputs))
+    raise fail(name, fn, "values that give a finite loss", got=f"a loss of {loss}")
+
+
+def call_model(model: Any, args: tuple[Any, ...], name: str, fn: str, what: str = "the model") -> Any:
+    """``model(*args)``; an error the model raises on this input (a shape or dtype mismatch)
+    becomes an :class:`InfoLensError` naming ``name``, with the model's own message."""
+    try:
+        return model(*args)
+    except InfoLensError:
+        raise
+    except (RuntimeError, TypeError, ValueError, IndexError) as err:
+        shapes = ", ".join(str(tuple(a.shape)) if hasattr(a, "shape") else type(a).__name__
+                           for a in args)
+        raise fail(name, fn, f"an input that {what} accepts",
+                   got=f"{shapes}, on which it raised {type(err).__name__}: {str(err)[:200]}") from err
 
 
 def check_same_length(fn: str, **arrays: np.ndarray) -> int:

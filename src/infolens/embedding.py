@@ -41,6 +41,7 @@ from infolens._validation import (
     check_choice,
     check_int,
     check_same_length,
+    check_seed,
     fail,
     to_numpy,
 )
@@ -191,7 +192,7 @@ def embed(activations: Any, method: str = "pca", dims: int = 2, *, labels: Any =
     method = check_choice("method", method, METHODS, fn)
     dims = check_int("dims", dims, fn, minimum=2, maximum=3)
     k = check_int("k", k, fn, minimum=1)
-    seed = check_int("seed", seed, fn, minimum=0)
+    seed = check_seed("seed", seed, fn)
     n_jobs = check_int("n_jobs", n_jobs, fn, minimum=1)
     data = _as_matrix(activations, "activations", fn)
     codes = _labels_for(labels, data.shape[0], fn)

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from infolens._validation import InfoLensError, check_choice, check_int, fail
+from infolens._validation import InfoLensError, call_model, check_choice, check_int, fail
 
 LayerSpec = str | nn.Module | Callable[[str, nn.Module], bool]
 Layers = LayerSpec | Sequence[LayerSpec] | None
@@ -114,7 +114,7 @@ def list_layers(model: nn.Module, example_input: Any) -> list[LayerInfo]:
             handles.append(module.register_forward_hook(make_hook(name)))
         args = example_input if isinstance(example_input, tuple) else (example_input,)
         with eval_mode(model), torch.no_grad():
-            model(*args)
+            call_model(model, args, "example_input", fn)
     finally:
         for handle in handles:
             handle.remove()
@@ -345,6 +345,13 @@ def capture(model: nn.Module, layers: Layers = None, *, inputs: bool = False, fl
     if pool is not None:
         check_choice("pool", pool, POOLING, fn)
     output_index = check_int("output_index", output_index, fn, minimum=0)
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise fail("dtype", fn, "a torch.dtype such as torch.float32, or None", dtype)
+    if device is not None:
+        try:
+            torch.empty(0, device=device)  # an unknown or absent device fails here, not in a hook
+        except (RuntimeError, TypeError) as err:
+            raise fail("device", fn, "an available torch device such as 'cpu', or None", device) from err
     selected = select_layers(model, layers, fn)
     required = _explicit_names(layers, selected)
     acts = Activations([name for name, _ in selected], with_inputs=bool(inputs))

@@ -19,7 +19,7 @@ import numpy as np
 
 from infolens._backend import get_backend
 from infolens._units import check_units, from_nats
-from infolens._validation import fail, to_numpy
+from infolens._validation import _is_tensor, fail, to_numpy
 
 #: How far the sum of a distribution may be from 1 before it is refused (unless ``normalize``).
 SUM_TOLERANCE = 1e-6
@@ -47,15 +47,19 @@ def _distribution(p: Any, name: str, fn: str, ndim: int | tuple[int, ...], norma
                    got=f"{int((~np.isfinite(values)).sum())} non-finite entries")
     if (values < 0).any():
         raise fail(name, fn, "non-negative", values, got=f"minimum entry {values.min():.6g}")
-    total = float(values.sum())
     if normalize:
-        if total <= 0:
-            raise fail(name, fn, "a table with a positive sum", values, got=f"sum {total}")
-    elif abs(total - 1.0) > SUM_TOLERANCE:
-        raise fail(name, fn, f"a distribution summing to 1 (within {SUM_TOLERANCE:g}); "
-                   "pass normalize=True to rescale", values, got=f"sum {total:.8g}")
+        if not values.any():
+            raise fail(name, fn, "a table with a positive sum", values, got="sum 0.0")
+    else:
+        total = float(values.sum(dtype=np.float64)) if float(values.max()) < 1e300 else np.inf
+        if abs(total - 1.0) > SUM_TOLERANCE:
+            raise fail(name, fn, f"a distribution summing to 1 (within {SUM_TOLERANCE:g}); "
+                       "pass normalize=True to rescale", values, got=f"sum {total:.8g}")
     arr = nx.asarray(p, like=like)
-    return arr / nx.sum(arr) if normalize else arr
+    if not normalize:
+        return arr
+    arr = arr / nx.max(arr)  # by the largest entry first: a sum of 1e308s would overflow
+    return arr / nx.sum(arr)
 
 
 def _neg_sum_plogp(p: Any, nx: Any) -> Any:
@@ -63,7 +67,7 @@ def _neg_sum_plogp(p: Any, nx: Any) -> Any:
 
 
 def _finish(value_nats: Any, units: str, nx: Any) -> Any:
-    return nx.scalar(from_nats(value_nats, units))
+    return nx.scalar(from_nats(value_nats, units) + 0.0)  # + 0.0 turns -0.0 into 0.0
 
 
 def self_information(p: Any, units: str = "bits") -> Any:
@@ -82,7 +86,10 @@ def self_information(p: Any, units: str = "bits") -> Any:
     fn = "self_information"
     units = check_units(units, fn)
     nx = get_backend(p)
-    values = to_numpy(p)
+    try:
+        values = to_numpy(p)
+    except (TypeError, ValueError, RuntimeError) as err:  # ragged lists, meta tensors
+        raise fail("p", fn, "real probabilities", p) from err
     if not np.issubdtype(np.asarray(values).dtype, np.number) or np.iscomplexobj(values):
         raise fail("p", fn, "real probabilities", values)
     if not np.isfinite(values).all() or (values < 0).any() or (values > 1).any():
@@ -165,7 +172,7 @@ def conditional_mutual_information(pxyz: Any, units: str = "bits", *,
 
 def _pair(p: Any, q: Any, fn: str, normalize: bool) -> tuple[Any, Any, Any]:
     nx = get_backend(p, q)
-    like = p if nx.name == "torch" and hasattr(p, "device") else q if nx.name == "torch" else None
+    like = None if nx.name == "numpy" else p if _is_tensor(p) else q  # a numpy side joins the tensor
     p_arr = _distribution(p, "p", fn, tuple(range(1, 33)), normalize, nx, like)
     q_arr = _distribution(q, "q", fn, tuple(range(1, 33)), normalize, nx, like)
     if tuple(p_arr.shape) != tuple(q_arr.shape):

@@ -57,10 +57,12 @@ from infolens._units import check_units, from_nats
 from infolens._validation import (
     as_labels,
     as_samples,
+    call_model,
     check_float,
     check_int,
     check_probability_level,
     check_same_length,
+    check_seed,
     fail,
     to_numpy,
 )
@@ -259,15 +261,18 @@ def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, includ
     model_device = parameter.device if parameter is not None else torch.device("cpu")
     floating = parameter is not None and parameter.is_floating_point()
     model_dtype = parameter.dtype if floating else torch.float32
-    inputs = torch.as_tensor(to_numpy(x) if not isinstance(x, torch.Tensor) else x)
-    if inputs.ndim == 0 or inputs.shape[0] < 4:
+    try:
+        inputs = torch.as_tensor(to_numpy(x) if not isinstance(x, torch.Tensor) else x)
+    except (TypeError, ValueError, RuntimeError) as err:  # ragged, strings, objects, meta
+        raise fail("x", fn, "a numeric array of shape (n, ...) with n >= 4", x) from err
+    if inputs.ndim == 0 or inputs.shape[0] < 4 or inputs.device.type == "meta":
         raise fail("x", fn, "an array of shape (n, ...) with n >= 4", x)
     inputs = inputs.to(device=model_device, dtype=model_dtype)
     if layers is None:
         layers = getattr(model, "layer_names", None)
     with eval_mode(model), torch.no_grad(), capture(model, layers, flatten=True) as acts:
         for start in range(0, inputs.shape[0], batch_size):
-            model(inputs[start:start + batch_size])
+            call_model(model, (inputs[start:start + batch_size],), "x", fn)
     recorded = {name: acts[name] for name in acts}
     activations: dict[str, Any] = {}
     if include_input:
@@ -329,7 +334,7 @@ def _probe_activations(activations: Mapping[str, Any], y: Any, n_splits: int, te
     units = check_units(units, fn)
     n_splits = check_int("n_splits", n_splits, fn, minimum=2)
     test_size = check_float("test_size", test_size, fn, minimum=0.0, maximum=0.9, strict_minimum=True)
-    seed = check_int("seed", seed, fn, minimum=0)
+    seed = check_seed("seed", seed, fn)
     level = check_probability_level("ci", ci, fn)
     tolerance = check_float("tolerance", tolerance, fn)
     if not (C == "auto" or (not isinstance(C, (bool, str)) and isinstance(C, (int, float))

@@ -44,12 +44,17 @@ from infolens._validation import (
     check_float,
     check_int,
     check_same_length,
+    check_seed,
     fail,
 )
 from infolens.measures import _distribution
 
 #: Decimals to which rows of p(y | x) are compared when merging identical conditionals.
 MERGE_DECIMALS = 12
+#: Iterations between two checks of the objective, and the relative improvement below which
+#: the fixed-point iteration stops (see ``_iterate``).
+STALL_WINDOW = 50
+STALL_TOL = 1e-9
 #: Default trade-offs of :func:`ib_curve`: below beta = 1 the optimal T is trivial.
 DEFAULT_BETAS = np.geomspace(0.5, 2000.0, 64)
 
@@ -245,19 +250,29 @@ def _update(prob: _Problem, enc: np.ndarray, beta: float, alpha: float) -> np.nd
         new = np.zeros_like(enc)
         new[np.arange(len(enc)), np.argmax(score, axis=1)] = 1.0
         return new
-    logits = score / alpha
-    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    with np.errstate(over="ignore", invalid="ignore"):  # a tiny alpha: the DIB's argmax in the limit
+        weights = np.exp((score - score.max(axis=1, keepdims=True)) / alpha)
     return weights / weights.sum(axis=1, keepdims=True)
 
 
 def _iterate(prob: _Problem, enc: np.ndarray, beta: float, alpha: float, max_iter: int,
              tol: float) -> tuple[np.ndarray, int, bool]:
+    """Fixed-point iterations until no entry of the encoder moves by more than ``tol``, or the
+    objective improved by less than :data:`STALL_TOL` (relative) over :data:`STALL_WINDOW`
+    iterations: near a phase transition the encoder can crawl for thousands of iterations while
+    the objective no longer changes (half the time of an IB curve went there)."""
+    last = np.inf
     for it in range(1, max_iter + 1):
         new = _update(prob, enc, beta, alpha)
         change = float(np.max(np.abs(new - enc)))
         enc = new
         if change <= tol:
             return enc, it, True
+        if it % STALL_WINDOW == 0:
+            value = _objective(prob, enc, beta, alpha)
+            if last - value <= STALL_TOL * (1.0 + abs(value)):
+                return enc, it, True
+            last = value
     return enc, max_iter, False
 
 
@@ -294,7 +309,7 @@ def _perturb(enc: np.ndarray, alpha: float, rng: np.random.Generator, strength: 
 
 # ------------------------------------------------------------------------------------ public API
 def _check_common(fn: str, beta: Any, alpha: Any, n_clusters: Any, n_restarts: Any, max_iter: Any,
-                  tol: Any, units: Any) -> tuple[float, float, int | None, int, int, float, str]:
+                  tol: Any, seed: Any, units: Any) -> tuple[float, float, int | None, int, int, float, str]:
     beta = check_float("beta", beta, fn, minimum=0.0)
     alpha = check_float("alpha", alpha, fn, minimum=0.0)
     if n_clusters is not None:
@@ -302,6 +317,7 @@ def _check_common(fn: str, beta: Any, alpha: Any, n_clusters: Any, n_restarts: A
     n_restarts = check_int("n_restarts", n_restarts, fn, minimum=1)
     max_iter = check_int("max_iter", max_iter, fn, minimum=1)
     tol = check_float("tol", tol, fn, minimum=0.0)
+    check_seed("seed", seed, fn, allow_none=True)
     return beta, alpha, n_clusters, n_restarts, max_iter, tol, check_units(units, fn)
 
 
@@ -310,6 +326,14 @@ def _check_table(pxy: Any, fn: str) -> np.ndarray:
 
     table = np.asarray(_distribution(pxy, "pxy", fn, 2, True, NUMPY), dtype=np.float64)
     return table
+
+
+def _check_clusters(n_clusters: int | None, table: np.ndarray, fn: str) -> int | None:
+    """``n_clusters`` no larger than the rows of the table (more clusters are never used)."""
+    if n_clusters is not None and n_clusters > table.shape[0]:
+        raise fail("n_clusters", fn, f"an int in [1, {table.shape[0]}] (at most one cluster per "
+                   "row of 'pxy')", n_clusters)
+    return n_clusters
 
 
 def _solution(prob: _Problem, enc: np.ndarray, beta: float, alpha: float, units: str, n_iter: int,
@@ -369,9 +393,10 @@ def generalized_ib(pxy: Any, beta: float, alpha: float = 1.0, n_clusters: int | 
     """
     fn = "generalized_ib"
     beta, alpha, n_clusters, n_restarts, max_iter, tol, units = _check_common(
-        fn, beta, alpha, n_clusters, n_restarts, max_iter, tol, units)
-    prob = _problem(_check_table(pxy, fn), merge)
-    n_t = n_clusters or len(prob.p_x)
+        fn, beta, alpha, n_clusters, n_restarts, max_iter, tol, seed, units)
+    table = _check_table(pxy, fn)
+    prob = _problem(table, merge)
+    n_t = _check_clusters(n_clusters, table, fn) or len(prob.p_x)
     rng = np.random.default_rng(seed)
     starts = [_random_encoder(len(prob.p_x), n_t, alpha, rng) for _ in range(n_restarts)]
     if init is not None:
@@ -445,7 +470,7 @@ def ib_curve(pxy: Any = None, betas: Any = None, *, x: Any = None, y: Any = None
     """
     fn = "ib_curve"
     _, alpha, n_clusters, n_restarts, max_iter, tol, units = _check_common(
-        fn, 0.0, alpha, n_clusters, n_restarts, max_iter, tol, units)
+        fn, 0.0, alpha, n_clusters, n_restarts, max_iter, tol, seed, units)
     if (pxy is None) == (x is None and y is None):
         raise fail("pxy", fn, "given, or else both 'x' and 'y' samples (not both)",
                    got="both" if pxy is not None else "neither")
@@ -458,7 +483,7 @@ def ib_curve(pxy: Any = None, betas: Any = None, *, x: Any = None, y: Any = None
     beta_values = _check_betas(DEFAULT_BETAS if betas is None else betas, fn)
     prob = _problem(table, merge)
     n_x = len(prob.p_x)
-    n_t = n_clusters or n_x
+    n_t = _check_clusters(n_clusters, table, fn) or n_x
     rng = np.random.default_rng(seed)
 
     encoders: list[np.ndarray | None] = [None] * len(beta_values)
@@ -476,6 +501,9 @@ def ib_curve(pxy: Any = None, betas: Any = None, *, x: Any = None, y: Any = None
             starts = [] if previous is None else [previous, _perturb(previous, alpha, rng, 0.05)]
             if order is ascending:
                 starts += [_random_encoder(n_x, n_t, alpha, rng) for _ in range(n_restarts)]
+            elif not starts:  # no identity start (fewer clusters than inputs): keep the ascent's
+                previous = encoders[i]
+                continue
             enc, _, _ = _solve(prob, beta_values[i], alpha, n_t, starts, max_iter, tol)
             consider(i, enc)
             previous = encoders[i]

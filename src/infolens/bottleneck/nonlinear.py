@@ -39,7 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from infolens._units import LN2
-from infolens._validation import check_float, fail, to_numpy
+from infolens._validation import check_finite_loss, check_float, check_tensor, fail, to_numpy
 from infolens.measures import entropy
 
 __all__ = ["GaussianNoise", "NonlinearIBLoss", "NonlinearIBTerms", "kde_mi_upper_bound"]
@@ -143,13 +143,21 @@ class NonlinearIBLoss(nn.Module):
         log_var : Tensor
             :attr:`GaussianNoise.log_var`.
         """
-        if target.ndim != 1 or logits.shape[0] != target.shape[0] or hidden.shape[0] != target.shape[0]:
-            raise fail("target", "NonlinearIBLoss", "class indices of shape (batch,) matching logits "
-                       "and hidden", target)
+        fn = "NonlinearIBLoss"
+        check_tensor(logits, "logits", fn, ndim=(2,))
+        check_tensor(target, "target", fn, ndim=(1,), kind="index")
+        check_tensor(hidden, "hidden", fn, ndim=(2,))
+        if logits.shape[0] != target.shape[0] or int(target.min()) < 0 \
+                or int(target.max()) >= logits.shape[1]:
+            raise fail("target", fn, f"class indices in 0..{logits.shape[1] - 1} of shape "
+                       f"({logits.shape[0]},), one per row of logits", target)
+        if hidden.shape[0] != target.shape[0]:
+            raise fail("hidden", fn, f"a tensor with {target.shape[0]} rows (one per target)", hidden)
         cross_entropy = nn.functional.cross_entropy(logits, target)
         i_xt = kde_mi_upper_bound(hidden, log_var)
         penalty = i_xt.pow(2) if self.squared else i_xt
         loss = cross_entropy + self.beta * penalty
+        check_finite_loss(float(loss.detach()), fn, logits=logits, hidden=hidden)
         h_y = self.h_y_bits
         if h_y is None:
             h_y = float(entropy(np.bincount(to_numpy(target).astype(np.int64)), normalize=True))

@@ -23,7 +23,7 @@ from scipy import special
 from torch import Tensor, nn
 
 from infolens._units import LN2, check_units, from_nats
-from infolens._validation import _is_tensor, fail, to_numpy
+from infolens._validation import _is_tensor, call_model, check_finite_loss, check_tensor, fail, to_numpy
 from infolens.estimators.neural import MINE_EMA_RATE, SMILE_CLIP, training_objective
 
 __all__ = ["InfoNCELoss", "MIBoundLoss", "MINELoss", "NWJLoss", "SMILELoss", "cross_entropy_logits"]
@@ -62,8 +62,21 @@ class MIBoundLoss(nn.Module):
         self.last_value = torch.tensor(float("nan"))
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        """The loss (negative training objective, nats) on a batch of n >= 2 pairs."""
-        return self.from_scores(self.critic(x, y))
+        """The loss (negative training objective, nats) on a batch of n >= 2 pairs.
+
+        ``x`` and ``y`` are floating tensors with one row per pair; they are cast to the
+        critic's parameter dtype (as :meth:`InformationPlane.record` casts its input).
+        """
+        fn = type(self).__name__
+        check_tensor(x, "x", fn, ndim=(1, 2))
+        check_tensor(y, "y", fn, ndim=(1, 2))
+        if x.shape[0] < 2 or y.shape[0] != x.shape[0]:
+            raise fail("y", fn, f"a batch of as many rows as 'x' ({x.shape[0]}), at least 2", y)
+        dtype = next((p.dtype for p in self.critic.parameters() if p.is_floating_point()), x.dtype)
+        x, y = (t.to(dtype)[:, None] if t.ndim == 1 else t.to(dtype) for t in (x, y))
+        loss = self.from_scores(call_model(self.critic, (x, y), "x", fn, "the critic"))
+        check_finite_loss(float(loss.detach()), fn, x=x, y=y)
+        return loss
 
     def from_scores(self, scores: Tensor) -> Tensor:
         """The loss from a precomputed (n, n) score matrix whose diagonal holds the joint pairs."""
@@ -131,12 +144,15 @@ def cross_entropy_logits(logits: Any, target: Any, units: str = "bits") -> Any:
     """
     fn = "cross_entropy_logits"
     units = check_units(units, fn)
-    raw_logits = to_numpy(logits)
+    try:
+        raw_logits = to_numpy(logits)
+        raw_target = to_numpy(target)
+    except (TypeError, ValueError, RuntimeError) as err:  # ragged lists, meta tensors
+        raise fail("logits", fn, "a finite float array of shape (n, k) and targets", logits) from err
     if raw_logits.ndim != 2 or raw_logits.shape[0] == 0 or raw_logits.shape[1] == 0 \
             or not np.issubdtype(raw_logits.dtype, np.floating) or not np.isfinite(raw_logits).all():
         raise fail("logits", fn, "a finite float array of shape (n, k) with n, k >= 1", logits)
     n, k = raw_logits.shape
-    raw_target = to_numpy(target)
     hard = raw_target.ndim == 1
     if hard:
         if raw_target.shape[0] != n or not np.issubdtype(raw_target.dtype, np.integer) \

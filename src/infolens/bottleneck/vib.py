@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from infolens._units import LN2
-from infolens._validation import check_float, check_int, fail, to_numpy
+from infolens._validation import check_finite_loss, check_float, check_int, check_tensor, fail, to_numpy
 from infolens.measures import entropy
 
 __all__ = ["BottleneckSample", "VIBClassifier", "VIBLoss", "VIBTerms", "VariationalBottleneck",
@@ -149,11 +149,22 @@ class VIBLoss(nn.Module):
         mean, std : Tensor of shape (batch, K)
             The posterior from :class:`VariationalBottleneck`.
         """
-        if target.ndim != 1 or logits.shape[-2] != target.shape[0] or mean.shape != std.shape:
-            raise fail("target", "VIBLoss", "class indices of shape (batch,) matching logits and a "
-                       "posterior mean and std of one shape", target)
+        fn = "VIBLoss"
+        check_tensor(logits, "logits", fn, ndim=(2, 3))
+        check_tensor(target, "target", fn, ndim=(1,), kind="index")
+        check_tensor(mean, "mean", fn, ndim=(2,))
+        check_tensor(std, "std", fn, ndim=(2,))
+        if logits.shape[-2] != target.shape[0] or int(target.min()) < 0 \
+                or int(target.max()) >= logits.shape[-1]:
+            raise fail("target", fn, f"class indices in 0..{logits.shape[-1] - 1} of shape "
+                       f"({logits.shape[-2]},), one per row of logits", target)
+        if mean.shape[0] != target.shape[0]:
+            raise fail("mean", fn, f"a posterior mean of shape ({target.shape[0]}, K)", mean)
+        if std.shape != mean.shape:
+            raise fail("std", fn, f"a posterior std of the shape of 'mean' {tuple(mean.shape)}", std)
         cross_entropy, rate = vib_terms(logits, target, mean, std)
         loss = cross_entropy + self.beta * rate
+        check_finite_loss(float(loss.detach()), fn, logits=logits, mean=mean, std=std)
         h_y = self.h_y_bits
         if h_y is None:
             counts = np.bincount(to_numpy(target).astype(np.int64))

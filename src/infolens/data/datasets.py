@@ -12,7 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from infolens._validation import as_samples, check_choice, check_float, check_int, check_same_length, fail
+from infolens._validation import (
+    as_samples,
+    check_choice,
+    check_float,
+    check_int,
+    check_same_length,
+    check_seed,
+    fail,
+    to_numpy,
+)
 from infolens.data.szt12 import szt12
 
 DATASETS = ("szt12", "mnist1d", "digits")
@@ -87,12 +96,15 @@ def split(x: Any, y: Any, test_size: float = 0.2, seed: int = 0, name: str = "")
     """
     fn = "split"
     x_arr = as_samples(x, "x", fn).astype(np.float32)
-    labels = np.asarray(y)
+    try:
+        labels = to_numpy(y)
+    except (TypeError, ValueError, RuntimeError) as err:  # ragged, meta
+        raise fail("y", fn, "a 1-D array of integer labels >= 0", y) from err
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or (labels < 0).any():
         raise fail("y", fn, "a 1-D array of integer labels >= 0", y)
     n = check_same_length(fn, x=x_arr, y=labels)
     test_size = check_float("test_size", test_size, fn, minimum=0.0, maximum=1.0, strict_minimum=True)
-    seed = check_int("seed", seed, fn, minimum=0)
+    seed = check_seed("seed", seed, fn)
     n_test = int(round(test_size * n))
     if not 1 <= n_test <= n - 1:
         raise fail("test_size", fn, f"a fraction leaving at least one train and one test sample of {n}",
@@ -130,7 +142,7 @@ def mnist1d(n_samples: int = 4000, seed: int = 0, test_size: float = 0.2) -> Spl
     """
     fn = "mnist1d"
     n_samples = check_int("n_samples", n_samples, fn, minimum=20)
-    seed = check_int("seed", seed, fn, minimum=0)
+    seed = check_seed("seed", seed, fn)
     test_size = check_float("test_size", test_size, fn, minimum=0.0, maximum=0.95, strict_minimum=True)
     try:
         from mnist1d.data import get_dataset_args, make_dataset
@@ -173,7 +185,7 @@ def load(name: str, seed: int = 0) -> Split:
     samples); ``"digits"`` is ``digits(seed)``.
     """
     name = check_choice("name", name, DATASETS, "load")
-    seed = check_int("seed", seed, "load", minimum=0)
+    seed = check_seed("seed", seed, "load")
     if name == "szt12":
         return split(*szt12(), 0.2, seed, name="szt12")
     if name == "mnist1d":

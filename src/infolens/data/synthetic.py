@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from infolens._validation import check_float, check_int, fail
+from infolens._validation import check_float, check_int, check_seed, fail
 
 
 def correlated_gaussians(n: int, dim: int = 1, rho: float = 0.6, *, seed: int | None = 0,
@@ -23,7 +23,7 @@ def correlated_gaussians(n: int, dim: int = 1, rho: float = 0.6, *, seed: int | 
     n = check_int("n", n, fn, minimum=1)
     dim = check_int("dim", dim, fn, minimum=1)
     rho = check_float("rho", rho, fn, minimum=-0.999999, maximum=0.999999)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("seed", seed, fn, allow_none=True))
     x = rng.standard_normal((n, dim))
     y = rho * x + math.sqrt(1.0 - rho**2) * rng.standard_normal((n, dim))
     return x, y, -0.5 * dim * math.log(1.0 - rho**2)

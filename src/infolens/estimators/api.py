@@ -32,24 +32,31 @@ from infolens._validation import (
     check_int,
     check_probability_level,
     check_same_length,
+    check_seed,
     fail,
-    to_numpy,
+    is_discrete,
     unique_row_codes,
 )
 from infolens.estimators import _resampling as resampling
-from infolens.estimators.binning import quantize_equal_mass, quantize_fixed
+from infolens.estimators.binning import MAX_BINS, quantize_equal_mass, quantize_fixed
 from infolens.estimators.result import Estimate
 
 Checker = Callable[[str, Any, str], Any]
 
 #: Joint dimension above which k-NN estimators warn that their bias grows quickly.
 HIGH_DIMENSION = 20
+#: Samples per observed joint symbol below which a discrete MI/CMI is flagged "undersampled".
+UNDERSAMPLED_RATIO = 2
 #: Fraction of duplicated rows above which k-NN estimators warn about ties.
 TIES_FRACTION = 0.01
 
 
 def _int_at_least(minimum: int) -> Checker:
     return lambda name, value, fn: check_int(name, value, fn, minimum=minimum)
+
+
+def _bins(name: str, value: Any, fn: str) -> int:
+    return check_int(name, value, fn, minimum=1, maximum=MAX_BINS)
 
 
 def _positive_float(name: str, value: Any, fn: str) -> float:
@@ -135,7 +142,7 @@ _NEURAL_PARAMS: dict[str, tuple[Any, Checker]] = {
     "lr": (1e-3, _positive_float),
     "hidden": (128, _int_at_least(1)),
     "device": (None, _anything),
-    "seed": (0, _int_at_least(0)),
+    "seed": (0, check_seed),
 }
 
 METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
@@ -149,12 +156,12 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
                entropy="infolens.estimators.nsb:entropy_nsb"),
     MethodSpec("binning", "binning", "binned", "Shwartz-Ziv & Tishby 2017; Saxe et al. 2018",
                entropy=f"{_DISCRETE}:entropy_plugin",
-               params={"bins": (30, _int_at_least(1)),
+               params={"bins": (30, _bins),
                        "bin_width": (None, _optional(_positive_float)),
                        "range": (None, _value_range), **_BINNING_PARAMS}),
     MethodSpec("adaptive_binning", "binning", "binned", "Chelombiev et al. 2019",
                entropy=f"{_DISCRETE}:entropy_plugin",
-               params={"bins": (30, _int_at_least(1)), **_BINNING_PARAMS}),
+               params={"bins": (30, _bins), **_BINNING_PARAMS}),
     MethodSpec("kl", "knn", "device", "Kozachenko & Leonenko 1987",
                entropy=f"{_KNN}:entropy_kl", params={**_K, **_KNN_METRIC},
                resampling="subsample", min_samples=lambda p: p["k"] + 1),
@@ -195,15 +202,6 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
 def _resolve(path: str) -> Callable[..., Any]:
     module, name = path.split(":")
     return getattr(importlib.import_module(module), name)
-
-
-def _is_discrete_input(x: Any) -> bool:
-    try:
-        dtype = x.dtype if _is_tensor(x) else to_numpy(x).dtype
-    except (TypeError, ValueError):  # ragged input: as_samples raises the InfoLensError
-        return False
-    text = str(dtype)
-    return "int" in text or "bool" in text
 
 
 def _auto(quantity: str, discrete: list[bool]) -> str:
@@ -295,7 +293,7 @@ def estimate_raw(method: str, *arrays: Any, **params: Any) -> float:
     quantity = _QUANTITIES[len(arrays)]
     spec = METHODS[method]
     params = _check_params(spec, params, "estimate_raw")
-    discrete = [_is_discrete_input(a) for a in arrays]
+    discrete = [is_discrete(a) for a in arrays]
     return _raw_nats(spec, quantity, _prepare(spec, list(arrays), discrete, params), params)[0]
 
 
@@ -336,7 +334,7 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
     units = check_units(units, fn)
     choices = ["auto", *[m for m, s in METHODS.items() if s.supports(quantity) and m != "auto"]]
     method = check_choice("method", method, choices, fn)
-    discrete = [_is_discrete_input(v) for v in named.values()]
+    discrete = [is_discrete(v) for v in named.values()]
     method = _auto(quantity, discrete) if method == "auto" else method
     spec = METHODS[method]
     params = _check_params(spec, params, fn)
@@ -352,9 +350,10 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         raise fail("n_permutations", fn, f"None for method={method!r} (too costly to permute)",
                     n_permutations)
     minimum = spec.min_samples(params)
-    checked = {k: as_samples(v, k, fn, min_samples=minimum,
+    exact = spec.prepare in ("codes", "binned")  # discrete inputs as exact label codes
+    checked = {k: as_samples(v, k, fn, min_samples=minimum, labels=exact and d,
                              allow_constant=spec.family not in ("knn", "gaussian", "auto"))
-               for k, v in named.items()}
+               for (k, v), d in zip(named.items(), discrete, strict=True)}
     check_same_length(fn, **checked)
     # raw methods (neural) get the inputs as given and "device" methods (k-NN) get tensors as
     # float64 tensors, so tensors keep their device; checks and warnings use the numpy copies
@@ -376,6 +375,7 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
     req = _validate(quantity, fn, named, method, units, ci, n_resamples, max_samples,
                     n_permutations, params)
     spec, n = req.spec, len(req.checked[0])
+    random_state = check_seed("random_state", random_state, fn, allow_none=True)
     rng = np.random.default_rng(random_state)
     if spec.resampling == "internal":  # the method draws its own resamples and interval
         req = replace(req, params={**req.params, "level": req.ci or 0.95, "seed": random_state})
@@ -390,8 +390,8 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
     if got.subsampled:
         flags.append("subsampled")
     if not math.isfinite(got.value):
-        raise fail("x", fn, f"data on which method={spec.name!r} gives a finite estimate",
-                    got=f"an estimate of {got.value}")
+        raise fail("method", fn, "a method that gives a finite estimate on this data",
+                    got=f"{spec.name!r}, which gave {got.value}")
     details = dict(got.details)
     flags += details.pop("flags", ())
     p_value = None
@@ -400,6 +400,8 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                                                  req.n_permutations, rng)
     cap = _cap(quantity, req.checked, req.discrete, _discrete_entropy(spec, req.params))
     flags += _value_flags(quantity, got.value, cap, got.n_used, fn)
+    if quantity != "entropy" and spec.prepare in ("codes", "binned"):
+        flags += _undersampled(_prepare(spec, req.arrays, req.discrete, req.params), n, fn)
     return Estimate(
         value=float(from_nats(got.value, req.units)), units=req.units, quantity=quantity,
         method=spec.name, params=req.params, n_samples=n, n_used=got.n_used,
@@ -457,6 +459,24 @@ def _cap(quantity: str, arrays: list[np.ndarray], discrete: list[bool],
     if quantity != "mi" or not any(discrete[:2]):
         return None
     return min(entropy_fn(unique_row_codes(a)) for a, d in zip(arrays[:2], discrete[:2], strict=True) if d)
+
+
+def _undersampled(prepared: list[np.ndarray], n: int, fn: str) -> list[str]:
+    """Flag a discrete MI or CMI with fewer than 2 samples per observed joint symbol.
+
+    There most symbols are seen once, every estimate reads as ``I = H(X)`` and the bias
+    corrections are as large as the estimate itself (Miller-Madow and Chao-Shen give 1.36 and
+    2.29 bits from 2 samples, where the data show at most 1 bit); the value is kept, flagged.
+    """
+    columns = [p if p.ndim == 2 else p[:, None] for p in prepared]
+    n_joint = int(unique_row_codes(np.hstack(columns)).max()) + 1
+    if n >= UNDERSAMPLED_RATIO * n_joint:
+        return []
+    warnings.warn(f"{fn}: {n} samples for {n_joint} distinct joint symbols (fewer than "
+                  f"{UNDERSAMPLED_RATIO} per symbol): the discrete estimate is undersampled and its "
+                  "bias correction as large as the estimate; use more samples or fewer symbols.",
+                  InfoLensWarning, stacklevel=4)
+    return ["undersampled"]
 
 
 def _value_flags(quantity: str, value: float, cap: float | None, n: int, fn: str) -> list[str]:

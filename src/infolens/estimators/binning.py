@@ -16,6 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from infolens._validation import fail
+
+#: Most bins per unit: indices stay exact and rows of them cheap to encode.
+MAX_BINS = 2**31
+#: Spans of the data outside this range are rescaled before binning (see quantize_fixed).
+_NORMAL_SPAN = (1e-300, 1e300)
+
 
 def quantize_fixed(x: np.ndarray, bins: int | None = 30, bin_width: float | None = None,
                    value_range: tuple[float, float] | None = None) -> np.ndarray:
@@ -25,17 +32,35 @@ def quantize_fixed(x: np.ndarray, bins: int | None = 30, bin_width: float | None
     ----------
     x : ndarray of shape (n, d)
     bins : int
-        Number of equal bins spanning ``value_range`` (used when ``bin_width`` is None).
+        Number of equal bins spanning ``value_range`` (used when ``bin_width`` is None), at most
+        :data:`MAX_BINS`.
     bin_width : float, optional
-        Fixed bin width; bins start at the lower end of ``value_range``.
+        Fixed bin width; bins start at the lower end of ``value_range``. A width that would make
+        more than :data:`MAX_BINS` bins over the range raises :class:`InfoLensError` (indices
+        beyond it would no longer be exact).
     value_range : (low, high), optional
         Range shared by all columns; the data's own min and max when omitted. Values outside
         fall in the first or last bin.
+
+    Spans outside ``[1e-300, 1e300]`` (activations near the float64 limits) are rescaled by the
+    largest magnitude first, so that ``x - low`` neither overflows nor loses every bit.
     """
     low, high = value_range if value_range is not None else (float(x.min()), float(x.max()))
+    scale = 1.0
+    with np.errstate(over="ignore"):
+        span = high - low
+    if not _NORMAL_SPAN[0] < span < _NORMAL_SPAN[1] and max(abs(low), abs(high)) > 0:
+        scale = max(abs(low), abs(high))
+        x, low, high = x / scale, low / scale, high / scale
     if bin_width is not None:
-        idx = np.floor((x - low) / bin_width)
-        n_bins = max(int(np.ceil((high - low) / bin_width)), 1)
+        width = bin_width / scale
+        with np.errstate(over="ignore"):
+            count = (high - low) / width
+        if not count <= MAX_BINS:
+            raise fail("bin_width", "binning", f"at least 1/{MAX_BINS} of the data range "
+                       f"({(high - low) * scale:.3g}); it would make {count:.3g} bins", bin_width)
+        idx = np.floor((x - low) / width)
+        n_bins = max(int(np.ceil(count)), 1)
     else:
         span = high - low if high > low else 1.0
         n_bins = int(bins)

@@ -45,6 +45,8 @@ from infolens._validation import fail
 
 #: Smallest eigenvalue of the sample correlation matrix accepted as non-singular.
 SINGULAR_TOLERANCE = 1e-10
+#: Magnitudes whose squares (the covariance) stay normal float64 numbers.
+GAUSSIAN_RANGE = (1e-150, 1e150)
 
 
 def _fn(quantity: str, method: str) -> str:
@@ -58,6 +60,11 @@ def _log_det_cov(columns: np.ndarray, name: str, fn: str, bias_correct: bool) ->
     also decide singularity independently of the columns' scales.
     """
     n, d = columns.shape
+    largest = float(np.abs(columns).max())
+    if not GAUSSIAN_RANGE[0] <= largest <= GAUSSIAN_RANGE[1] and largest > 0:
+        raise fail(name, fn, f"values of magnitude within [{GAUSSIAN_RANGE[0]:g}, "
+                   f"{GAUSSIAN_RANGE[1]:g}] (a covariance beyond would over- or underflow); "
+                   "rescale the data", got=f"a largest magnitude of {largest:.3g}")
     if n <= d:
         raise fail(name, fn, f"more samples than dimensions (a non-singular {d}x{d} covariance)",
                    got=f"{n} samples")
@@ -123,10 +130,12 @@ def cmi_gaussian(x: np.ndarray, y: np.ndarray, z: np.ndarray, bias_correct: bool
 
 
 def _cmi(x: np.ndarray, y: np.ndarray, z: np.ndarray, bias_correct: bool, fn: str) -> float:
+    for name, columns in (("x", x), ("y", y)):  # a bad variable names itself, not a joint block
+        _log_det_cov(columns, name, fn, bias_correct)
+    log_det_z = _log_det_cov(z, "z", fn, bias_correct)
     return 0.5 * (_log_det_cov(np.hstack([x, z]), "x", fn, bias_correct)
                   + _log_det_cov(np.hstack([y, z]), "y", fn, bias_correct)
-                  - _log_det_cov(np.hstack([x, y, z]), "y", fn, bias_correct)
-                  - _log_det_cov(z, "z", fn, bias_correct))
+                  - _log_det_cov(np.hstack([x, y, z]), "y", fn, bias_correct) - log_det_z)
 
 
 def copula_normalize(x: np.ndarray) -> np.ndarray:

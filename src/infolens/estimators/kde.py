@@ -54,6 +54,8 @@ from infolens._validation import (
 #: Rows and columns per distance block (a block is BLOCK x BLOCK float64 values, 2 MiB).
 BLOCK = 512
 BOUNDS = ("upper", "lower")
+#: Cap of the squared-distance scale: a unit-scale distance of 1e-16 then gives exp(-1e234) = 0.
+MAX_SCALE = 1e250
 #: Divisor of the squared distance in each bound's pairwise divergence, in units of noise_var.
 _DIVISOR = {"upper": 2.0, "lower": 8.0}
 
@@ -89,7 +91,14 @@ def _mean_log_mass(t: torch.Tensor, noise_var: float) -> dict[str, float]:
     """
     n = t.shape[0]
     t = t - t.mean(dim=0)  # centring reduces cancellation in |a|^2 + |b|^2 - 2 a.b
-    scale = 1.0 / (_DIVISOR["upper"] * noise_var)
+    # distances in units of the largest entry, so that squares neither overflow (activations of
+    # 1e38 or 1e300) nor underflow; the scale is capped where every distinct pair already has
+    # exp(-D) = 0 (a tiny noise_var), so that no inf - inf turns into NaN
+    magnitude = float(t.abs().max()) if t.numel() else 0.0
+    if magnitude > 0:
+        t = t / magnitude
+    with np.errstate(over="ignore"):
+        scale = min(float(np.float64(magnitude) ** 2 / (_DIVISOR["upper"] * noise_var)), MAX_SCALE)
     ratio = _DIVISOR["upper"] / _DIVISOR["lower"]
     half_sq = (t * t).sum(dim=1) * scale
     sums = {bound: torch.zeros(n, dtype=t.dtype, device=t.device) for bound in BOUNDS}
@@ -105,6 +114,8 @@ def _mean_log_mass(t: torch.Tensor, noise_var: float) -> dict[str, float]:
             # kl = -(|a|^2 + |b|^2 - 2 a.b) / (2 s), clipped at 0 against rounding
             torch.addmm(half_sq[None, j:j + BLOCK], a, b.T, beta=-1.0, alpha=2.0 * scale, out=kl)
             kl.sub_(half_sq[i:i + BLOCK, None]).clamp_(max=0.0)
+            if j == i:  # a point's distance to itself is 0 exactly, not a rounding residue
+                kl.diagonal().zero_()
             torch.mul(kl, ratio, out=bd)  # -(squared distance) / (8 s)
             for bound, block in (("upper", _exp_(kl)), ("lower", _exp_(bd))):
                 sums[bound][i:i + BLOCK] += block.sum(dim=1)

@@ -44,7 +44,7 @@ import torch
 from torch import Tensor, nn
 
 from infolens._standardize import standardize
-from infolens._validation import _is_tensor, check_choice, check_float, check_int, fail
+from infolens._validation import _is_tensor, check_choice, check_float, check_int, check_seed, fail
 
 #: The bounds an estimator or loss can be built on.
 BOUNDS: tuple[str, ...] = ("mine", "nwj", "infonce", "smile")
@@ -56,6 +56,10 @@ SMILE_CLIP = 5.0
 MINE_EMA_RATE = 0.01
 #: Fraction of the samples held out to report the estimate (at least 2 samples).
 HOLDOUT_FRACTION = 0.2
+#: Widest critic layer accepted (a million units would need terabytes).
+MAX_HIDDEN = 65536
+#: Largest Adam learning rate accepted (float32 overflows near 3e38; above this it only diverges).
+MAX_LR = 1e3
 
 
 # --------------------------------------------------------------------------------------- critics
@@ -229,16 +233,30 @@ def training_objective(bound: str, scores: Tensor, *, clip: float = SMILE_CLIP,
 
 # ------------------------------------------------------------------------------------ estimators
 def _as_tensor(values: Any, device: torch.device) -> Tensor:
+    """float64 on ``device``: standardized there, then cast to float32 (1e300 would overflow)."""
     if _is_tensor(values):
-        out = values.detach().to(device=device, dtype=torch.float32)
+        out = values.detach().to(device=device, dtype=torch.float64)
     else:
-        out = torch.as_tensor(np.asarray(values, dtype=np.float32), device=device)
+        out = torch.as_tensor(np.asarray(values, dtype=np.float64), device=device)
     return out[:, None] if out.ndim == 1 else out
 
 
-def _resolve_device(device: Any, *arrays: Any) -> torch.device:
+def _unit_scale(train: Tensor, *others: Tensor) -> list[Tensor]:
+    """Every part divided by the largest magnitude of each column of ``train`` (1e300 data
+    would overflow the variance of :func:`standardize`)."""
+    magnitude = train.abs().amax(dim=0)
+    magnitude = torch.where(magnitude > 0, magnitude, torch.ones_like(magnitude))
+    return [t / magnitude for t in (train, *others)]
+
+
+def _resolve_device(device: Any, fn: str, *arrays: Any) -> torch.device:
     if device is not None:
-        return torch.device(device)
+        try:
+            resolved = torch.device(device)
+            torch.empty(0, device=resolved)  # an unknown or absent device (cuda on a CPU machine)
+        except (RuntimeError, TypeError, AssertionError) as err:
+            raise fail("device", fn, "an available torch device such as 'cpu'", device) from err
+        return resolved
     for a in arrays:
         if _is_tensor(a):
             return a.device
@@ -295,12 +313,12 @@ def neural_mi(x: Any, y: Any, bound: str = "infonce", *, steps: int = 1000, batc
     critic = check_choice("critic", critic, CRITICS, fn)
     steps = check_int("steps", steps, fn, minimum=1)
     batch_size = check_int("batch_size", batch_size, fn, minimum=2)
-    hidden = check_int("hidden", hidden, fn, minimum=1)
-    seed = check_int("seed", seed, fn, minimum=0)
-    lr = check_float("lr", lr, fn, minimum=0.0, strict_minimum=True)
+    hidden = check_int("hidden", hidden, fn, minimum=1, maximum=MAX_HIDDEN)
+    seed = check_seed("seed", seed, fn)
+    lr = check_float("lr", lr, fn, minimum=0.0, maximum=MAX_LR, strict_minimum=True)
     clip = check_float("clip", clip, fn, minimum=0.0, strict_minimum=True)
     ema_rate = check_float("ema_rate", ema_rate, fn, minimum=0.0, maximum=1.0, strict_minimum=True)
-    dev = _resolve_device(device, x, y)
+    dev = _resolve_device(device, fn, x, y)
     xt, yt = _as_tensor(x, dev), _as_tensor(y, dev)
     n = xt.shape[0]
     if n < 4 or yt.shape[0] != n:
@@ -309,8 +327,9 @@ def neural_mi(x: Any, y: Any, bound: str = "infonce", *, steps: int = 1000, batc
     order = torch.randperm(n, generator=gen).to(dev)
     n_eval = max(2, int(n * HOLDOUT_FRACTION))
     train_idx, eval_idx = order[n_eval:], order[:n_eval]
-    x_train, x_eval = standardize(xt[train_idx], xt[eval_idx])
-    y_train, y_eval = standardize(yt[train_idx], yt[eval_idx])
+    # scaled and standardized in float64, then float32 for the critic
+    x_train, x_eval = (t.float() for t in standardize(*_unit_scale(xt[train_idx], xt[eval_idx])))
+    y_train, y_eval = (t.float() for t in standardize(*_unit_scale(yt[train_idx], yt[eval_idx])))
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -43,7 +43,8 @@ class Estimate:
         A known upper bound of the true quantity in ``units`` (H of a discrete variable, or
         ln N for a sample-identity variable); ``value`` above it is flagged, never clipped.
     flags : tuple of str
-        ``"negative"``, ``"above_cap"``, ``"near_log_n"``, ``"subsampled"``, ``"ties"``,
+        ``"negative"``, ``"above_cap"``, ``"near_log_n"``, ``"undersampled"`` (a discrete MI or
+        CMI with fewer than 2 samples per observed joint symbol), ``"subsampled"``, ``"ties"``,
         ``"high_dimension"``, ``"unreliable"`` (``method="auto"``: the chosen estimator has not
         converged; a warning says so).
     details : Mapping

@@ -198,7 +198,10 @@ def layer_matrix(value: Any, name: str, n: int, fn: str, *, keep_float32: bool =
     """
     if _is_tensor(value) and str(value.dtype) not in ("torch.float32", "torch.float64"):
         value = value.detach().float()  # half, bfloat16 and integer tensors have no numpy twin here
-    arr = to_numpy(value)
+    try:
+        arr = to_numpy(value)
+    except (TypeError, ValueError, RuntimeError) as err:  # ragged lists, meta tensors
+        raise fail(name, fn, "a numeric activation array", value) from err
     if arr.ndim == 0 or arr.shape[0] != n:
         raise fail(name, fn, f"an activation array with {n} rows (one per input sample)", arr)
     arr = arr.reshape(n, -1)

@@ -40,7 +40,7 @@ class Schedule:
         fn = "Schedule"
         self.last_epoch = None if last_epoch is None else check_int("last_epoch", last_epoch, fn,
                                                                      minimum=0)
-        self.n_points = check_int("n_points", n_points, fn, minimum=1)
+        self.n_points = check_int("n_points", n_points, fn, minimum=1, maximum=MAX_POINTS)
         self._explicit: frozenset[int] | None = None
         if isinstance(kind, str):
             if kind not in ("every", "log"):
@@ -86,7 +86,14 @@ class Schedule:
             if self._explicit is not None:
                 return sorted(self._explicit)
             raise fail("last_epoch", fn, "an int >= 0 (the schedule has no last epoch)", None)
+        if self.kind == "log" and self._explicit is None:  # about n_points per decade, not last + 1
+            return sorted(e for e in {0, last, *_log_epochs_up_to(last, self.n_points)}
+                          if self.should_record(e))
         return [e for e in range(last + 1) if self.should_record(e)]
+
+
+#: Most points per decade of a "log" schedule (more is every epoch, several times over).
+MAX_POINTS = 1000
 
 
 def _log_epochs_up_to(epoch: int, n_points: int) -> set[int]:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from infolens._units import check_units
-from infolens._validation import _is_tensor, as_labels, as_samples, check_int, fail, to_numpy
+from infolens._validation import _is_tensor, as_labels, as_samples, call_model, check_int, fail, to_numpy
 from infolens.plane.estimate import LayerEstimator, make_layer_estimator, plane_records
 from infolens.plane.result import PlaneResult
 from infolens.plane.schedule import Schedule, make_schedule
@@ -91,15 +91,18 @@ class InformationPlane:
         self.units = check_units(units, _FN)
         self.estimator: LayerEstimator = make_layer_estimator(estimator, estimator_params, _FN)
         self.schedule = make_schedule(schedule, last_epoch=last_epoch, n_points=n_points)
+        self._x = self._as_input(x)
         self.y = as_labels(y, "y", _FN, min_samples=2)
         if to_numpy(y).ndim != 1:
             raise fail("y", _FN, "an array of labels of shape (n,)", y)
         self.n_classes = int(self.y.max()) + 1
-        self._x = self._as_input(x)
         if self._x.shape[0] != len(self.y):
             raise fail("y", _FN, f"as long as 'x' ({self._x.shape[0]} samples)",
                        got=f"{len(self.y)} samples")
         self._x_vectors: np.ndarray | None = None
+        if self.estimator.name == "ksg" and len(self.y) <= self.estimator.params["k"]:
+            raise fail("k", _FN, f"an int below the number of samples ({len(self.y)})",
+                       self.estimator.params["k"])
         if self.estimator.name == "ksg":
             self._x_vectors = as_samples(to_numpy(self._x).reshape(len(self.y), -1), "x", _FN)
         self.layers = layers
@@ -119,13 +122,15 @@ class InformationPlane:
         import torch
 
         if not _is_tensor(x):
-            arr = np.asarray(x)
-            if arr.dtype == np.float64:
-                arr = arr.astype(np.float32)
             try:
+                arr = np.asarray(x)
+                if arr.dtype == np.float64:
+                    arr = arr.astype(np.float32)
                 x = torch.as_tensor(arr)
-            except (TypeError, RuntimeError) as err:
+            except (TypeError, ValueError, RuntimeError) as err:  # ragged, strings, objects
                 raise fail("x", _FN, "a tensor or a numeric array", x) from err
+        if x.dtype == torch.bool or x.is_complex() or x.device.type == "meta":
+            raise fail("x", _FN, "a real numeric tensor with data (not bool, complex or meta)", x)
         if x.ndim < 1 or x.shape[0] < 2:
             raise fail("x", _FN, "a tensor of shape (n, ...) with n >= 2", x)
         if x.is_floating_point() and not bool(torch.isfinite(x).all()):
@@ -176,13 +181,17 @@ class InformationPlane:
         list of dict
             The new records (two per layer and member: ``I_XT`` and ``I_TY``).
         """
+        import torch
+
         fn = "InformationPlane.record"
         epoch = check_int("epoch", epoch, fn, minimum=0)
+        if not isinstance(model, torch.nn.Module):
+            raise fail("model", fn, "a torch.nn.Module", model)
         if members is not None:
             members = _check_members(members, fn)
         layers = self.layers if self.layers is not None else getattr(model, "layer_names", None)
-        acts = run_layers(model, self._input_on(self._model_device(model)), layers, members=members,
-                          softmax_output=self.softmax_output)
+        acts = run_layers(model, self._input_for(model), layers, members=members,
+                          softmax_output=self.softmax_output, fn=fn)
         return self.record_activations(acts, epoch, members=members, run=run, seed=seed,
                                        activation=activation, **tags)
 
@@ -268,15 +277,22 @@ class InformationPlane:
             return p.device
         return "cpu"
 
-    def _input_on(self, device: Any) -> Any:
-        key = str(device)
+    def _input_for(self, model: Any) -> Any:
+        """``x`` on the model's device, cast to its floating dtype (as probe_layers does)."""
+        import torch
+
+        device = self._model_device(model)
+        dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+        if dtype is None and not self._x.is_floating_point():
+            dtype = torch.get_default_dtype()
+        key = f"{device}/{dtype}"
         if key not in self._x_cache:
-            self._x_cache[key] = self._x.to(device)
+            self._x_cache[key] = self._x.to(device=device, dtype=dtype or self._x.dtype)
         return self._x_cache[key]
 
 
 def run_layers(model: Any, x: Any, layers: Any = None, *, members: Sequence[tuple[str, int]] | None = None,
-               softmax_output: bool = True) -> dict[str, Any]:
+               softmax_output: bool = True, fn: str = "run_layers") -> dict[str, Any]:
     """The activations of ``layers`` when ``model`` runs once on ``x``: what
     :meth:`InformationPlane.record` estimates from.
 
@@ -294,7 +310,7 @@ def run_layers(model: Any, x: Any, layers: Any = None, *, members: Sequence[tupl
 
     lead = () if members is None else (len(_check_members(members, "run_layers")),)
     with eval_mode(model), torch.no_grad(), capture(model, layers, flatten=not lead) as captured:
-        output = model(x)
+        output = call_model(model, (x,), "x", fn)  # an input the model refuses names x
         acts = dict(captured)
     if softmax_output and _is_tensor(output):
         name = _output_layer(acts, output)
