@@ -79,8 +79,13 @@ def test_entropy_of_any_nonnegative_table_is_bounded_and_exact(weights: np.ndarr
     assert -1e-12 <= value <= math.log2(len(weights)) + 1e-9
 
 
+# zeros and weights within 12 decades: beyond, a ratio p/q overflows the gradient, not a zero
+moderate = hnp.arrays(np.float64, st.integers(1, 8),
+                      elements=st.one_of(st.just(0.0), st.floats(1e-6, 1e6)))
+
+
 @FUZZ
-@given(weights=probabilities, other=probabilities)
+@given(weights=moderate, other=moderate)
 def test_divergences_have_finite_gradients_at_zero_probabilities(weights: np.ndarray,
                                                                  other: np.ndarray) -> None:
     n = min(len(weights), len(other))
