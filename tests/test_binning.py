@@ -153,7 +153,7 @@ def test_binned_mi_of_a_deterministic_layer_is_the_binned_entropy() -> None:
 
 
 @pytest.mark.parametrize(("params", "match"), [
-    ({"bins": 0}, r"'bins' parameter of estimate_mi must be an int >= 1 and <= 2147483648. Got 0 instead"),
+    ({"bins": 0}, r"'bins' parameter of estimate_mi must be an int >= 1. Got 0 instead"),
     ({"bins": 2.5}, r"'bins' .*int.*Got 2.5"),
     ({"bin_width": -1.0}, r"'bin_width' parameter of estimate_mi must be a finite float > 0.0. "
                           r"Got -1.0 instead"),

@@ -56,7 +56,10 @@ def _int_at_least(minimum: int) -> Checker:
 
 
 def _bins(name: str, value: Any, fn: str) -> int:
-    return check_int(name, value, fn, minimum=1, maximum=MAX_BINS)
+    value = check_int(name, value, fn, minimum=1)
+    if value > MAX_BINS:
+        raise fail(name, fn, f"an int <= {MAX_BINS} (bin indices stay exact)", value)
+    return value
 
 
 def _positive_float(name: str, value: Any, fn: str) -> float:
