@@ -380,8 +380,10 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
     spec, n = req.spec, len(req.checked[0])
     random_state = check_seed("random_state", random_state, fn, allow_none=True)
     rng = np.random.default_rng(random_state)
-    if spec.resampling == "internal":  # the method draws its own resamples and interval
-        req = replace(req, params={**req.params, "level": req.ci or 0.95, "seed": random_state})
+    if spec.resampling == "internal":  # the method draws its own resamples and interval:
+        # seeded 0 when no random_state is given, so the same data always give the same Estimate
+        req = replace(req, params={**req.params, "level": req.ci or 0.95,
+                                   "seed": 0 if random_state is None else random_state})
     flags: list[str] = []
     if spec.family == "knn":
         flags += _knn_warnings([c for c, d in zip(req.checked, req.discrete, strict=True) if not d])
