@@ -1,4 +1,9 @@
-"""Shared test configuration: one thread, a modest hypothesis profile, a numpy/torch backend fixture.
+"""Shared test configuration: torch threads, a modest hypothesis profile, a numpy/torch backend fixture.
+
+Torch threads: ``INFOLENS_TEST_THREADS`` (default 1) is set with ``torch.set_num_threads`` for the
+whole session, and the ``threads`` fixture hands the same number to the jobs that set their own
+(``run_plane(threads=...)``, ``VIBSweepConfig(threads=...)``, the CLI's ``--threads``), so
+``INFOLENS_TEST_THREADS=2 pytest -m slow`` runs every training test with two threads.
 
 The ``nx`` fixture runs a test once per backend (numpy, torch): ``nx.array(values)`` builds the
 backend's array (float64), ``nx.to_float(result)`` reads a scalar result back, so one test body
@@ -19,8 +24,9 @@ import torch
 from hypothesis import HealthCheck, settings
 from scipy import integrate, stats
 
-# Tiny tensors on 2 shared cores: more threads only add contention.
-torch.set_num_threads(1)
+#: Torch threads of the session (tiny tensors on shared cores: 1 is fastest, 2 must give the same verdicts).
+TEST_THREADS = int(os.environ.get("INFOLENS_TEST_THREADS", "1"))
+torch.set_num_threads(TEST_THREADS)
 
 settings.register_profile("infolens", max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -33,6 +39,12 @@ settings.register_profile("infolens-fuzz", max_examples=60, deadline=5000, deran
 settings.register_profile("infolens-fuzz-long", max_examples=2000, deadline=5000,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 FUZZ_PROFILE = "infolens-fuzz-long" if os.environ.get("INFOLENS_FUZZ") == "long" else "infolens-fuzz"
+
+
+@pytest.fixture
+def threads() -> int:
+    """The torch threads of this session (``INFOLENS_TEST_THREADS``, default 1)."""
+    return TEST_THREADS
 
 
 @dataclass(frozen=True)

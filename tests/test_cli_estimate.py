@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from infolens.cli import main
@@ -40,3 +42,49 @@ def test_help_lists_every_command_without_importing_them():
     assert result.exit_code == 0
     for name in ("run", "estimate", "ib", "probe", "layers", "report", "sweep"):
         assert name in result.output
+
+
+def _gaussian_files(tmp_path, n=4000):
+    """x = z + a, y = z + b with corr(a, b) = 0.6, all unit variance: I(X;Y) = -ln(1 - 0.8^2) / 2
+    (corr(x, y) = 1.6 / 2 = 0.8) and I(X;Y|Z) = -ln(1 - 0.6^2) / 2, in nats."""
+    rng = np.random.default_rng(0)
+    z, a, e = rng.normal(size=(3, n))
+    b = 0.6 * a + 0.8 * e
+    paths = [tmp_path / f"{name}.npy" for name in ("x", "y", "z", "noise")]
+    for path, values in zip(paths, (z + a, z + b, z, rng.normal(size=n)), strict=True):
+        np.save(path, values)
+    return [str(p) for p in paths], -0.5 * math.log(1 - 0.8**2), -0.5 * math.log(1 - 0.6**2)
+
+
+def _estimate(*args):
+    result = CliRunner().invoke(main, ["estimate", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_estimate_three_files_is_the_conditional_mi(tmp_path):
+    (x, y, z, _), _, cmi = _gaussian_files(tmp_path)
+    payload = _estimate(x, y, z, "--method", "gaussian", "--units", "nats")
+    assert payload["quantity"] == "cmi" and payload["n_samples"] == 4000
+    # Gaussian CMI at N = 4000: sd about (1 - 0.36) / sqrt(N) = 0.01 nats; 4 sd
+    assert payload["value"] == pytest.approx(cmi, abs=0.04)
+    bits = _estimate(x, y, z, "--method", "gaussian")
+    assert bits["value"] == pytest.approx(payload["value"] / math.log(2), rel=1e-12)
+
+
+def test_estimate_ci_permutations_and_max_samples(tmp_path):
+    (x, y, _, noise), mi, _ = _gaussian_files(tmp_path)
+    with_ci = _estimate(x, y, "--method", "ksg", "--ci", "0.95", "--units", "nats")
+    assert with_ci["ci_level"] == 0.95 and with_ci["p_value"] is None
+    low, high = with_ci["ci"]
+    assert low < with_ci["value"] < high and high - low < 0.1
+    # KSG at N = 4000, rho = 0.8: bias below 0.02 nats; the bootstrap interval is about +-0.025
+    assert low - 0.03 <= mi <= high + 0.03
+    dependent = _estimate(x, y, "--method", "ksg", "--permutations", "19", "--units", "nats")
+    # no permuted pair comes near 0.51 nats: p = (0 + 1) / (19 + 1)
+    assert dependent["p_value"] == pytest.approx(1 / 20)
+    independent = _estimate(x, noise, "--method", "ksg", "--permutations", "19", "--units", "nats")
+    assert independent["p_value"] > 0.05 and abs(independent["value"]) < 0.03
+    sub = _estimate(x, y, "--method", "ksg", "--max-samples", "500", "--units", "nats")
+    assert (sub["n_samples"], sub["n_used"]) == (4000, 500) and "subsampled" in sub["flags"]
+    assert sub["value"] == pytest.approx(mi, abs=0.1)  # N = 500: sd about 0.04 nats

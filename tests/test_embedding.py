@@ -98,6 +98,20 @@ def test_tsne_2d_and_3d_shapes_and_separation() -> None:
     assert result.params["negative_gradient_method"] == "bh"  # the FFT scheme has no 3-D version
 
 
+@pytest.mark.slow  # numba compiles UMAP on first use: 10-30 s
+@pytest.mark.parametrize("dims", [2, 3])
+def test_umap_maps_keep_well_separated_clusters(dims: int) -> None:
+    import infolens as il
+
+    x, labels = _clusters(n_per=40, n_classes=3, seed=5)  # centres about 8 sd apart in 10-D
+    result = il.embed(x, method="umap", dims=dims, labels=labels, seed=0, n_neighbors=15)
+    assert result.coords.shape == (x.shape[0], dims)
+    assert result.method == "umap" and result.dims == dims and result.params["seed"] == 0
+    assert result.knn_accuracy >= 0.95  # the clusters do not overlap: neighbours share a label
+    again = il.embed(x, method="umap", dims=dims, labels=labels, seed=0, n_neighbors=15)
+    np.testing.assert_allclose(again.coords, result.coords, atol=1e-5)  # seeded: reproducible
+
+
 def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     x, _ = _clusters(n_per=10)
     monkeypatch.setitem(sys.modules, "openTSNE", None)  # makes `import openTSNE` raise ImportError

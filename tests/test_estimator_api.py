@@ -113,7 +113,7 @@ def test_estimate_object_carries_everything() -> None:
     payload = json.loads(json.dumps(est.to_dict()))
     assert payload["value"] == est.value and payload["method"] == "gaussian"
     assert "mi=" in repr(est) and "bits" in repr(est)
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="cannot assign to field 'value'"):
         est.value = 0.0  # frozen
 
 

@@ -25,49 +25,37 @@ def test_require_names_the_install_command(monkeypatch):
         require("not_a_real_pkg", "extra")
 
 
-class _Recorder:
-    def __init__(self):
-        self.scalars: list[tuple[str, float, int]] = []
-        self.figures: list[str] = []
+def test_tensorboard_event_files_hold_every_measurement_and_the_figure(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    def add_scalar(self, tag, value, step):
-        self.scalars.append((tag, value, step))
-
-    def add_figure(self, tag, figure, global_step=None):
-        self.figures.append(tag)
-
-    def flush(self):
-        pass
-
-
-def test_tensorboard_adapter_writes_every_measurement():
-    from infolens.integrations.tensorboard import log_information_plane
+    from infolens.integrations.tensorboard import log_information_plane, summary_writer
 
     plane = _szt_plane()
     torch.manual_seed(0)
     model = ReferenceMLP(activation="tanh")
-    plane.record(model, 0, activation="tanh")
-    plane.record(model, 1, activation="tanh")
-    writer = _Recorder()
-    n = log_information_plane(writer, plane.result)
-    records = plane.result.to_records()
-    assert n == len(records) == 2 * 2 * len(model.layer_names)
-    tags = {t for t, _, _ in writer.scalars}
-    assert "infoplane/tanh/layers.0/I_XT/seed0" in tags
-    first = next(r for r in records if r["layer"] == "layers.0" and r["quantity"] == "I_XT")
-    assert (f"infoplane/tanh/layers.0/I_XT/seed{first['seed']}", first["value"], first["epoch"]) \
-        in writer.scalars
-    assert writer.figures == ["infoplane/figure"]
-
-
-def test_tensorboard_summary_writer_writes_event_files(tmp_path):
-    pytest.importorskip("tensorboard")
-    from infolens.integrations.tensorboard import summary_writer
-
+    for epoch in (0, 1, 5):
+        plane.record(model, epoch, activation="tanh")
     writer = summary_writer(str(tmp_path))
-    writer.add_scalar("x", 1.0, 0)
+    n = log_information_plane(writer, plane.result)
     writer.close()
-    assert list(tmp_path.glob("events.out.tfevents.*"))
+    records = plane.result.to_records()
+    assert n == len(records) == 3 * 2 * len(model.layer_names)
+
+    events = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0, "images": 0})
+    events.Reload()
+    tags = events.Tags()
+    expected = {f"infoplane/tanh/{layer}/{quantity}/seed0" for layer in model.layer_names
+                for quantity in ("I_XT", "I_TY")}
+    assert set(tags["scalars"]) == expected
+    for r in records:  # every layer, every quantity, every recorded epoch, the value as recorded
+        series = events.Scalars(f"infoplane/tanh/{r['layer']}/{r['quantity']}/seed{r['seed']}")
+        assert [e.step for e in series] == [0, 1, 5]
+        value = next(e.value for e in series if e.step == r["epoch"])
+        assert value == pytest.approx(r["value"], rel=1e-6)  # stored as float32
+    assert tags["images"] == ["infoplane/figure"]
+    (image,) = events.Images("infoplane/figure")
+    assert image.step == 5 and image.encoded_image_string.startswith(b"\x89PNG")
+    assert image.width > 100 and image.height > 100
 
 
 def test_lightning_callback_records_scheduled_epochs():

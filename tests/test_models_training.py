@@ -32,14 +32,6 @@ def szt() -> Split:
     return load("szt12", seed=0)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_reference_mlp_structure_and_capture_names():
     model = ReferenceMLP()
     assert model.layer_names == [f"layers.{i}" for i in range(6)]

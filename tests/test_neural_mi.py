@@ -24,8 +24,6 @@ from infolens.estimators.neural import (
     training_objective,
 )
 
-torch.set_num_threads(1)
-
 
 def _scores(n: int = 6, seed: int = 0, scale: float = 1.0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)

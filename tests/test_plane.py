@@ -13,8 +13,6 @@ from infolens import InfoLensError, estimate_entropy, estimate_mi
 from infolens.measures import entropy
 from infolens.plane import COLUMNS, InformationPlane, PlaneResult, Schedule, sensitivity
 
-torch.set_num_threads(1)
-
 
 def _labels(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 2, n)
