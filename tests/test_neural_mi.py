@@ -196,6 +196,8 @@ def test_loss_modules_train_a_critic_to_the_true_mi(loss_cls):
         loss.backward()
         opt.step()
         values.append(float(loss_fn.last_value))
+    # measured over torch/data seeds 0-4 (1 thread): error of the last-50-step mean -0.031..+0.016
+    # nats for all four losses, sd 0.014-0.019; 0.15 is ~8 sd, room for other CPUs' rounding
     assert abs(np.mean(values[-50:]) - true_mi) < 0.15
     assert loss_fn.last_value_bits == pytest.approx(float(loss_fn.last_value) / math.log(2))
     if loss_cls is MINELoss:
