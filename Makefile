@@ -18,12 +18,12 @@ $(VENV)/.installed: pyproject.toml setup.py src/infolens/estimators/_knn_kernels
 demo: $(VENV)/.installed
 	$(PY) -m infolens run
 
-# every test, the slow ones included (about 3 minutes on 2 idle cores; 2 of them train for ~40 s)
+# every test, the slow ones included (about 11 minutes on 2 idle cores; the main job at its defaults ~4 min)
 test: $(VENV)/.installed
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest -q
 
-# the same without the tests marked slow (about 1 minute)
+# the same without the tests marked slow (about 4 minutes)
 test-fast: $(VENV)/.installed
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest -q -m "not slow"
