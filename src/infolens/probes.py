@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,7 @@ from torch import nn
 
 from infolens._json import to_jsonable
 from infolens._standardize import standardize
+from infolens._threads import torch_threads
 from infolens._units import check_units, from_nats
 from infolens._validation import (
     as_labels,
@@ -443,16 +444,8 @@ def _single_threaded(torch_cpu: bool) -> Iterator[None]:
     """
     from threadpoolctl import threadpool_limits
 
-    previous = torch.get_num_threads()
-    change = torch_cpu and previous != 1
-    if change:
-        torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        if change:
-            torch.set_num_threads(previous)
+    with threadpool_limits(limits=1, user_api="blas"), (torch_threads(1) if torch_cpu else nullcontext()):
+        yield
 
 
 def fit_softmax_regression(x: torch.Tensor, y: torch.Tensor, n_classes: int, C: float, *,

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from infolens._standardize import standardize
+from infolens._threads import torch_threads
 from infolens._validation import check_choice, check_float, check_int, fail
 
 __all__ = [
@@ -216,66 +217,62 @@ def run_vib_sweep(config: VIBSweepConfig | None = None, *,
     n_classes = int(max(int(ytr.max()), int(yte.max())) + 1)
     betas = torch.tensor(config.betas, dtype=torch.float32, device=device)
 
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(config.threads)
-    try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            models = []
-            for _ in config.betas:  # identical initial weights for every beta
-                torch.manual_seed(config.seed)
-                models.append(VIBClassifier(xtr.shape[1], n_classes, config.k, config.hidden).to(device))
-            params, buffers = stack_module_state(models)
-            base = copy.deepcopy(models[0]).to("meta")
+    with (torch_threads(config.threads, "run_vib_sweep"),
+          torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])):
+        models = []
+        for _ in config.betas:  # identical initial weights for every beta
+            torch.manual_seed(config.seed)
+            models.append(VIBClassifier(xtr.shape[1], n_classes, config.k, config.hidden).to(device))
+        params, buffers = stack_module_state(models)
+        base = copy.deepcopy(models[0]).to("meta")
 
-            def terms(p: Any, b: Any, xb: Any, yb: Any) -> Any:
-                logits, mean, std = functional_call(base, (p, b), (xb,))
-                return torch.stack(vib_terms(logits, yb, mean, std))
+        def terms(p: Any, b: Any, xb: Any, yb: Any) -> Any:
+            logits, mean, std = functional_call(base, (p, b), (xb,))
+            return torch.stack(vib_terms(logits, yb, mean, std))
 
-            batched_terms = vmap(terms, in_dims=(0, 0, None, None), randomness="different")
-            optimizer = torch.optim.Adam(params.values(), lr=config.lr)
-            n = xtr.shape[0]
-            gen = torch.Generator().manual_seed(config.seed)
-            history: dict[str, list[list[float]]] = {"rate_bits": [], "cross_entropy_bits": []}
-            for epoch in range(config.epochs):
-                order = torch.randperm(n, generator=gen).to(device)
-                totals = torch.zeros(len(config.betas), 2, device=device)
-                for rows in order.split(config.batch_size):
-                    values = batched_terms(params, buffers, xtr[rows], ytr[rows])  # (M, 2) nats
-                    loss = (values[:, 0] + betas * values[:, 1]).sum()
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    totals += values.detach() * len(rows)
-                totals = (totals / n / math.log(2)).cpu().numpy()
-                history["cross_entropy_bits"].append(totals[:, 0].tolist())
-                history["rate_bits"].append(totals[:, 1].tolist())
-                if progress is not None:
-                    progress(epoch + 1, config.epochs)
-            trained = time.perf_counter()
+        batched_terms = vmap(terms, in_dims=(0, 0, None, None), randomness="different")
+        optimizer = torch.optim.Adam(params.values(), lr=config.lr)
+        n = xtr.shape[0]
+        gen = torch.Generator().manual_seed(config.seed)
+        history: dict[str, list[list[float]]] = {"rate_bits": [], "cross_entropy_bits": []}
+        for epoch in range(config.epochs):
+            order = torch.randperm(n, generator=gen).to(device)
+            totals = torch.zeros(len(config.betas), 2, device=device)
+            for rows in order.split(config.batch_size):
+                values = batched_terms(params, buffers, xtr[rows], ytr[rows])  # (M, 2) nats
+                loss = (values[:, 0] + betas * values[:, 1]).sum()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                totals += values.detach() * len(rows)
+            totals = (totals / n / math.log(2)).cpu().numpy()
+            history["cross_entropy_bits"].append(totals[:, 0].tolist())
+            history["rate_bits"].append(totals[:, 1].tolist())
+            if progress is not None:
+                progress(epoch + 1, config.epochs)
+        trained = time.perf_counter()
 
-            def evaluate(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-                def run(p: Any, b: Any, xb: Any) -> Any:
-                    return functional_call(base, (p, b), (xb, config.n_eval_samples))
+        def evaluate(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            def run(p: Any, b: Any, xb: Any) -> Any:
+                return functional_call(base, (p, b), (xb, config.n_eval_samples))
 
-                accuracy, cross_entropy, rate = [], [], []
-                with torch.no_grad():
-                    for rows in torch.arange(x.shape[0], device=device).split(1024):
-                        logits, mean, std = vmap(run, in_dims=(0, 0, None), randomness="different")(
-                            params, buffers, x[rows])  # (M, S, B, C)
-                        proba = torch.softmax(logits, dim=-1).mean(dim=1)
-                        accuracy.append((proba.argmax(-1) == y[rows]).float().sum(dim=1))
-                        log_q = torch.log_softmax(logits, dim=-1)
-                        index = y[rows].reshape(1, 1, -1, 1).expand(*logits.shape[:3], 1)
-                        cross_entropy.append(-log_q.gather(-1, index).mean(dim=1).sum(dim=(1, 2)))
-                        rate.append(0.5 * (mean.pow(2) + std.pow(2) - 1 - 2 * std.log()).sum(dim=(1, 2)))
-                count = x.shape[0]
-                return tuple(torch.stack(v).sum(dim=0).cpu().numpy() / count  # type: ignore[return-value]
-                             for v in (accuracy, cross_entropy, rate))
+            accuracy, cross_entropy, rate = [], [], []
+            with torch.no_grad():
+                for rows in torch.arange(x.shape[0], device=device).split(1024):
+                    logits, mean, std = vmap(run, in_dims=(0, 0, None), randomness="different")(
+                        params, buffers, x[rows])  # (M, S, B, C)
+                    proba = torch.softmax(logits, dim=-1).mean(dim=1)
+                    accuracy.append((proba.argmax(-1) == y[rows]).float().sum(dim=1))
+                    log_q = torch.log_softmax(logits, dim=-1)
+                    index = y[rows].reshape(1, 1, -1, 1).expand(*logits.shape[:3], 1)
+                    cross_entropy.append(-log_q.gather(-1, index).mean(dim=1).sum(dim=(1, 2)))
+                    rate.append(0.5 * (mean.pow(2) + std.pow(2) - 1 - 2 * std.log()).sum(dim=(1, 2)))
+            count = x.shape[0]
+            return tuple(torch.stack(v).sum(dim=0).cpu().numpy() / count  # type: ignore[return-value]
+                         for v in (accuracy, cross_entropy, rate))
 
-            test_acc, test_ce, test_rate = evaluate(xte, yte)
-            train_acc, train_ce, train_rate = evaluate(xtr, ytr)
-    finally:
-        torch.set_num_threads(previous_threads)
+        test_acc, test_ce, test_rate = evaluate(xte, yte)
+        train_acc, train_ce, train_rate = evaluate(xtr, ytr)
     h_test = _label_entropy_bits(data.y_test)
     h_train = _label_entropy_bits(data.y_train)
     ln2 = math.log(2)

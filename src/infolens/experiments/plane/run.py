@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from infolens._threads import torch_threads
 from infolens._validation import check_int, fail
 from infolens.experiments.plane.config import (
     RUN_ID,
@@ -76,7 +77,6 @@ def run_plane(config: PlaneRunConfig | Mapping[str, Any] | None = None,
     dict
         The contents of ``summary.json``.
     """
-    import torch
 
     from infolens.experiments.plane.analysis import analyze
     from infolens.report.plane import build_report
@@ -96,15 +96,11 @@ def run_plane(config: PlaneRunConfig | Mapping[str, Any] | None = None,
             raise fail("out", _FN, "a directory without a run in it (pass --resume to continue that run)",
                        str(paths.root))
     say = log or (lambda message: None)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads, _FN):
         timings = _train_and_record(config, paths, resume=resume, progress=progress, say=say, device=device)
         summary = analyze(paths.root, timings=timings, log=say)
         build_report(paths.root, log=say)
         return summary
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _as_config(config: Any) -> PlaneRunConfig:
