@@ -41,6 +41,25 @@ settings.register_profile("infolens-fuzz-long", max_examples=2000, deadline=5000
 FUZZ_PROFILE = "infolens-fuzz-long" if os.environ.get("INFOLENS_FUZZ") == "long" else "infolens-fuzz"
 
 
+#: CI sets this (``.ci/run``): a test whose optional tool is missing fails there instead of skipping.
+REQUIRE_EXTRAS = bool(os.environ.get("INFOLENS_REQUIRE_EXTRAS"))
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip the calling test with ``reason`` when ``available`` is false, or fail under CI.
+
+    Used by the tests of optional tools (a browser, Ray, the docs tool chain, a notebook kernel):
+    outside CI a machine without the tool skips them with a reason that says how to install it;
+    ``INFOLENS_REQUIRE_EXTRAS=1`` (set by ``.ci/run``) turns that skip into a failure, so CI cannot
+    pass by skipping.
+    """
+    if available:
+        return
+    if REQUIRE_EXTRAS:
+        pytest.fail(f"required under INFOLENS_REQUIRE_EXTRAS: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def threads() -> int:
     """The torch threads of this session (``INFOLENS_TEST_THREADS``, default 1)."""
