@@ -1,4 +1,5 @@
-"""The ``infolens`` command line: ``run | estimate | ib | probe | layers | analyze | report | sweep``.
+"""The ``infolens`` command line: ``run | estimate | ib | probe | layers | analyze | report | compare |
+sweep``.
 
 Subcommands live in their own modules and are imported only when invoked, so ``infolens --help``
 does not import torch.
@@ -31,6 +32,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "layers": ("infolens.cli.layers", "List a reference model's layers and output shapes."),
     "report": ("infolens.cli.report", "Rebuild the HTML report of a run directory."),
     "analyze": ("infolens.cli.analyze", "Measure again what a finished run's report shows."),
+    "compare": ("infolens.cli.compare", "Put several runs' compression verdicts side by side."),
     "sweep": ("infolens.cli.sweep", "Run a sweep over seeds and beta, locally or on Ray."),
 }
 
