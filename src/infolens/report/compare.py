@@ -48,6 +48,8 @@ def forest_figure(comparison: Comparison) -> Any:
         ax.errorbar([mean], [i], xerr=[[mean - low], [high - mean]], fmt="o", capsize=3,
                     color=colours[row["compresses"]],
                     markerfacecolor=colours[row["compresses"]] if row["paper_says"] is not None else "white")
+        if row["agrees"] is False:
+            ax.annotate("  differs from the paper", (high, i), va="center", fontsize=8, color="#b35900")
     ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_yticks(range(len(rows)), [_label(r) for r in rows], fontsize=8)
     ax.invert_yaxis()
