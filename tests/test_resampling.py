@@ -44,6 +44,19 @@ def test_bootstrap_interval_of_a_mean_matches_its_standard_error() -> None:
     assert (high - low) / 2 == pytest.approx(half, rel=0.15)
 
 
+def test_half_sample_interval_of_a_mean_matches_its_standard_error() -> None:
+    """Half-samples without replacement: the deviations' spread is the full sample's (no sqrt(2) loss)."""
+    values = np.random.default_rng(4).normal(size=2000)
+
+    def evaluate(rows, y_order=None):
+        return float(values[rows].mean()), {}
+
+    rng = np.random.default_rng(5)
+    low, high = _resampling.interval(evaluate, float(values.mean()), len(values), 0.95, 400, rng, "subsample")
+    half = 1.96 * values.std() / math.sqrt(len(values))  # 0.044; 400 draws: ~5% noise on the quantiles
+    assert (high - low) / 2 == pytest.approx(half, rel=0.15)
+
+
 def test_subsampled_estimate_uses_disjoint_parts_and_says_so() -> None:
     values = np.arange(100.0)
 

@@ -65,8 +65,12 @@ def interval(evaluate: Evaluate, value: float, n: int, level: float, n_resamples
     """Percentile bootstrap (``kind="bootstrap"``), or subsampling (Politis & Romano 1994).
 
     Resampling with replacement duplicates points, which k-NN and KDE estimators read as
-    zero distances; they use half-samples without replacement instead and rescale the spread
-    of ``theta_m - theta_n`` by ``sqrt(m / n)``.
+    zero distances; they use half-samples without replacement instead. For a statistic with
+    variance ``s^2 / n``, a subsample of m of the n rows drawn without replacement deviates from
+    the full-sample value with variance ``s^2 (1/m - 1/n)``, so the deviations are rescaled by
+    ``sqrt(m / (n - m))`` (1 for half-samples) to the spread of the full-sample estimate.
+    (Politis & Romano's ``sqrt(m / n)`` is the rate for subsamples small against n; applied to
+    half-samples it made the intervals ``sqrt(2)`` too narrow.)
     """
     alpha = (1.0 - level) / 2.0
     if kind == "bootstrap":
@@ -75,7 +79,7 @@ def interval(evaluate: Evaluate, value: float, n: int, level: float, n_resamples
         return float(low), float(high)
     m = max(n // 2, 2)
     deviations = np.array([evaluate(rng.choice(n, m, replace=False))[0] - value
-                           for _ in range(n_resamples)]) * math.sqrt(m / n)
+                           for _ in range(n_resamples)]) * math.sqrt(m / max(n - m, 1))
     q_low, q_high = np.quantile(deviations, [alpha, 1 - alpha])
     return float(value - q_high), float(value - q_low)
 
