@@ -134,3 +134,19 @@ def test_auto_is_deterministic_without_a_random_state() -> None:
     x, y = gaussian_task(3, 3, "dense", 0.6).sample(2000, seed=2)
     first, second = il.estimate_mi(x, y, ci=0.95), il.estimate_mi(x, y, ci=0.95)
     assert first.to_dict() == second.to_dict()
+
+
+def test_a_column_repeating_another_is_left_out_and_the_value_is_unchanged() -> None:
+    # regression: a duplicated (or monotonically transformed) column made the normal-score covariance
+    # singular and auto raised the Gaussian estimator's error; dropping it is an invertible map of x
+    task = gaussian_task(2, 2, "dense", 0.5)
+    x, y = task.sample(2000, seed=3)
+    plain = quiet_auto(x, y, random_state=0)
+    padded = quiet_auto(np.hstack([x, x[:, :1], -np.exp(x[:, 1:])]), np.hstack([y, y[:, 1:] ** 3]),
+                        random_state=0)
+    assert padded.value == pytest.approx(plain.value, rel=1e-12)
+    assert padded.value == pytest.approx(task.mi, rel=0.1)
+    reason = padded.details["reason"]
+    assert "x column 2 is a monotone function of column 0" in reason
+    assert "x column 3 is a monotone function of column 1" in reason
+    assert "y column 2 is a monotone function of column 1" in reason

@@ -101,6 +101,33 @@ CANDIDATES: dict[str, tuple[bool, Estimator]] = {
 }
 
 
+def _distinct_columns(a: np.ndarray, name: str) -> tuple[np.ndarray, str]:
+    """``a`` without the columns whose ranks repeat (or reverse) an earlier column's, and a note.
+
+    A column that is a monotone function of another carries no information of its own: dropping it
+    is an invertible map of the samples, which leaves I(X;Y) unchanged, and it would make the
+    normal-score covariance of the Gaussian copula singular.
+    """
+    if a.shape[1] < 2:
+        return a, ""
+    ranks = np.argsort(np.argsort(a, axis=0, kind="stable"), axis=0)
+    n = a.shape[0]
+    seen: dict[bytes, int] = {}  # rank vector of a kept column (and its reversal) -> the column
+    keep: list[int] = []
+    dropped: list[str] = []
+    for j in range(a.shape[1]):
+        key = ranks[:, j].tobytes()
+        if key in seen:
+            dropped.append(f"{name} column {j} is a monotone function of column {seen[key]}")
+            continue
+        keep.append(j)
+        seen[key] = j
+        seen[(n - 1 - ranks[:, j]).tobytes()] = j
+    if not dropped:
+        return a, ""
+    return a[:, keep], "; " + ", ".join(dropped) + " (left out: MI is unchanged)"
+
+
 def _repeated_fraction(a: np.ndarray) -> float:
     sample = a[:100_000]
     return 1.0 - (int(unique_row_codes(sample).max()) + 1) / len(sample)
@@ -202,8 +229,11 @@ def mi_auto(x: np.ndarray, y: np.ndarray, level: float = 0.95,
         ``chosen``, ``reason`` (str), each candidate's value, ``trend``, ``standard_error``,
         ``ci_low``, ``ci_high`` (nats) and ``flags`` (a tuple, ``("unreliable",)`` or empty).
     """
+    x, x_note = _distinct_columns(x, "x")
+    y, y_note = _distinct_columns(y, "y")
     runner = _Runner(x, y, np.random.default_rng(seed))
     chosen, reason, values, halves = _choose(runner)
+    reason += x_note + y_note
     value = values[chosen] if values else runner.full(chosen)
     m = runner.rows_used(chosen) // 2
     trend = value - float(halves.mean())
