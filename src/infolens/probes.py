@@ -178,6 +178,21 @@ class ProbeReport:
         return to_jsonable({**{name: getattr(self, name) for name in self.__dataclass_fields__},
                             "redundant": self.redundant})
 
+    def _repr_html_(self) -> str:
+        """A notebook display: accuracy and the I(T;Y) bound per layer with CIs, and :meth:`plot`."""
+        from infolens import _html
+
+        rows = [{"layer": name, "dim": self.dims[i], "accuracy": self.accuracy[i],
+                 "accuracy CI": _html.interval(*self.accuracy_ci[i]), "I(T;Y) bound": self.mi_lower_bound[i],
+                 "bound CI": _html.interval(*self.mi_lower_bound_ci[i]),
+                 "gain": self.gain[i], "redundant": self.is_redundant[i]}
+                for i, name in enumerate(self.layers)]
+        caption = (f"{self.n_splits} splits, {self.ci_level:.0%} CIs, I(T;Y) in {self.units}; chance "
+                   f"accuracy {_html.number(self.chance_accuracy)}, H(Y) = {_html.number(self.entropy_y)}")
+        return _html.box(f"ProbeReport: {len(self.layers)} layers, {self.n_samples} samples",
+                         _html.table(rows, caption),
+                         _html.figure(lambda ax: self.plot(ax=ax), "probe accuracy"))
+
     def plot(self, ax: Any = None, *, quantity: str = "accuracy") -> Any:
         """Accuracy (or the ``I(T;Y)`` lower bound) by depth with CIs; redundant layers in red.
 

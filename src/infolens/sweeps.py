@@ -75,6 +75,19 @@ class SweepResult:
             rows += [{**record["config"], **rest, **item} for item in items]
         return pd.DataFrame(rows)
 
+    def _repr_html_(self) -> str:
+        """A notebook display: where the points live and the first 20 rows of :meth:`to_frame`
+        (columns holding lists or dicts are named in the caption, not shown)."""
+        from infolens import _html
+
+        frame = self.to_frame()
+        nested = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, list | dict)).any()]
+        caption = f"first {min(20, len(frame))} of {len(frame)} points" + (
+            f"; not shown: {', '.join(map(str, nested))}" if nested else "")
+        return _html.box(f"SweepResult: {len(self.records)} points, {self.n_skipped} resumed",
+                         _html.facts([("out_dir", self.out_dir)]),
+                         _html.table(frame.drop(columns=nested).head(20), caption))
+
 
 def aggregate(frame: Any, by: Sequence[str], metrics: Sequence[str]) -> Any:
     """Mean and standard deviation of ``metrics`` over the rows of each group of ``by``.

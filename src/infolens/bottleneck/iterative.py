@@ -129,6 +129,18 @@ class IBCurve:
 
         return pd.DataFrame({"beta": self.beta, "i_xt": self.i_xt, "i_ty": self.i_ty, "h_t": self.h_t})
 
+    def _repr_html_(self) -> str:
+        """A notebook display: I(X;Y), H(X), H(Y), up to 12 of the betas, and :meth:`plot`."""
+        from infolens import _html
+
+        name = "IB" if self.alpha == 1 else "DIB" if self.alpha == 0 else f"GIB (alpha={self.alpha:g})"
+        shown = np.unique(np.linspace(0, len(self.beta) - 1, min(12, len(self.beta))).round().astype(int))
+        return _html.box(f"IBCurve: {name}, {len(self.beta)} betas, in {self.units}", _html.facts([
+            ("I(X;Y)", _html.number(self.i_xy)), ("H(X)", _html.number(self.h_x)),
+            ("H(Y)", _html.number(self.h_y))]),
+            _html.table(self.to_frame().iloc[shown], f"{len(shown)} of {len(self.beta)} betas"),
+            _html.figure(lambda ax: self.plot(ax=ax), f"{name} curve"))
+
     def plot(self, ax: Any = None, *, x_axis: str = "i_xt", bound: bool = True, label: str | None = None,
              x_max: float | None = None, **kwargs: Any) -> Any:
         """Draw ``I(T; Y)`` against ``I(X; T)`` (or ``H(T)`` with ``x_axis="h_t"``, the DIB plane).

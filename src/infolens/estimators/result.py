@@ -93,6 +93,21 @@ class Estimate:
             "ci_level": self.ci_level, "p_value": self.p_value, "cap": self.cap,
             "flags": ",".join(self.flags)}])
 
+    def _repr_html_(self) -> str:
+        """A notebook display: value, interval, units, method, samples, p-value, cap and flags."""
+        from infolens import _html
+
+        names = {"entropy": "H(X)", "mi": "I(X;Y)", "cmi": "I(X;Y|Z)"}
+        ci = (f"{_html.interval(*self.ci)} at {self.ci_level:.0%}"
+              if self.ci is not None and self.ci_level is not None else None)
+        settings = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return _html.box(f"Estimate of {names.get(self.quantity, self.quantity)}", _html.facts([
+            ("value", f"{_html.number(self.value)} {self.units}"), ("interval", ci),
+            ("method", f"{self.method}({settings})"), ("samples", f"{self.n_used} of {self.n_samples}"),
+            ("p-value", None if self.p_value is None else _html.number(self.p_value)),
+            ("cap", None if self.cap is None else f"{_html.number(self.cap)} {self.units}"),
+            ("flags", ", ".join(self.flags) or "none")]))
+
     def __repr__(self) -> str:
         ci = f", ci=({self.ci[0]:.4f}, {self.ci[1]:.4f})" if self.ci else ""
         flags = f", flags={self.flags}" if self.flags else ""

@@ -390,6 +390,30 @@ class PlaneResult:
                 "final_I_TY": float(np.mean(ty)) if ty else math.nan}
         return out
 
+    def _repr_html_(self) -> str:
+        """A notebook display: what the result holds, the per-layer :meth:`phases` summary, and the
+        information plane of its first estimator and activation."""
+        from infolens import _html
+
+        epochs = self.epochs
+        held = _html.facts([
+            ("layers", ", ".join(self.layers)), ("activations", ", ".join(self.activations)),
+            ("estimators", ", ".join(self.estimators)), ("seeds", len(self.seeds)),
+            ("epochs", f"{epochs[0]} to {epochs[-1]}, {len(epochs)} recorded" if epochs else None)])
+        title = f"PlaneResult: {len(self)} records in {self.units}"
+        if not self._records:
+            return _html.box(title, held)
+        summary = self.phases()[[*_CURVE, "peak_I_XT", "final_I_XT", "final_I_TY", "relative_drop",
+                                 "compresses"]]
+        parts = [held, _html.table(summary, f"per layer, mean over seeds, in {self.units}; relative_drop"
+                                            " = 1 - final/peak of the smoothed I(X;T)")]
+        first = self.select(estimator=self.estimators[0], activation=self.activations[0])
+        measured = {(r["layer"], r["quantity"]) for r in first._records}
+        if all((layer, q) in measured for layer, _ in measured for q in QUANTITIES):
+            parts.append(_html.figure(lambda ax: first.plot(ax=ax), f"information plane, "
+                                      f"{self.estimators[0]}, {self.activations[0]}"))
+        return _html.box(title, *parts)
+
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Draw the information plane with :func:`infolens.viz.plot_information_plane`."""
         from infolens import viz
