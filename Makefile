@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export OMP_NUM_THREADS ?= 2
 export MKL_NUM_THREADS ?= 2
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo test test-fast lint bench clean docs
 
 # the install compiles the k-NN kernels: a changed C file re-runs it
 $(VENV)/.installed: pyproject.toml setup.py src/infolens/estimators/_knn_kernels.c
@@ -27,6 +27,11 @@ test: $(VENV)/.installed
 test-fast: $(VENV)/.installed
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest -q -m "not slow"
+
+# the documentation site in build/site, the notebooks executed (`make test` builds it too, without
+# executing them again: tests/test_docs.py); any warning fails the build
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/estimators.py

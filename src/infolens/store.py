@@ -109,6 +109,8 @@ class RunStore:
     timeout : float
         Seconds to wait for a lock held by another process (several runs may share a file).
 
+    Notes
+    -----
     Use as a context manager or call :meth:`close`. A store object belongs to one thread.
     """
 

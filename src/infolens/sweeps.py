@@ -162,6 +162,8 @@ def run_sweep(fn: Callable[..., Mapping[str, Any]] | str, configs: Sequence[Mapp
     n_jobs : int
         Worker processes for the local backend.
 
+    Notes
+    -----
     One process at a time may run a sweep in ``out_dir`` (a second one is refused with
     :class:`InfoLensError`; see :func:`infolens._atomic.directory_lock`).
     """

@@ -25,6 +25,7 @@ from infolens._validation import (
 from infolens.data.szt12 import szt12
 
 DATASETS = ("szt12", "mnist1d", "digits")
+"""The names :func:`load` accepts."""
 
 
 @dataclass(frozen=True, eq=False)

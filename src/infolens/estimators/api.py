@@ -200,6 +200,7 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
       for name, ref in [("mine", "Belghazi et al. 2018"), ("nwj", "Nguyen, Wainwright & Jordan 2010"),
                         ("infonce", "van den Oord et al. 2018"), ("smile", "Song & Ermon 2020")]],
 ]}
+"""Every estimator by name: its :class:`MethodSpec` (family, inputs, reference, parameters, interval)."""
 
 
 def _resolve(path: str) -> Callable[..., Any]:

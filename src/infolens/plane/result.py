@@ -101,6 +101,8 @@ class PlaneResult:
         The layer order (input side first), used by the DPI check and plots. Default: order of
         first appearance in ``records``.
 
+    Notes
+    -----
     All records must share one ``units``.
     """
 

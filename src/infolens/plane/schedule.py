@@ -32,6 +32,8 @@ class Schedule:
     n_points : int
         Points per decade of a ``"log"`` schedule.
 
+    Notes
+    -----
     Epochs are non-negative integers; epoch 0 usually means "before the first update" or "after
     the first epoch", whichever the training loop calls 0.
     """
