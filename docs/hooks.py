@@ -159,7 +159,12 @@ def _tables(data: dict[str, Any], source: str) -> list[tuple[str, str]]:
 
 
 def _results() -> dict[str, dict[str, Any]]:
-    return {path.stem: json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))}
+    """Every result file as a mapping (a file holding a bare list of records becomes ``{"rows": ...}``)."""
+    out = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        data = json.loads(path.read_text())
+        out[path.stem] = data if isinstance(data, dict) else {"rows": data}
+    return out
 
 
 def _script_summary(stem: str) -> str:
