@@ -72,6 +72,15 @@ def test_estimate_shows_value_interval_method_and_flags() -> None:
     assert page.images == []
 
 
+def test_estimate_of_auto_shows_what_it_chose_and_why() -> None:
+    x, y, _ = il.data.correlated_gaussians(400, dim=1, rho=0.6, seed=0)
+    est = il.estimate_mi(x, y, units="nats")
+    shown = text(parse(est))
+    chosen = est.details["chosen"]
+    assert f"chosen={chosen}" in shown and f"reason={est.details['reason']}" in shown
+    assert f"{chosen}={est.details[chosen]:.4g}" in shown
+
+
 def test_estimate_escapes_its_strings() -> None:
     est = il.Estimate(value=-0.5, units="bits", quantity="mi", method=EVIL, flags=("negative", EVIL))
     html = est._repr_html_()

@@ -35,6 +35,11 @@ def interval(low: Any, high: Any) -> str:
     return f"[{number(low)}, {number(high)}]"
 
 
+def pairs(mapping: Any) -> str:
+    """``key=value, ...`` of a mapping, floats with :func:`number`."""
+    return ", ".join(f"{k}={number(v) if isinstance(v, float) else v}" for k, v in mapping.items())
+
+
 def facts(pairs: Sequence[tuple[str, Any]]) -> str:
     """A two-column table of (name, value) pairs, both escaped; pairs whose value is None are left out."""
     rows = "".join(f'<tr><th style="{_CELL}">{html.escape(name)}</th>'

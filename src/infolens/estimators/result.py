@@ -94,19 +94,20 @@ class Estimate:
             "flags": ",".join(self.flags)}])
 
     def _repr_html_(self) -> str:
-        """A notebook display: value, interval, units, method, samples, p-value, cap and flags."""
+        """A notebook display: value, interval, units, method, samples, p-value, cap, flags, details."""
         from infolens import _html
 
         names = {"entropy": "H(X)", "mi": "I(X;Y)", "cmi": "I(X;Y|Z)"}
         ci = (f"{_html.interval(*self.ci)} at {self.ci_level:.0%}"
               if self.ci is not None and self.ci_level is not None else None)
-        settings = ", ".join(f"{k}={v}" for k, v in self.params.items())
         return _html.box(f"Estimate of {names.get(self.quantity, self.quantity)}", _html.facts([
             ("value", f"{_html.number(self.value)} {self.units}"), ("interval", ci),
-            ("method", f"{self.method}({settings})"), ("samples", f"{self.n_used} of {self.n_samples}"),
+            ("method", f"{self.method}({_html.pairs(self.params)})"),
+            ("samples", f"{self.n_used} of {self.n_samples}"),
             ("p-value", None if self.p_value is None else _html.number(self.p_value)),
             ("cap", None if self.cap is None else f"{_html.number(self.cap)} {self.units}"),
-            ("flags", ", ".join(self.flags) or "none")]))
+            ("flags", ", ".join(self.flags) or "none"),
+            ("details", _html.pairs(self.details) or None)]))
 
     def __repr__(self) -> str:
         ci = f", ci=({self.ci[0]:.4f}, {self.ci[1]:.4f})" if self.ci else ""
