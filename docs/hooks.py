@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import inspect
 import json
 import math
@@ -147,15 +146,16 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _record_lists(data: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(key, rows) of every non-empty list of records (dicts) at the top of a result file."""
+    return [(key, value) for key, value in data.items()
+            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value)]
+
+
 def _tables(data: dict[str, Any], source: str) -> list[tuple[str, str]]:
     """(title, markdown) of every list of records in a result file, long ones summarised."""
-    out = []
-    for key, value in data.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            text = _table(value) if len(value) <= MAX_ROWS else (
-                f"{len(value)} rows: see `{source}`.\n")
-            out.append((key, text))
-    return out
+    return [(key, _table(rows) if len(rows) <= MAX_ROWS else f"{len(rows)} rows: see `{source}`.\n")
+            for key, rows in _record_lists(data)]
 
 
 def _results() -> dict[str, dict[str, Any]]:
@@ -234,10 +234,8 @@ def _measured(name: str, results: dict[str, dict[str, Any]]) -> list[str]:
     """This method's rows of every benchmark table that has a ``method`` column."""
     out = []
     for stem, data in results.items():
-        for key, value in data.items():
-            if not (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
-                continue
-            rows = [r for r in value if r.get("method") == name]
+        for key, records in _record_lists(data):
+            rows = [r for r in records if r.get("method") == name]
             if rows:
                 shown = _table(rows) if len(rows) <= MAX_ROWS else f"{len(rows)} rows, not shown.\n"
                 out.append(f"### `benchmarks/results/{stem}.json`: {key}\n\n{shown}")
@@ -252,7 +250,6 @@ def _notebooks() -> list[str]:
 
 def on_config(config: Any) -> Any:
     """Generate the pages and the navigation."""
-    importlib.invalidate_caches()
     results = _results()
     _pages.clear()
     _pages.update(_api_pages())
