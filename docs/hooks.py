@@ -34,6 +34,8 @@ MAX_ROWS = 100
 _pages: dict[str, str] = {}
 #: Sphinx roles in docstrings (``:func:`name```) that mkdocstrings leaves as text before the code.
 _ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|exc|obj):(?=<code>)")
+#: The same roles, and ````code````, in raw docstring text.
+_SPHINX_CODE = re.compile(r"(?::\w+:)?``?([^`]+)``?")
 
 
 # ----------------------------------------------------------------------------- public names
@@ -61,18 +63,21 @@ def _entries(module: Any) -> list[tuple[str, str]]:
     return [(n, _target(module, n)) for n in names if not inspect.ismodule(getattr(module, n))]
 
 
-def _check_docstrings(targets: list[str]) -> None:
+def _check_docstrings(targets: list[str]) -> dict[str, str]:
+    """The first line of each target's docstring, as griffe reads it; a target without one fails."""
     import griffe
 
     package = griffe.load("infolens", search_paths=[str(ROOT / "src")], docstring_parser="numpy")
-    missing = []
+    first_lines = {}
     for target in targets:
         obj = package[target.removeprefix("infolens.")] if target != "infolens" else package
-        if not (obj.docstring and obj.docstring.value.strip()):
-            missing.append(target)
+        if obj.docstring and obj.docstring.value.strip():
+            first_lines[target] = obj.docstring.value.strip().split("\n")[0]
+    missing = [t for t in targets if t not in first_lines]
     if missing:
         raise PluginError("public names without a docstring (the API reference needs one): "
                           + ", ".join(missing))
+    return first_lines
 
 
 def _block(target: str, **options: Any) -> str:
@@ -101,10 +106,9 @@ def _api_pages() -> dict[str, str]:
             body = _block(module.__name__, show_root_heading=False, show_submodules=True)
         pages[f"api/{module.__name__.removeprefix('infolens.')}.md"] = head + body
         targets += [module.__name__, *(t for _, t in entries)]
-    _check_docstrings(targets)
-    rows = [f"| [`infolens.{name}`](infolens.md) | {_first_line(getattr(infolens, name))} |"
-            for name, _ in top]
-    rows += [f"| [`{m.__name__}`]({m.__name__.removeprefix('infolens.')}.md) | {_first_line(m)} |"
+    first = _check_docstrings(targets)
+    rows = [f"| [`infolens.{name}`](infolens.md) | {_inline(first[target])} |" for name, target in top]
+    rows += [f"| [`{m.__name__}`]({m.__name__.removeprefix('infolens.')}.md) | {_inline(first[m.__name__])} |"
              for m in modules]
     pages["api/index.md"] = ("# API reference\n\nGenerated from the docstrings of every name in "
                              "`infolens.__all__` and of the public submodules it names.\n\n"
@@ -112,13 +116,14 @@ def _api_pages() -> dict[str, str]:
     return pages
 
 
+def _inline(text: str) -> str:
+    """A docstring line as markdown in a table cell: Sphinx roles and double backticks as code."""
+    parts = _SPHINX_CODE.split(text)  # text, code, text, code, ...: pipes in code spans stay as they are
+    return "".join(f"`{part}`" if i % 2 else part.replace("|", "\\|") for i, part in enumerate(parts))
+
+
 def _summary(obj: Any) -> str:
     return (inspect.getdoc(obj) or "").split("\n\n")[0]
-
-
-def _first_line(obj: Any) -> str:
-    doc = inspect.getdoc(obj) if (inspect.ismodule(obj) or callable(obj)) else None
-    return (doc or "").split("\n")[0].replace("|", "\\|")
 
 
 # ----------------------------------------------------------------------------- benchmark tables
