@@ -15,6 +15,7 @@ from scipy import special, stats
 import infolens as il
 from infolens import InfoLensError
 from infolens.data import correlated_gaussians, gaussian_entropy
+from infolens.estimators import _pairwise as pairwise
 from infolens.estimators import gaussian, kde
 
 # ============================================================================= KDE
@@ -86,7 +87,7 @@ def naive_log_mass(x: np.ndarray, noise_var: float, divisor: float) -> float:
 
 def test_blocked_computation_matches_the_full_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
     # 250 rows in blocks of 64: full, partial and diagonal blocks, both triangles
-    monkeypatch.setattr(kde, "BLOCK", 64)
+    monkeypatch.setattr(pairwise, "BLOCK", 64)
     x = np.random.default_rng(1).standard_normal((250, 4)) + 1e3  # far from the origin too
     noise_var = 0.7
     _, details = kde.entropy_kde(x, noise_var=noise_var)

@@ -46,6 +46,10 @@ _LAZY: dict[str, str] = {
     "ProbeReport": "infolens.probes",
     "embed": "infolens.embedding",
     "Embedding": "infolens.embedding",
+    "GaussianNoise": "infolens.noise",
+    "Quantize": "infolens.quantize",
+    "gaussian_mixture_entropy": "infolens.estimators.sample_propagation",
+    "class_clustering": "infolens.clustering",
 }
 _SUBMODULES = {"bottleneck", "data", "viz", "models", "estimators", "measures", "report",
                "integrations", "sweeps", "store"}

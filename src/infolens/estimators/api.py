@@ -38,7 +38,7 @@ from infolens._validation import (
     unique_row_codes,
 )
 from infolens.estimators import _resampling as resampling
-from infolens.estimators.binning import MAX_BINS, quantize_equal_mass, quantize_fixed
+from infolens.estimators.binning import ADAPTIVE_SCOPES, MAX_BINS, quantize_adaptive, quantize_fixed
 from infolens.estimators.result import Estimate
 
 Checker = Callable[[str, Any, str], Any]
@@ -164,7 +164,8 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
                        "range": (None, _value_range), **_BINNING_PARAMS}),
     MethodSpec("adaptive_binning", "binning", "binned", "Chelombiev et al. 2019",
                entropy=f"{_DISCRETE}:entropy_plugin",
-               params={"bins": (30, _bins), **_BINNING_PARAMS}),
+               params={"bins": (30, _bins), "scope": ("unit", _one_of(*ADAPTIVE_SCOPES)),
+                       **_BINNING_PARAMS}),
     MethodSpec("kl", "knn", "device", "Kozachenko & Leonenko 1987",
                entropy=f"{_KNN}:entropy_kl", params={**_K, **_KNN_METRIC},
                resampling="subsample", min_samples=lambda p: p["k"] + 1),
@@ -219,13 +220,20 @@ def _auto(quantity: str, discrete: list[bool]) -> str:
 
 
 def _check_params(spec: MethodSpec, params: Mapping[str, Any], fn: str) -> dict[str, Any]:
-    unknown = sorted(set(params) - set(spec.params))
+    return method_params(spec.name, spec.params, params, fn)
+
+
+def method_params(method: str, spec: Mapping[str, tuple[Any, Checker]], params: Mapping[str, Any],
+                  fn: str) -> dict[str, Any]:
+    """``params`` checked against ``spec`` (name -> (default, checker)), with the defaults filled
+    in; an unknown name raises, listing the allowed ones."""
+    unknown = sorted(set(params) - set(spec))
     if unknown:
-        allowed = ", ".join(sorted(spec.params)) or "none"
-        raise fail(unknown[0], fn, f"a parameter of method={spec.name!r} (allowed: {allowed})",
+        allowed = ", ".join(sorted(spec)) or "none"
+        raise fail(unknown[0], fn, f"a parameter of method={method!r} (allowed: {allowed})",
                    got=f"an unknown parameter {unknown[0]!r}")
     return {name: checker(name, params.get(name, default), fn)
-            for name, (default, checker) in spec.params.items()}
+            for name, (default, checker) in spec.items()}
 
 
 def _prepare(spec: MethodSpec, arrays: list[np.ndarray], discrete: list[bool],
@@ -238,7 +246,7 @@ def _prepare(spec: MethodSpec, arrays: list[np.ndarray], discrete: list[bool],
             if is_discrete:
                 out.append(a.astype(np.int64))
             elif spec.name == "adaptive_binning":
-                out.append(quantize_equal_mass(a, params["bins"]))
+                out.append(quantize_adaptive(a, params["bins"], params["scope"]))
             else:
                 out.append(quantize_fixed(a, params["bins"], params["bin_width"], params["range"]))
         return out
@@ -278,11 +286,6 @@ def _raw_nats(spec: MethodSpec, quantity: str, prepared: list[Any],
     if isinstance(out, tuple):
         return float(out[0]), dict(out[1])
     return float(out), {}
-
-
-def check_params(method: str, params: Mapping[str, Any], fn: str) -> dict[str, Any]:
-    """The parameters of ``method`` checked (unknown ones raise), with its defaults filled in."""
-    return _check_params(METHODS[method], params, fn)
 
 
 def estimate_raw(method: str, *arrays: Any, **params: Any) -> float:

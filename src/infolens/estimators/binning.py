@@ -5,7 +5,12 @@ distinct row of bin indices as one symbol of T, then apply a discrete entropy es
 
 * fixed bins over a range (Shwartz-Ziv & Tishby 2017: 30 equal bins over the activation range);
 * a fixed bin width (Saxe et al. 2018);
-* adaptive equal-mass bins per unit (Chelombiev, Houghton & O'Donnell 2019).
+* adaptive bins (Chelombiev, Houghton & O'Donnell 2019): equal-mass bins per unit
+  (``scope="unit"``), or their entropy-based adaptive binning (EBAB, ``scope="layer"``): one set
+  of edges for the whole layer, each bin holding the same number of *distinct* activation values
+  of the layer (all units pooled), as in the authors' code (github.com/ivansche/
+  adaptive_estimators, ``set_up_bins`` with ``maxentropy=True``). Without ties the two differ
+  only by pooling; with ties (the exact zeros of ReLU) EBAB counts a repeated value once.
 
 Entropies computed this way are entropies of the *quantized* variable (in nats or bits), not
 differential entropies: they depend on the bin size, and for a deterministic network I(X;T)
@@ -85,3 +90,25 @@ def quantize_equal_mass(x: np.ndarray, bins: int = 30) -> np.ndarray:
         occupied = np.bincount(idx, minlength=len(edges) + 1) > 0
         out[:, j] = (np.cumsum(occupied) - 1)[idx]
     return out
+
+
+#: Scopes of adaptive binning: per-unit equal-mass bins, or EBAB over the whole layer.
+ADAPTIVE_SCOPES = ("unit", "layer")
+
+
+def quantize_distinct_levels(x: np.ndarray, bins: int = 30) -> np.ndarray:
+    """Bin indices of shape (n, d) from edges shared by all columns (EBAB, Chelombiev et al. 2019).
+
+    The distinct values of the whole array, sorted, are cut into ``bins`` runs of (about) equal
+    length: bin ``k`` holds the values from the ``floor(k U / bins)``-th to just below the
+    ``floor((k + 1) U / bins)``-th of the ``U`` distinct values. Equal values share a bin.
+    """
+    levels = np.unique(x)
+    cuts = np.unique((np.arange(1, bins) * len(levels)) // bins)
+    edges = levels[cuts[cuts > 0]]
+    return np.searchsorted(edges, x, side="right").astype(np.int64)
+
+
+def quantize_adaptive(x: np.ndarray, bins: int = 30, scope: str = "unit") -> np.ndarray:
+    """Adaptive bin indices: :func:`quantize_equal_mass` per unit, or EBAB over the layer."""
+    return quantize_distinct_levels(x, bins) if scope == "layer" else quantize_equal_mass(x, bins)

@@ -23,7 +23,8 @@ looseness cancels in it.
 
 Everything is in nats. Distances are computed in float64 blocks of at most ``BLOCK x BLOCK``
 with a GEMM and each pair is visited once (symmetry), so memory stays O(BLOCK^2) beyond the
-data; 4096 x 12 takes about 30 ms on one CPU core. Tensors stay on their device.
+data (:mod:`infolens.estimators._pairwise`, shared with the sample-propagation estimator), never
+an N x N matrix; 4096 x 12 takes about 30 ms on one CPU core. Tensors stay on their device.
 
 References
 ----------
@@ -50,12 +51,9 @@ from infolens._validation import (
     fail,
     unique_row_codes,
 )
+from infolens.estimators._pairwise import as_float64, log_kernel_sums
 
-#: Rows and columns per distance block (a block is BLOCK x BLOCK float64 values, 2 MiB).
-BLOCK = 512
 BOUNDS = ("upper", "lower")
-#: Cap of the squared-distance scale: a unit-scale distance of 1e-16 then gives exp(-1e234) = 0.
-MAX_SCALE = 1e250
 #: Divisor of the squared distance in each bound's pairwise divergence, in units of noise_var.
 _DIVISOR = {"upper": 2.0, "lower": 8.0}
 
@@ -65,64 +63,15 @@ def noise_entropy(d: int, noise_var: float) -> float:
     return 0.5 * d * math.log(2.0 * math.pi * math.e * noise_var)
 
 
-def _as_tensor(t: Any) -> torch.Tensor:
-    """A float64 tensor of shape (n, d) on the input's device (CPU for numpy input)."""
-    if _is_tensor(t):
-        out = t.detach().to(torch.float64)
-        return out[:, None] if out.ndim == 1 else out
-    return torch.from_numpy(np.ascontiguousarray(t, dtype=np.float64))
-
-
-def _exp_(t: torch.Tensor) -> torch.Tensor:
-    """In-place exp; on the CPU through numpy's exp, about 1.5x faster than torch's for float64."""
-    if t.device.type == "cpu":
-        view = t.numpy()
-        np.exp(view, out=view)
-        return t
-    return t.exp_()
-
-
 def _mean_log_mass(t: torch.Tensor, noise_var: float) -> dict[str, float]:
     """For each bound, ``1/N sum_i ln(1/N sum_j exp(-||t_i - t_j||^2 / (c s)))`` (c = 2 or 8).
 
-    Every row sum includes ``j = i`` (a term equal to 1), so the sums are >= 1 and need no
-    max-shift: this is a stable log-sum-exp. Blocks above the diagonal are visited once and
-    added to both their rows and their columns.
+    One blocked pass over the pairs (:func:`~infolens.estimators._pairwise.log_kernel_sums`)
+    gives both bounds.
     """
-    n = t.shape[0]
-    t = t - t.mean(dim=0)  # centring reduces cancellation in |a|^2 + |b|^2 - 2 a.b
-    # distances in units of the largest entry, so that squares neither overflow (activations of
-    # 1e38 or 1e300) nor underflow; the scale is capped where every distinct pair already has
-    # exp(-D) = 0 (a tiny noise_var), so that no inf - inf turns into NaN
-    magnitude = float(t.abs().max()) if t.numel() else 0.0
-    if magnitude > 0:
-        t = t / magnitude
-    with np.errstate(over="ignore"):
-        scale = min(float(np.float64(magnitude) ** 2 / (_DIVISOR["upper"] * noise_var)), MAX_SCALE)
-    ratio = _DIVISOR["upper"] / _DIVISOR["lower"]
-    half_sq = (t * t).sum(dim=1) * scale
-    sums = {bound: torch.zeros(n, dtype=t.dtype, device=t.device) for bound in BOUNDS}
-    size = min(BLOCK, n)
-    kl_buf = torch.empty((size, size), dtype=t.dtype, device=t.device)
-    bd_buf = torch.empty((size, size), dtype=t.dtype, device=t.device)
-    for i in range(0, n, BLOCK):
-        a = t[i:i + BLOCK]
-        for j in range(i, n, BLOCK):
-            b = t[j:j + BLOCK]
-            kl = kl_buf[:a.shape[0], :b.shape[0]]
-            bd = bd_buf[:a.shape[0], :b.shape[0]]
-            # kl = -(|a|^2 + |b|^2 - 2 a.b) / (2 s), clipped at 0 against rounding
-            torch.addmm(half_sq[None, j:j + BLOCK], a, b.T, beta=-1.0, alpha=2.0 * scale, out=kl)
-            kl.sub_(half_sq[i:i + BLOCK, None]).clamp_(max=0.0)
-            if j == i:  # a point's distance to itself is 0 exactly, not a rounding residue
-                kl.diagonal().zero_()
-            torch.mul(kl, ratio, out=bd)  # -(squared distance) / (8 s)
-            for bound, block in (("upper", _exp_(kl)), ("lower", _exp_(bd))):
-                sums[bound][i:i + BLOCK] += block.sum(dim=1)
-                if j != i:
-                    sums[bound][j:j + BLOCK] += block.sum(dim=0)
-    log_n = math.log(n)
-    return {bound: float(sums[bound].log().mean()) - log_n for bound in BOUNDS}
+    logs = log_kernel_sums(t, [1.0 / (_DIVISOR[bound] * noise_var) for bound in BOUNDS])
+    log_n = math.log(t.shape[0])
+    return {bound: float(logs[k].mean()) - log_n for k, bound in enumerate(BOUNDS)}
 
 
 def _entropy_bounds(t: torch.Tensor, noise_var: float) -> dict[str, float]:
@@ -168,7 +117,7 @@ def entropy_kde(x: np.ndarray, noise_var: float = 0.1,
     details : dict
         ``{"upper": ..., "lower": ...}`` in nats; ``lower <= exact <= upper``.
     """
-    bounds = _entropy_bounds(_as_tensor(x), noise_var)
+    bounds = _entropy_bounds(as_float64(x), noise_var)
     return bounds[bound], bounds
 
 
@@ -197,7 +146,7 @@ def mi_kde(x: np.ndarray, y: np.ndarray, noise_var: float = 0.1,
     details : dict
         ``{"upper": ..., "lower": ...}``: the MI from each bound, in nats.
     """
-    t = _as_tensor(x)
+    t = as_float64(x)
     codes = unique_row_codes(np.asarray(y).reshape(len(y), -1))
     n_classes = int(codes.max()) + 1
     if n_classes > len(codes) // 2:
@@ -239,9 +188,9 @@ def mi_identity_kde(t: Any, noise_var: float = 0.1, bound: str = "upper") -> flo
     if _is_tensor(t):
         if t.ndim not in (1, 2) or t.shape[0] < 1 or t.is_complex():
             raise fail("t", fn, "a real tensor of shape (n,) or (n, d) with n >= 1", t)
-        tensor = _as_tensor(t)
+        tensor = as_float64(t)
         if not bool(torch.isfinite(tensor).all()):
             raise fail("t", fn, "finite (no NaN or inf)", t)
     else:
-        tensor = _as_tensor(as_samples(t, "t", fn, min_samples=1))
+        tensor = as_float64(as_samples(t, "t", fn, min_samples=1))
     return -_mean_log_mass(tensor, noise_var)[bound]

@@ -8,11 +8,34 @@ inputs are n equally likely, distinct symbols. For a deterministic network T = f
   counts. Both are entropies of the *quantizer's* output: they change with the bin size and are
   bounded by ln n (every sample in its own bin) and H(Y) respectively. The plug-in entropy is
   biased downwards when the number of occupied bins is not small against n.
+  ``adaptive_binning`` is per-unit equal-mass bins (``scope="unit"``, default) or the
+  entropy-based adaptive binning of Chelombiev et al. 2019 (``scope="layer"``: one set of edges
+  per layer and epoch, equal numbers of distinct activation values per bin).
+* ``quantized``: the layer is already quantized (:class:`~infolens.Quantize` with the same
+  ``bits``, ``low``, ``high``; Lorenzen, Igel & Nielsen 2022). I(X;T) = H(T) and I(T;Y) are the
+  same counts as ``plugin``, and here they are *exact*, not estimates: X is uniform over the n
+  inputs and T = Q(f(X)) is a function of X, so p(t) and p(t, y) over the data set are exactly
+  the counts divided by n; no bin size, bandwidth or sampling bias enters. Activations off the
+  grid raise (they would make every row its own symbol, I(X;T) = ln n, silently).
 * ``kde``: T + Z with Gaussian noise Z of variance ``noise_var`` (Kolchinsky & Tracey 2017, as
   in Saxe et al. 2018): I(X;T) = H(T + Z) - H(Z) and I(T;Y) = H(T + Z) - sum_y p(y) H(T + Z | y),
   each entropy bounded by pairwise distances between the samples (``bound="upper"`` by default).
   The numbers describe the noisy channel, not the deterministic network; they grow as
   ``noise_var`` shrinks.
+* ``adaptive_kde`` (Chelombiev et al. 2019): ``kde`` with the noise variance scaled to the
+  layer's activity at that epoch: ``noise_var * max|T|^2``, with ``max|T|`` the largest absolute
+  activation of the layer (all units and samples). Equivalently the KDE of ``T / max|T|`` with
+  ``noise_var``, so the numbers do not change when a layer's activations are rescaled (ReLU
+  layers growing over training); for a saturated tanh layer (``max|T| = 1``) it equals ``kde``.
+* ``sample_propagation`` (Goldfeld et al. 2019): for a network with Gaussian noise of variance
+  ``noise_var`` after the layer (:class:`~infolens.GaussianNoise`; record the module that feeds
+  the noise, whose output is the centres f(X)), I(X;T) = h(T) - h(Z) and I(T;Y) = h(T) -
+  sum_y p(y) h(T | y), each h the entropy of the Gaussian mixture on the layer's centres by Monte
+  Carlo (:func:`~infolens.gaussian_mixture_entropy`; ``n_mc`` draws, seeded by
+  ``random_state``). Exact up to the Monte Carlo error for the first noisy layer; a deeper layer
+  recorded in one pass has centres that carry the earlier layers' noise Z_prev, and I(X;T) is
+  then I(X, Z_prev; T), an upper bound on I(X;T). On a noise-free network it is ``kde`` with the
+  mixture entropy computed instead of bounded.
 * ``ksg``: the Kraskov-Stoegbauer-Grassberger k-NN estimate of I(X;T) with X the input vectors
   and the mixed discrete-continuous k-NN estimate (Gao et al. 2017) of I(T;Y). Caveat: for a
   deterministic map the true I(X;T) is infinite when X is continuous, or H(T) = ln n when X is a
@@ -37,21 +60,42 @@ from infolens._validation import (
     _is_tensor,
     as_samples,
     check_choice,
+    check_float,
+    check_int,
+    check_seed,
     fail,
     integer_row_codes,
     to_numpy,
     unique_row_codes,
 )
-from infolens.estimators.api import METHODS, check_params, estimate_raw
-from infolens.estimators.binning import quantize_equal_mass, quantize_fixed
+from infolens.estimators._pairwise import as_float64
+from infolens.estimators.api import METHODS, Checker, estimate_raw, method_params
+from infolens.estimators.binning import quantize_adaptive, quantize_fixed
 from infolens.estimators.discrete import entropy_miller_madow, entropy_plugin
+from infolens.quantize import check_grid
 
 #: Estimators of the information plane, in the order the docs present them.
-ESTIMATORS: tuple[str, ...] = ("binning", "adaptive_binning", "kde", "ksg", "plugin")
-_COUNT_BASED = ("binning", "adaptive_binning", "plugin")
+ESTIMATORS: tuple[str, ...] = ("binning", "adaptive_binning", "kde", "adaptive_kde",
+                               "sample_propagation", "quantized", "ksg", "plugin")
+_COUNT_BASED = ("binning", "adaptive_binning", "plugin", "quantized")
+_KDE_PARAMS = METHODS["kde"].params
+#: Settings of the estimators that exist only in the plane, as (default, checker) pairs like
+#: :data:`infolens.estimators.api.METHODS`; the others take the settings of their method there.
+_PLANE_PARAMS: dict[str, dict[str, tuple[Any, Checker]]] = {
+    "adaptive_kde": dict(_KDE_PARAMS),
+    "sample_propagation": {
+        "noise_var": _KDE_PARAMS["noise_var"],
+        "n_mc": (None, lambda name, value, fn: None if value is None
+                 else check_int(name, value, fn, minimum=2)),
+        "random_state": (0, check_seed)},
+    "quantized": {"bits": (8, lambda name, value, fn: check_grid(value, 0.0, 1.0, fn)[0]),
+                  "low": (-1.0, lambda name, value, fn: check_float(name, value, fn)),
+                  "high": (1.0, lambda name, value, fn: check_float(name, value, fn))},
+}
 #: Settings that always appear in an estimator's label (others only when not at their default).
 _LABEL_KEYS = {"binning": ("bins",), "adaptive_binning": ("bins",), "kde": ("noise_var",),
-               "ksg": ("k",), "plugin": ()}
+               "adaptive_kde": ("noise_var",), "sample_propagation": ("noise_var",),
+               "quantized": ("bits",), "ksg": ("k",), "plugin": ()}
 
 
 @dataclass(frozen=True)
@@ -67,7 +111,7 @@ class LayerEstimator:
     @property
     def label(self) -> str:
         """The estimator with its settings, e.g. ``"binning(bins=30)"``, as stored in records."""
-        defaults = {key: default for key, (default, _) in METHODS[self.name].params.items()}
+        defaults = {key: default for key, (default, _) in _params(self.name).items()}
         if self.name == "binning" and self.params.get("bin_width") is not None:
             shown = ["bin_width"]
         else:
@@ -97,6 +141,10 @@ class LayerEstimator:
                                       self.params.get("correction", "plugin"))
         if self.name == "kde":
             return _kde_information(t, y, n_classes, self.params)
+        if self.name == "adaptive_kde":
+            return _kde_information(_activity_scaled(t), y, n_classes, self.params)
+        if self.name == "sample_propagation":
+            return _sp_information(t, y, n_classes, self.params)
         if x is None:
             raise fail("x", "LayerEstimator.information", "the input vectors for estimator='ksg'",
                        None)
@@ -115,13 +163,25 @@ def make_layer_estimator(estimator: Any, params: Mapping[str, Any], fn: str) -> 
     """Validate ``estimator`` and its parameters (unknown ones raise) and fill in defaults.
 
     Parameters follow :data:`infolens.estimators.api.METHODS`: ``bins``, ``bin_width``,
-    ``range``, ``correction`` (binning); ``bins``, ``correction`` (adaptive binning);
-    ``noise_var``, ``bound`` (kde); ``k``, ``variant``, ``metric`` (ksg); none for plugin.
+    ``range``, ``correction`` (binning); ``bins``, ``scope``, ``correction`` (adaptive binning);
+    ``noise_var``, ``bound`` (kde, adaptive_kde: there ``noise_var`` is relative to
+    ``max|T|^2``); ``k``, ``variant``, ``metric`` (ksg); none for plugin; and for the plane-only
+    estimators ``noise_var`` (the variance ``sigma^2`` of the network's noise), ``n_mc``,
+    ``random_state`` (sample_propagation) and ``bits``, ``low``, ``high`` (quantized, as given
+    to :class:`~infolens.Quantize`).
     """
     if isinstance(estimator, LayerEstimator):
         return estimator
     name = check_choice("estimator", estimator, ESTIMATORS, fn)
-    return LayerEstimator(name, check_params(name, dict(params), fn))
+    checked = method_params(name, _params(name), dict(params), fn)
+    if name == "quantized":
+        check_grid(checked["bits"], checked["low"], checked["high"], fn)
+    return LayerEstimator(name, checked)
+
+
+def _params(name: str) -> Mapping[str, tuple[Any, Checker]]:
+    """The (default, checker) pairs of an estimator's settings."""
+    return _PLANE_PARAMS[name] if name in _PLANE_PARAMS else METHODS[name].params
 
 
 def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:
@@ -135,11 +195,36 @@ def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:
     p = estimator.params
     if estimator.name == "plugin":
         return unique_row_codes(t)
+    if estimator.name == "quantized":
+        return integer_row_codes(grid_levels(t, p["bits"], p["low"], p["high"]))
     if estimator.name == "binning":
         quantized = quantize_fixed(t, p["bins"], p["bin_width"], p["range"])
     else:
-        quantized = quantize_equal_mass(t, p["bins"])
+        quantized = quantize_adaptive(t, p["bins"], p["scope"])
     return integer_row_codes(quantized)
+
+
+#: Largest distance of a quantized activation from its grid level, in grid steps (float32
+#: rounding of ``low + k step`` is below 1e-4 steps for up to 16 bits and |values| <= 1e3 steps).
+GRID_TOLERANCE = 1e-3
+
+
+def grid_levels(t: np.ndarray, bits: int, low: float, high: float) -> np.ndarray:
+    """The level index ``k`` in ``0 .. 2**bits - 1`` of every activation on the grid
+    ``low + k (high - low) / (2**bits - 1)``; activations off the grid raise."""
+    step = (high - low) / (2**bits - 1)
+    position = (t.astype(np.float64) - low) / step
+    levels = np.rint(position)
+    off = np.abs(position - levels) > GRID_TOLERANCE
+    outside = (levels < 0) | (levels > 2**bits - 1)
+    if off.any() or outside.any():
+        bad = float(t.reshape(-1)[np.flatnonzero((off | outside).reshape(-1))[0]])
+        raise fail("activations", "estimator='quantized'",
+                   f"on the grid of {2**bits} levels from {low:g} to {high:g} (the output of "
+                   f"il.Quantize(bits={bits}, low={low:g}, high={high:g}); record the Quantize "
+                   "modules, with softmax_output=False if the output layer is one)",
+                   got=f"{int((off | outside).sum())} values off the grid, e.g. {bad:.6g}")
+    return levels.astype(np.int64)
 
 
 def _count_information(codes: np.ndarray, y: np.ndarray, n_classes: int,
@@ -177,6 +262,39 @@ def _kde_information(t: np.ndarray, y: np.ndarray, n_classes: int,
     h_t = entropy_kde(t, noise_var=noise_var, bound=bound)[0]
     weights = np.bincount(y, minlength=n_classes) / len(y)
     h_t_given_y = sum(weights[c] * entropy_kde(t[y == c], noise_var=noise_var, bound=bound)[0]
+                      for c in range(n_classes) if weights[c] > 0)
+    return h_t - noise_entropy(t.shape[1], noise_var), h_t - h_t_given_y
+
+
+def _activity_scaled(t: np.ndarray) -> np.ndarray:
+    """``t / max|t|`` (``t`` itself when it is all zeros): the adaptive KDE's rescaling."""
+    peak = float(np.abs(t).max()) if t.size else 0.0
+    return t / peak if peak > 0 else t
+
+
+def _sp_information(t: np.ndarray, y: np.ndarray, n_classes: int,
+                    params: Mapping[str, Any]) -> tuple[float, float]:
+    """I(X;T) = h(T) - h(Z) and I(T;Y) = h(T) - sum_c p(c) h(T | c) by sample propagation.
+
+    Each mixture entropy uses its own stream of the ``random_state`` seed sequence; ``n_mc``
+    draws each (default one per centre, at least 1,000).
+    """
+    from infolens.estimators.kde import noise_entropy
+    from infolens.estimators.sample_propagation import default_n_mc, mixture_entropy_mc
+
+    noise_var = params["noise_var"]
+    sigma = float(np.sqrt(noise_var))
+    rngs = [np.random.default_rng(s)
+            for s in np.random.SeedSequence(params["random_state"]).spawn(n_classes + 1)]
+
+    def entropy(rows: np.ndarray, rng: np.random.Generator) -> float:
+        centres = as_float64(rows)
+        n_mc = params["n_mc"] or default_n_mc(len(rows))
+        return mixture_entropy_mc(centres, sigma, n_mc, rng)[0]
+
+    h_t = entropy(t, rngs[0])
+    weights = np.bincount(y, minlength=n_classes) / len(y)
+    h_t_given_y = sum(weights[c] * entropy(t[y == c], rngs[c + 1])
                       for c in range(n_classes) if weights[c] > 0)
     return h_t - noise_entropy(t.shape[1], noise_var), h_t - h_t_given_y
 

@@ -31,7 +31,6 @@ RUN_ID = "plane"
 FIGURES = ("information_plane.png", "mi_vs_epoch.png", "accuracy.png", "compression.png")
 _ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 _DATASETS = ("szt12", "mnist1d", "digits")
-_ESTIMATORS = ("binning", "adaptive_binning", "kde", "ksg", "plugin")
 #: Command-line option of each setting whose name differs from ``--<field>``.
 _OPTIONS = {"n_seeds": "--seeds", "activations": "--activation"}
 
@@ -93,7 +92,7 @@ class PlaneRunConfig:
     costly_epochs: int = 8
 
     def __post_init__(self) -> None:
-        from infolens.plane.estimate import make_layer_estimator
+        from infolens.plane.estimate import ESTIMATORS, make_layer_estimator
 
         fn = "PlaneRunConfig"
         check_choice("dataset", self.dataset, _DATASETS, fn)
@@ -108,7 +107,7 @@ class PlaneRunConfig:
         check_int("epochs", self.epochs, fn, minimum=1)
         check_float("lr", self.lr, fn, minimum=0.0, strict_minimum=True)
         check_int("batch_size", self.batch_size, fn, minimum=1)
-        check_choice("estimator", self.estimator, _ESTIMATORS, fn)
+        check_choice("estimator", self.estimator, ESTIMATORS, fn)
         if not isinstance(self.estimator_params, Mapping):
             raise fail("estimator_params", fn, "a mapping of estimator settings", self.estimator_params)
         params = {str(k): v for k, v in self.estimator_params.items() if v is not None}
