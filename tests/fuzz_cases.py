@@ -553,7 +553,8 @@ def plane_cases(rng: np.random.Generator) -> list[Case]:
     kinds = sample_kinds(rng)
     cases = []
     x_valid = rng.standard_normal((N, 2)).astype(np.float32)
-    for estimator in ("binning", "adaptive_binning", "kde", "ksg", "plugin"):
+    for estimator in ("binning", "adaptive_binning", "kde", "adaptive_kde", "sample_propagation",
+                      "ksg", "plugin"):
         for kind, value in kinds.items():
             n = _length(value)
 
@@ -580,9 +581,12 @@ def plane_cases(rng: np.random.Generator) -> list[Case]:
         "estimator": {"bad": "foo", "none": None}, "units": {"bad": "bit"},
         "schedule": {"zero": 0, "str": "sometimes", "negative_list": [-1], "float": 2.5},
         "bins": BAD_INTS, "bin_width": BAD_FLOATS, "noise_var": BAD_FLOATS,
-        "k": BAD_INTS, "foo": {"unknown_keyword": 1}, "softmax_output": {"str": "yes"},
+        "k": BAD_INTS, "bits": BAD_INTS,
+        "n_mc": {k: v for k, v in WORK_INTS.items() if k != "int_none"},  # None: the default
+        "foo": {"unknown_keyword": 1},
+        "softmax_output": {"str": "yes"},
         "keep_activations": {"int": 3}, "n_points": BAD_INTS, "last_epoch": {"neg": -1, "str": "a"}}
-    estimator_of = {"noise_var": "kde", "k": "ksg"}
+    estimator_of = {"noise_var": "kde", "k": "ksg", "n_mc": "sample_propagation", "bits": "quantized"}
     for param, values in params.items():
         for label, bad in values.items():
             def build(p: str = param, b: Any = bad) -> Any:
