@@ -30,9 +30,17 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import environment, format_table, set_threads, write_results  # noqa: E402
+from _common import (  # noqa: E402
+    environment,
+    format_table,
+    measure,
+    run_isolated,
+    set_threads,
+    write_results,
+)
 from infolens import estimate_entropy, estimate_mi  # noqa: E402
 from infolens.data import split, szt12  # noqa: E402
+from infolens.estimators._pairwise import BLOCK  # noqa: E402
 from infolens.models import ReferenceMLP, StackedMLP  # noqa: E402
 from infolens.plane import InformationPlane  # noqa: E402
 
@@ -153,12 +161,58 @@ def estimation_rows(kept, y, x, quick: bool) -> list[dict]:
     return rows
 
 
+LARGE_N = 5000
+LARGE_ESTIMATORS = (("kde", {"noise_var": 0.1}), ("adaptive_kde", {"noise_var": 0.1}),
+                    ("sample_propagation", {"noise_var": 0.1}))
+
+
+def _record_one_epoch(estimator: str, params: dict, t: np.ndarray, y: np.ndarray) -> list[float]:
+    plane = InformationPlane(np.zeros((len(y), 1), dtype=np.float32), y, estimator=estimator,
+                             units="bits", **params)
+    return [r["value"] for r in plane.record_activations({"layer": t}, 0)]
+
+
+def _measure_warm(estimator: str, params: dict, t: np.ndarray, y: np.ndarray):
+    """In the child: a 64-sample warm-up (imports, thread pools), then the measured epoch."""
+    _record_one_epoch(estimator, params, t[:64], y[:64])
+    return measure(_record_one_epoch, estimator, params, t, y)
+
+
+def large_layer_rows(quick: bool) -> list[dict]:
+    """(c): one recorded epoch of a 5,000-sample layer per estimator and width, each isolated."""
+    rng = np.random.default_rng(0)
+    n = 1000 if quick else LARGE_N
+    x = rng.standard_normal((n, 64))
+    y = rng.integers(0, 10, n)
+    rows = []
+    for width in (1024, 20):
+        t = np.tanh(x @ (rng.standard_normal((64, width)) / 8.0)).astype(np.float32)
+        for estimator, params in LARGE_ESTIMATORS:
+            m = run_isolated(_measure_warm, estimator, params, t, y).result
+            rows.append({"estimator": estimator, "n": n, "units": width, "block": BLOCK,
+                         "s_per_epoch": m.seconds, "peak_extra_mib": m.peak_mb,
+                         "activations_mib": t.nbytes / 2**20,
+                         "n x n float64 mib": n * n * 8 / 2**20,
+                         "I_XT bits": m.result[0], "I_TY bits": m.result[1]})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 epochs, fewer repeats (smoke test)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--large-only", action="store_true",
+                        help="only (c), the 5,000-sample KDE / adaptive KDE / SP section")
     args = parser.parse_args()
     set_threads(args.threads)
+    large_rows = large_layer_rows(args.quick)
+    print(format_table(large_rows, title="(c) one recorded epoch of one layer, O(n^2) estimators "
+                                         "(timings noisy on a shared machine)"))
+    path = write_results("plane_large", {"environment": environment(quick=args.quick),
+                                         "large_layers": large_rows})
+    print(f"wrote {path}\n")
+    if args.large_only:
+        return
     epochs = 20 if args.quick else EPOCHS
     x_all, y_all = szt12()
     data = split(x_all, y_all, test_size=0.2, seed=0, name="szt12")

@@ -6,16 +6,17 @@ estimator (:mod:`infolens.estimators.sample_propagation`) need, for each query r
     L_k(i) = ln sum_j exp(-scale_k ||a_i - b_j||^2)
 
 over the rows ``b_j`` of a set of centres, for one or a few scales. :func:`log_kernel_sums`
-computes it in float64 blocks of at most ``BLOCK x BLOCK`` distances with one GEMM per block
-(``||a||^2 + ||b||^2 - 2 a.b``), so that memory beyond the inputs is O(BLOCK^2) (two 2 MiB
-buffers), never an n x n matrix. Tensors stay on their device.
+(queries = centres) and :class:`CentreKernels` (other queries) compute it in float64 blocks of
+at most ``BLOCK x BLOCK`` distances with one GEMM per block (``||a||^2 + ||b||^2 - 2 a.b``), so
+that memory beyond a centred copy of the inputs is O(BLOCK^2) (two 2 MiB buffers), never an
+n x n matrix. Tensors stay on their device.
 
-* ``b is None`` (the queries are the centres, KDE): each pair of blocks is visited once and its
-  kernel values are added to both its rows and its columns. Every row sum contains its own
-  ``j = i`` term, equal to 1, so sums lie in ``[1, n]`` and need no max-shift.
-* ``b`` given (SP: queries are noisy copies of the centres): a running (online) log-sum-exp per
-  row, shifted by the largest term seen so far, so that no sum under- or overflows whatever the
-  distances (``exp(-512)`` is a typical term for a 1,024-unit layer).
+* :func:`log_kernel_sums` (the queries are the centres, KDE): each pair of blocks is visited once
+  and its kernel values are added to both its rows and its columns. Every row sum contains its
+  own ``j = i`` term, equal to 1, so sums lie in ``[1, n]`` and need no max-shift.
+* :class:`CentreKernels` (SP: queries are noisy copies of the centres): a running (online)
+  log-sum-exp per row, shifted by the largest term seen so far, so that no sum under- or
+  overflows whatever the distances (``exp(-512)`` is a typical term for a 1,024-unit layer).
 
 Distances are computed after centring on the centres' mean and dividing by the largest magnitude,
 so squares neither overflow (activations of 1e300) nor lose every bit; a scale that would exceed
@@ -57,21 +58,13 @@ def _exp_(t: torch.Tensor) -> torch.Tensor:
     return t.exp_()
 
 
-def _normalized(a: torch.Tensor, b: torch.Tensor | None,
-                scales: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor | None, list[float]]:
-    """``a`` and ``b`` centred on the centres' mean and divided by the largest magnitude, and the
-    scales expressed in those units (capped at :data:`MAX_SCALE`)."""
-    centres = a if b is None else b
-    mean = centres.mean(dim=0)
-    a = a - mean
-    b = None if b is None else b - mean
-    magnitude = max(float(x.abs().max()) if x.numel() else 0.0 for x in (a, b) if x is not None)
+def _unit_scale(t: torch.Tensor, magnitude: float, scales: Sequence[float]) -> list[float]:
+    """Divide ``t`` in place by ``magnitude`` (when > 0); the scales in those units, capped at
+    :data:`MAX_SCALE`."""
     if magnitude > 0:
-        a = a / magnitude
-        b = None if b is None else b / magnitude
+        t.div_(magnitude)
     with np.errstate(over="ignore"):
-        units = [min(float(np.float64(magnitude) ** 2 * s), MAX_SCALE) for s in scales]
-    return a, b, units
+        return [min(float(np.float64(magnitude) ** 2 * s), MAX_SCALE) for s in scales]
 
 
 def _neg_sq_distances(a: torch.Tensor, b: torch.Tensor, sq_a: torch.Tensor, sq_b: torch.Tensor,
@@ -81,19 +74,16 @@ def _neg_sq_distances(a: torch.Tensor, b: torch.Tensor, sq_a: torch.Tensor, sq_b
     return out.sub_(sq_a[:, None]).clamp_(max=0.0)
 
 
-def log_kernel_sums(a: Any, scales: Sequence[float], b: Any = None, *,
-                    block: int | None = None) -> torch.Tensor:
-    """``L[k, i] = ln sum_j exp(-scales[k] ||a_i - b_j||^2)`` for every row of ``a``.
+def log_kernel_sums(a: Any, scales: Sequence[float], *, block: int | None = None) -> torch.Tensor:
+    """``L[k, i] = ln sum_j exp(-scales[k] ||a_i - a_j||^2)`` for every row of ``a`` (j = i counts).
 
     Parameters
     ----------
     a : array or tensor of shape (n, d)
-        Query rows.
+        The rows, which are both the queries and the centres; each pair is computed once.
     scales : sequence of float
         Positive kernel scales, in 1 / (units of ``a``)^2 (``1 / (2 s)`` for a Gaussian of
         variance ``s``).
-    b : array or tensor of shape (m, d), optional
-        Centres; None means ``b = a`` (each pair is then computed once, and ``j = i`` counts).
     block : int, optional
         Rows and columns per distance block; default :data:`BLOCK`.
 
@@ -102,13 +92,48 @@ def log_kernel_sums(a: Any, scales: Sequence[float], b: Any = None, *,
     tensor of shape (len(scales), n)
         float64, on the device of ``a``.
     """
-    block = BLOCK if block is None else block
-    a = as_float64(a)
-    b = None if b is None else as_float64(b).to(a.device)
-    a, b, units = _normalized(a, b, scales)
-    if b is None:
-        return _symmetric(a, units, block)
-    return _online(a, b, units, block)
+    t = as_float64(a)
+    t = t - t.mean(dim=0)  # a copy: centring reduces cancellation in |a|^2 + |b|^2 - 2 a.b
+    units = _unit_scale(t, float(t.abs().max()) if t.numel() else 0.0, scales)
+    return _symmetric(t, units, BLOCK if block is None else block)
+
+
+class CentreKernels:
+    """Kernel log-sums of query rows against fixed centres, the centres prepared once.
+
+    ``CentreKernels(centres, scales, spread).log_sums(queries)`` gives
+    ``L[k, i] = ln sum_j exp(-scales[k] ||q_i - c_j||^2)`` by a running (online) log-sum-exp per
+    row, in blocks. ``spread`` is the typical distance of a query from its centre (sigma for
+    noisy copies of the centres): coordinates are scaled by ``max(max|c - mean|, spread)``, so
+    that no square overflows however large the centres or the noise.
+
+    Parameters
+    ----------
+    centres : array or tensor of shape (m, d)
+    scales : sequence of float
+        Positive kernel scales, in 1 / (units of the centres)^2.
+    spread : float
+        Scale of the queries' distance from the centres, in the units of the centres.
+    block : int, optional
+        Rows and columns per distance block; default :data:`BLOCK`.
+    """
+
+    def __init__(self, centres: Any, scales: Sequence[float], spread: float = 0.0, *,
+                 block: int | None = None) -> None:
+        c = as_float64(centres)
+        self.mean = c.mean(dim=0)
+        c = c - self.mean
+        self.magnitude = max(float(c.abs().max()) if c.numel() else 0.0, spread)
+        self.units = _unit_scale(c, self.magnitude, scales)
+        self.centres, self.sq = c, (c * c).sum(dim=1)
+        self.block = BLOCK if block is None else block
+
+    def log_sums(self, queries: Any) -> torch.Tensor:
+        """``L`` of shape (len(scales), n_queries), float64 on the centres' device."""
+        q = as_float64(queries).to(self.centres.device) - self.mean
+        if self.magnitude > 0:
+            q.div_(self.magnitude)
+        return _online(q, (q * q).sum(dim=1), self.centres, self.sq, self.units, self.block)
 
 
 def _symmetric(t: torch.Tensor, units: list[float], block: int) -> torch.Tensor:
@@ -135,9 +160,9 @@ def _symmetric(t: torch.Tensor, units: list[float], block: int) -> torch.Tensor:
     return sums.log_()
 
 
-def _online(a: torch.Tensor, b: torch.Tensor, units: list[float], block: int) -> torch.Tensor:
+def _online(a: torch.Tensor, sq_a: torch.Tensor, b: torch.Tensor, sq_b: torch.Tensor,
+            units: list[float], block: int) -> torch.Tensor:
     n, m = a.shape[0], b.shape[0]
-    sq_a, sq_b = (a * a).sum(dim=1), (b * b).sum(dim=1)
     out = torch.empty((len(units), n), dtype=a.dtype, device=a.device)
     dist = torch.empty((min(block, n), min(block, m)), dtype=a.dtype, device=a.device)
     kern = torch.empty_like(dist)
@@ -160,4 +185,4 @@ def _online(a: torch.Tensor, b: torch.Tensor, units: list[float], block: int) ->
     return out
 
 
-__all__ = ["BLOCK", "MAX_SCALE", "as_float64", "log_kernel_sums"]
+__all__ = ["BLOCK", "MAX_SCALE", "CentreKernels", "as_float64", "log_kernel_sums"]

@@ -19,7 +19,7 @@ From it, with X uniform over the n inputs (``h(T | X) = h(Z)``)::
 
 where ``h(T | Y = y)`` is the entropy of the mixture on the centres of class y. ``I(X;T)`` lies
 in ``[0, ln n]``. Each ``-ln g`` is a log-sum-exp over the n centres computed in blocks
-(:func:`infolens.estimators._pairwise.log_kernel_sums`), so memory stays O(block^2 + M) beyond
+(:class:`infolens.estimators._pairwise.CentreKernels`), so memory stays O(block^2 + M) beyond
 the data: 5,000 samples of a 1,024-unit layer never form a 5,000 x 5,000 matrix.
 
 References
@@ -47,7 +47,7 @@ from infolens._validation import (
     check_seed,
     fail,
 )
-from infolens.estimators._pairwise import BLOCK, as_float64, log_kernel_sums
+from infolens.estimators._pairwise import BLOCK, CentreKernels, as_float64
 from infolens.estimators.kde import noise_entropy
 from infolens.estimators.result import Estimate
 
@@ -74,12 +74,13 @@ def mixture_entropy_mc(centres: torch.Tensor, sigma: float, n_mc: int,
     # -ln g(t) = ln n + d/2 ln(2 pi sigma^2) - ln sum_i exp(-|t - s_i|^2 / (2 sigma^2))
     offset = math.log(n) + 0.5 * d * math.log(2.0 * math.pi * sigma * sigma)
     order = np.concatenate([rng.permutation(n) for _ in range(-(-n_mc // n))])[:n_mc]
+    kernels = CentreKernels(centres, [scale], spread=sigma)
     values = np.empty(n_mc)
     for start in range(0, n_mc, CHUNK):
         index = torch.from_numpy(order[start:start + CHUNK]).to(centres.device)
-        noise = torch.from_numpy(rng.standard_normal((len(index), d))).to(centres.device)
-        queries = centres[index] + sigma * noise
-        values[start:start + CHUNK] = (offset - log_kernel_sums(queries, [scale], centres)[0]).cpu().numpy()
+        queries = torch.from_numpy(rng.standard_normal((len(index), d))).to(centres.device)
+        queries.mul_(sigma).add_(centres[index])
+        values[start:start + CHUNK] = (offset - kernels.log_sums(queries)[0]).cpu().numpy()
     stderr = float(values.std(ddof=1)) / math.sqrt(n_mc) if n_mc > 1 else math.inf
     return float(values.mean()), stderr
 
