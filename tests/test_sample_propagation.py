@@ -220,3 +220,40 @@ def test_class_clustering_is_about_classes_over_samples_for_unclustered_data() -
 def test_class_clustering_bad_input(t: np.ndarray, y: object, match: str) -> None:
     with pytest.raises(InfoLensError, match=match):
         il.class_clustering(t, y)
+
+
+def test_draws_give_the_conditional_entropy_of_deeper_noisy_layers() -> None:
+    # T = S + Z with S | x_i uniform over k = 2 far-apart points per input (upstream noise):
+    # h(T | x_i) = ln 2 + h(Z), so I(X;T) = ln(2n) - ln 2 = ln n for n far-apart inputs, while
+    # one recording (draws=1) would give I(X, Z_prev; T) = ln(2n)
+    n, d, noise_var = 50, 2, 0.01
+    rng = np.random.default_rng(12)
+    base = rng.standard_normal((n, 1, d)) * 1e3
+    stacked = np.concatenate([base, base + 100.0], axis=1)  # (n, 2, d)
+    y = np.arange(n) % 2
+    plane = il.InformationPlane(np.zeros((n, 1)), y, estimator="sample_propagation",
+                                noise_var=noise_var, draws=2, n_mc=4000, units="nats")
+    i_xt, i_ty = (r["value"] for r in plane.record_activations({"t": stacked}, 0))
+    assert i_xt == pytest.approx(math.log(n), abs=0.1)  # MC error of h(T): sqrt(d/2/4000) = 0.016
+    assert i_ty == pytest.approx(math.log(2), abs=0.1)
+    one = il.InformationPlane(np.zeros((2 * n, 1)), np.repeat(y, 2), estimator="sample_propagation",
+                              noise_var=noise_var, n_mc=4000, units="nats")
+    assert one.record_activations({"t": stacked.reshape(2 * n, d)}, 0)[0]["value"] == pytest.approx(
+        math.log(2 * n), abs=0.1)
+    with pytest.raises(InfoLensError, match="3 recordings of the layer per input"):
+        il.InformationPlane(np.zeros((n, 1)), y, estimator="sample_propagation",
+                            draws=3).record_activations({"t": stacked}, 0)
+
+
+def test_conditional_entropy_of_overlapping_small_mixtures_matches_the_mixture_entropy() -> None:
+    # every input has the same 3 overlapping centres: h(T | x_i) is one mixture entropy
+    from infolens.estimators.sample_propagation import conditional_entropy_mc
+
+    centres = np.array([[0.0, 0.0], [0.15, 0.0], [0.0, 0.3]])
+    sigma = 0.1
+    batched = torch.from_numpy(np.repeat(centres[None], 400, axis=0))  # (400, 3, 2)
+    h, stderr = conditional_entropy_mc(batched, sigma, 16, np.random.default_rng(13))
+    ref = il.gaussian_mixture_entropy(centres, sigma, n_mc=40_000, random_state=14, units="nats")
+    assert abs(h - ref.value) < 4 * math.hypot(stderr, ref.details["stderr"])
+    assert h - h_gauss(2, sigma) > 0.3  # far from both the one-Gaussian and the ln 3 limits
+    assert math.log(3) - (h - h_gauss(2, sigma)) > 0.2

@@ -85,6 +85,80 @@ def mixture_entropy_mc(centres: torch.Tensor, sigma: float, n_mc: int,
     return float(values.mean()), stderr
 
 
+def conditional_entropy_mc(centres: torch.Tensor, sigma: float, draws: int,
+                           rng: np.random.Generator) -> tuple[float, float]:
+    """``(1/n sum_i h(T | X = x_i), stderr)`` in nats, ``T | x_i`` the mixture of
+    ``N(c_ir, sigma^2 I)`` over the k rows ``c_i1 .. c_ik`` of ``centres[i]`` (shape (n, k, d)).
+
+    ``draws`` Monte Carlo draws per input, stratified over its k centres. Small mixtures, so the
+    distances of a block of inputs are one batched GEMM of shape (rows, draws, k), after centring
+    each input's centres on their own mean (no cancellation however far the layer is from 0).
+    """
+    n, k, d = centres.shape
+    if k == 1:  # T | x is Gaussian: the entropy of the noise, exactly
+        return noise_entropy(d, sigma * sigma), 0.0
+    scale = 1.0 / (2.0 * sigma * sigma)
+    offset = math.log(k) + 0.5 * d * math.log(2.0 * math.pi * sigma * sigma)
+    which = torch.arange(draws, device=centres.device) % k
+    values = np.empty((n, draws))
+    rows = max(1, BLOCK * BLOCK // (draws * max(k, d)))
+    for start in range(0, n, rows):
+        c = centres[start:start + rows]
+        c = c - c.mean(dim=1, keepdim=True)
+        q = torch.from_numpy(rng.standard_normal((c.shape[0], draws, d))).to(c.device)
+        q.mul_(sigma).add_(c[:, which, :])
+        sq = torch.baddbmm((c * c).sum(dim=2)[:, None, :], q, c.transpose(1, 2), alpha=-2.0)
+        sq.add_((q * q).sum(dim=2)[:, :, None]).clamp_(min=0.0)  # |q - c|^2, shape (rows, draws, k)
+        values[start:start + rows] = (offset - torch.logsumexp(-scale * sq, dim=2)).cpu().numpy()
+    return float(values.mean()), float(values.std(ddof=1)) / math.sqrt(values.size)
+
+
+def layer_information(centres: torch.Tensor, y: np.ndarray, n_classes: int, sigma: float,
+                      n_mc: int | None, seed: int) -> dict[str, float]:
+    """``I(X;T)`` and ``I(T;Y)`` in nats of a noisy layer, with their Monte Carlo errors.
+
+    Parameters
+    ----------
+    centres : float64 tensor of shape (n, k, d)
+        ``k`` noise-free activations of each of the n inputs (k >= 1 recording passes of a network
+        whose earlier layers are noisy; k = 1 for the first noisy layer, or a noise-free network).
+    y : int array of shape (n,)
+        Labels 0 .. n_classes - 1.
+    sigma : float
+        Standard deviation of the layer's own noise.
+    n_mc : int or None
+        Monte Carlo draws for ``h(T)`` and each ``h(T | Y = c)`` (default: one per input, at least
+        1,000); ``h(T | X)`` takes ``max(k, 16)`` draws per input.
+    seed : int
+        Seed of the noise draws; each entropy draws from its own child of ``SeedSequence(seed)``.
+
+    Returns
+    -------
+    dict
+        ``I_XT``, ``I_TY`` and their standard errors ``I_XT_stderr``, ``I_TY_stderr``, in nats.
+        ``I(X;T) = h(T) - 1/n sum_i h(T | x_i)`` and ``I(T;Y) = h(T) - sum_c p(c) h(T | c)``, each
+        h the entropy of the mixture on the centres it conditions on.
+    """
+    n, k, d = centres.shape
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_classes + 2)]
+
+    def entropy(rows: torch.Tensor, stream: np.random.Generator, n_inputs: int) -> tuple[float, float]:
+        draws = n_mc or default_n_mc(n_inputs)
+        return mixture_entropy_mc(rows.reshape(-1, d), sigma, draws, stream)
+
+    h_t, se_t = entropy(centres, streams[0], n)
+    h_tx, se_tx = conditional_entropy_mc(centres, sigma, max(k, 16), streams[1])
+    weights = np.bincount(y, minlength=n_classes) / n
+    h_ty = var_ty = 0.0
+    for c in np.flatnonzero(weights):
+        rows = centres[torch.from_numpy(np.flatnonzero(y == c)).to(centres.device)]
+        h_c, se_c = entropy(rows, streams[c + 2], len(rows))
+        h_ty += weights[c] * h_c
+        var_ty += (weights[c] * se_c) ** 2
+    return {"I_XT": h_t - h_tx, "I_TY": h_t - h_ty,
+            "I_XT_stderr": math.hypot(se_t, se_tx), "I_TY_stderr": math.sqrt(se_t**2 + var_ty)}
+
+
 def _check_centres(centres: Any, fn: str) -> torch.Tensor:
     """Centres as a finite float64 tensor of shape (n, d), n >= 1, on their own device."""
     if _is_tensor(centres):
@@ -159,4 +233,5 @@ def gaussian_mixture_entropy(centres: Any, sigma: float, *, n_mc: int | None = N
     )
 
 
-__all__ = ["CHUNK", "default_n_mc", "gaussian_mixture_entropy", "mixture_entropy_mc"]
+__all__ = ["CHUNK", "conditional_entropy_mc", "default_n_mc", "gaussian_mixture_entropy",
+           "layer_information", "mixture_entropy_mc"]

@@ -29,19 +29,18 @@ inputs are n equally likely, distinct symbols. For a deterministic network T = f
   layers growing over training); for a saturated tanh layer (``max|T| = 1``) it equals ``kde``.
 * ``sample_propagation`` (Goldfeld et al. 2019): for a network with Gaussian noise of variance
   ``noise_var`` after the layer (:class:`~infolens.GaussianNoise`; record the module that feeds
-  the noise, whose output is the centres f(X)), I(X;T) = h(T) - h(Z) and I(T;Y) = h(T) -
-  sum_y p(y) h(T | y), each h the entropy of the Gaussian mixture on the layer's centres by Monte
-  Carlo (:func:`~infolens.gaussian_mixture_entropy`; ``n_mc`` draws, seeded by
-  ``random_state``). Exact up to the Monte Carlo error for the first noisy layer; a deeper layer
-  recorded in one pass has centres that carry the earlier layers' noise Z_prev, and I(X;T) is
-  then I(X, Z_prev; T), an upper bound on I(X;T). On a noise-free network it is ``kde`` with the
-  mixture entropy computed instead of bounded.
-* ``ksg``: the Kraskov-Stoegbauer-Grassberger k-NN estimate of I(X;T) with X the input vectors
-  and the mixed discrete-continuous k-NN estimate (Gao et al. 2017) of I(T;Y). Caveat: for a
-  deterministic map the true I(X;T) is infinite when X is continuous, or H(T) = ln n when X is a
-  set of n distinct discrete inputs; every finite number returned is a statement about the
-  estimator (its k and sample size), not about the network. Inputs with many ties (binary
-  inputs such as the 12-bit task) break the continuity assumption of k-NN estimators.
+  the noise, whose output is the centres f(X)), I(X;T) = h(T) - h(T | X) and I(T;Y) = h(T) -
+  sum_y p(y) h(T | y), each h the entropy of a Gaussian mixture on the layer's centres by Monte
+  Carlo (:func:`~infolens.gaussian_mixture_entropy`; ``n_mc`` draws, seeded by ``random_state``).
+  With ``draws=1`` (default) h(T | X) = h(Z): exact up to the Monte Carlo error for the first
+  noisy layer (and for a noise-free network, where it is ``kde`` with the mixture entropy
+  computed instead of bounded). A deeper layer of a network with noise in every layer has
+  centres that depend on the earlier layers' noise: one recording pass gives I(X, Z_prev; T),
+  an upper bound on I(X;T). For the real I(X;T), record the layer ``draws = k`` times per input
+  (k forward passes, each with fresh noise upstream) and pass an array of shape (n, k, features)
+  to :meth:`~infolens.plane.InformationPlane.record_activations`: h(T | x_i) is then the
+  mixture on input i's k centres (Goldfeld et al.'s sample propagation), h(T) the mixture on all
+  n k centres. Cost per entropy: ``n_mc x (centres) x d`` multiply-adds, blocked.
 
 All functions here return nats; :class:`~infolens.plane.InformationPlane` converts to the
 requested units.
@@ -87,7 +86,8 @@ _PLANE_PARAMS: dict[str, dict[str, tuple[Any, Checker]]] = {
         "noise_var": _KDE_PARAMS["noise_var"],
         "n_mc": (None, lambda name, value, fn: None if value is None
                  else check_int(name, value, fn, minimum=2)),
-        "random_state": (0, check_seed)},
+        "random_state": (0, check_seed),
+        "draws": (1, lambda name, value, fn: check_int(name, value, fn, minimum=1))},
     "quantized": {"bits": (8, lambda name, value, fn: check_grid(value, 0.0, 1.0, fn)[0]),
                   "low": (-1.0, lambda name, value, fn: check_float(name, value, fn)),
                   "high": (1.0, lambda name, value, fn: check_float(name, value, fn))},
@@ -167,7 +167,7 @@ def make_layer_estimator(estimator: Any, params: Mapping[str, Any], fn: str) -> 
     ``noise_var``, ``bound`` (kde, adaptive_kde: there ``noise_var`` is relative to
     ``max|T|^2``); ``k``, ``variant``, ``metric`` (ksg); none for plugin; and for the plane-only
     estimators ``noise_var`` (the variance ``sigma^2`` of the network's noise), ``n_mc``,
-    ``random_state`` (sample_propagation) and ``bits``, ``low``, ``high`` (quantized, as given
+    ``random_state``, ``draws`` (sample_propagation) and ``bits``, ``low``, ``high`` (quantized, as given
     to :class:`~infolens.Quantize`).
     """
     if isinstance(estimator, LayerEstimator):
@@ -274,29 +274,22 @@ def _activity_scaled(t: np.ndarray) -> np.ndarray:
 
 def _sp_information(t: np.ndarray, y: np.ndarray, n_classes: int,
                     params: Mapping[str, Any]) -> tuple[float, float]:
-    """I(X;T) = h(T) - h(Z) and I(T;Y) = h(T) - sum_c p(c) h(T | c) by sample propagation.
+    """I(X;T) and I(T;Y) by sample propagation, from ``draws`` recordings concatenated per row.
 
-    Each mixture entropy uses its own stream of the ``random_state`` seed sequence; ``n_mc``
-    draws each (default one per centre, at least 1,000).
+    See :func:`infolens.estimators.sample_propagation.layer_information`; the draws are seeded by
+    ``random_state``.
     """
-    from infolens.estimators.kde import noise_entropy
-    from infolens.estimators.sample_propagation import default_n_mc, mixture_entropy_mc
+    from infolens.estimators.sample_propagation import layer_information
 
-    noise_var = params["noise_var"]
-    sigma = float(np.sqrt(noise_var))
-    rngs = [np.random.default_rng(s)
-            for s in np.random.SeedSequence(params["random_state"]).spawn(n_classes + 1)]
-
-    def entropy(rows: np.ndarray, rng: np.random.Generator) -> float:
-        centres = as_float64(rows)
-        n_mc = params["n_mc"] or default_n_mc(len(rows))
-        return mixture_entropy_mc(centres, sigma, n_mc, rng)[0]
-
-    h_t = entropy(t, rngs[0])
-    weights = np.bincount(y, minlength=n_classes) / len(y)
-    h_t_given_y = sum(weights[c] * entropy(t[y == c], rngs[c + 1])
-                      for c in range(n_classes) if weights[c] > 0)
-    return h_t - noise_entropy(t.shape[1], noise_var), h_t - h_t_given_y
+    draws = params["draws"]
+    if t.shape[1] % draws:
+        raise fail("activations", "estimator='sample_propagation'",
+                   f"{draws} recordings of the layer per input (draws={draws}), shape (n, "
+                   f"{draws}, features) or (n, {draws} * features)", t)
+    centres = as_float64(t).reshape(t.shape[0], draws, -1)
+    info = layer_information(centres, y, n_classes, float(np.sqrt(params["noise_var"])),
+                             params["n_mc"], params["random_state"])
+    return info["I_XT"], info["I_TY"]
 
 
 def _ksg_information(t: np.ndarray, y: np.ndarray, x: np.ndarray,
