@@ -73,6 +73,17 @@ def test_quantized_equals_the_plugin_estimator_on_grid_activations() -> None:
     assert values["quantized"] == pytest.approx(values["plugin"], abs=1e-12)
 
 
+@pytest.mark.parametrize(("bits", "low", "high"), [(16, -1.0, 1.0), (16, 0.0, 1000.0), (1, 0.0, 1.0)])
+def test_float32_quantized_values_pass_the_grid_check(bits: int, low: float, high: float) -> None:
+    x = torch.linspace(low - 1, high + 1, 300_001)
+    t = il.Quantize(bits, low, high)(x)[:, None].numpy()
+    plane = il.InformationPlane(np.zeros((len(t), 1)), np.arange(len(t)) % 2, estimator="quantized",
+                                bits=bits, low=low, high=high, units="nats")
+    i_xt = plane.record_activations({"t": t}, 0)[0]["value"]
+    counts = np.unique(t, return_counts=True)[1]
+    assert i_xt == pytest.approx(float(-(counts / len(t) * np.log(counts / len(t))).sum()), abs=1e-9)
+
+
 def test_a_quantized_network_is_on_its_grid() -> None:
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), il.Quantize(bits=8),

@@ -131,6 +131,17 @@ def test_sample_propagation_plane_on_a_noisy_network() -> None:
     assert first[0]["estimator"] == "sample_propagation(noise_var=0.0025)"
 
 
+def test_capturing_the_noise_layers_input_gives_the_centres() -> None:
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), il.GaussianNoise(0.5))
+    x = torch.randn(50, 3)
+    with torch.no_grad(), il.capture(model, ["1", "2"], inputs=True) as acts:
+        model(x)
+        centres = torch.tanh(model[0](x))
+    assert torch.equal(acts.inputs["2"], centres) and torch.equal(acts["1"], centres)
+    assert float((acts["2"] - centres).std()) == pytest.approx(0.5, rel=0.2)  # 200 draws
+
+
 def test_sample_propagation_plane_closed_forms() -> None:
     n = 120
     y = np.arange(n) % 3
