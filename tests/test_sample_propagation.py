@@ -201,6 +201,17 @@ def test_ebab_counts_distinct_levels_and_pools_units() -> None:
     assert values["unit"] == pytest.approx(math.log(2), abs=1e-12)
     assert values["layer"] == pytest.approx(-(5 / 8) * math.log(5 / 8) - (3 / 8) * math.log(3 / 8),
                                             abs=1e-12)
+    # the same bins through the general API
+    ebab = il.estimate_entropy(t, method="adaptive_binning", bins=2, scope="layer", units="nats")
+    assert ebab.value == pytest.approx(values["layer"], abs=1e-12)
+    # EBAB pools the units: a unit 10x the other shares its edges
+    two = np.column_stack([np.arange(8.0), 10 * np.arange(8.0)])
+    per_unit = il.estimate_entropy(two, method="adaptive_binning", bins=2, units="nats").value
+    pooled = il.estimate_entropy(two, method="adaptive_binning", bins=2, scope="layer", units="nats").value
+    assert per_unit == pytest.approx(math.log(2), abs=1e-12)  # rows (0,0) x4, (1,1) x4
+    # 15 distinct values 0..7, 10..70: the edge is the 8th (7), so rows are (0,0), (0,1) x6, (1,1)
+    assert pooled == pytest.approx(-2 * (1 / 8) * math.log(1 / 8) - (6 / 8) * math.log(6 / 8),
+                                   abs=1e-12)
 
 
 def test_class_clustering_closed_forms() -> None:

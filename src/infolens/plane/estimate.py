@@ -27,6 +27,11 @@ inputs are n equally likely, distinct symbols. For a deterministic network T = f
   activation of the layer (all units and samples). Equivalently the KDE of ``T / max|T|`` with
   ``noise_var``, so the numbers do not change when a layer's activations are rescaled (ReLU
   layers growing over training); for a saturated tanh layer (``max|T| = 1``) it equals ``kde``.
+  Provenance: the paper scales the noise to the maximum activity of the layer at each epoch; the
+  authors' public code (github.com/ivansche/adaptive_estimators) shows a fixed ``sig = 0.01`` in
+  its KDE path, so the exact constant is not recoverable from it. We scale the standard
+  deviation with ``max|T|`` (variance with ``max|T|^2``), the choice that makes the estimate
+  invariant to the activation scale.
 * ``sample_propagation`` (Goldfeld et al. 2019): for a network with Gaussian noise of variance
   ``noise_var`` after the layer (:class:`~infolens.GaussianNoise`; record the module that feeds
   the noise, whose output is the centres f(X)), I(X;T) = h(T) - h(T | X) and I(T;Y) = h(T) -
