@@ -54,7 +54,8 @@ class InformationPlane:
         Layer names, globs or a predicate, passed to :func:`infolens.layers.capture`. Default:
         the model's ``layer_names`` attribute when it has one (the reference networks), else
         capture's default (the leaf layers that produce activations).
-    estimator : {"binning", "adaptive_binning", "kde", "ksg", "plugin"}
+    estimator : str
+        One of :data:`infolens.plane.ESTIMATORS` (see :mod:`infolens.plane.estimate`).
     schedule : "every", "log", int, list of int or Schedule
         Which epochs :meth:`should_record` accepts (:class:`~infolens.plane.schedule.Schedule`).
     units : {"bits", "nats"}
@@ -72,8 +73,10 @@ class InformationPlane:
         listed epochs, in :attr:`activations`, for :func:`~infolens.plane.sensitivity`.
         A 4096 x 31-unit network costs about 0.5 MB per epoch and replicate.
     **estimator_params
-        ``bins``, ``bin_width``, ``range``, ``correction`` (binning); ``bins`` (adaptive
-        binning); ``noise_var``, ``bound`` (kde); ``k``, ``variant``, ``metric`` (ksg).
+        ``bins``, ``bin_width``, ``range``, ``correction`` (binning); ``bins``, ``scope``
+        (adaptive binning); ``noise_var``, ``bound`` (kde, adaptive_kde); ``noise_var``, ``n_mc``,
+        ``random_state``, ``draws`` (sample_propagation); ``bits``, ``low``, ``high``
+        (quantized); ``k``, ``variant``, ``metric`` (ksg).
 
     Attributes
     ----------
