@@ -46,6 +46,12 @@ inputs are n equally likely, distinct symbols. For a deterministic network T = f
   to :meth:`~infolens.plane.InformationPlane.record_activations`: h(T | x_i) is then the
   mixture on input i's k centres (Goldfeld et al.'s sample propagation), h(T) the mixture on all
   n k centres. Cost per entropy: ``n_mc x (centres) x d`` multiply-adds, blocked.
+* ``ksg``: the Kraskov-Stoegbauer-Grassberger k-NN estimate of I(X;T) with X the input vectors
+  and the mixed discrete-continuous k-NN estimate (Gao et al. 2017) of I(T;Y). Caveat: for a
+  deterministic map the true I(X;T) is infinite when X is continuous, or H(T) = ln n when X is a
+  set of n distinct discrete inputs; every finite number returned is a statement about the
+  estimator (its k and sample size), not about the network. Inputs with many ties (binary
+  inputs such as the 12-bit task) break the continuity assumption of k-NN estimators.
 
 All functions here return nats; :class:`~infolens.plane.InformationPlane` converts to the
 requested units.
@@ -172,8 +178,8 @@ def make_layer_estimator(estimator: Any, params: Mapping[str, Any], fn: str) -> 
     ``noise_var``, ``bound`` (kde, adaptive_kde: there ``noise_var`` is relative to
     ``max|T|^2``); ``k``, ``variant``, ``metric`` (ksg); none for plugin; and for the plane-only
     estimators ``noise_var`` (the variance ``sigma^2`` of the network's noise), ``n_mc``,
-    ``random_state``, ``draws`` (sample_propagation) and ``bits``, ``low``, ``high`` (quantized, as given
-    to :class:`~infolens.Quantize`).
+    ``random_state``, ``draws`` (sample_propagation) and ``bits``, ``low``, ``high``
+    (quantized, as given to :class:`~infolens.Quantize`).
     """
     if isinstance(estimator, LayerEstimator):
         return estimator
