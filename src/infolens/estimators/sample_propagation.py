@@ -66,7 +66,7 @@ def mixture_entropy_mc(centres: torch.Tensor, sigma: float, n_mc: int,
                        rng: np.random.Generator) -> tuple[float, float]:
     """``(h, stderr)`` in nats of the mixture of ``N(s_i, sigma^2 I)`` over the rows of ``centres``.
 
-    ``centres`` is a float64 tensor of shape (n, d) (any device); the noise is drawn from ``rng``
+    ``n_mc >= 2`` draws. ``centres`` is a float64 tensor of shape (n, d) (any device); the noise is drawn from ``rng``
     on the CPU, chunk by chunk, and moved to that device, so a seed gives the same draws everywhere.
     """
     n, d = centres.shape
@@ -81,8 +81,7 @@ def mixture_entropy_mc(centres: torch.Tensor, sigma: float, n_mc: int,
         queries = torch.from_numpy(rng.standard_normal((len(index), d))).to(centres.device)
         queries.mul_(sigma).add_(centres[index])
         values[start:start + CHUNK] = (offset - kernels.log_sums(queries)[0]).cpu().numpy()
-    stderr = float(values.std(ddof=1)) / math.sqrt(n_mc) if n_mc > 1 else math.inf
-    return float(values.mean()), stderr
+    return float(values.mean()), float(values.std(ddof=1)) / math.sqrt(n_mc)
 
 
 def conditional_entropy_mc(centres: torch.Tensor, sigma: float, draws: int,
