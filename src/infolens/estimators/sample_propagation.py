@@ -66,8 +66,9 @@ def mixture_entropy_mc(centres: torch.Tensor, sigma: float, n_mc: int,
                        rng: np.random.Generator) -> tuple[float, float]:
     """``(h, stderr)`` in nats of the mixture of ``N(s_i, sigma^2 I)`` over the rows of ``centres``.
 
-    ``n_mc >= 2`` draws. ``centres`` is a float64 tensor of shape (n, d) (any device); the noise is drawn from ``rng``
-    on the CPU, chunk by chunk, and moved to that device, so a seed gives the same draws everywhere.
+    ``n_mc >= 2`` draws. ``centres`` is a float64 tensor of shape (n, d) (any device); the noise
+    is drawn from ``rng`` on the CPU, chunk by chunk, and moved to that device, so a seed gives
+    the same draws everywhere.
     """
     n, d = centres.shape
     scale = 1.0 / (2.0 * sigma * sigma)
