@@ -266,3 +266,109 @@ def reference_stack(dataset: str, members: Sequence[tuple[str, int]]) -> Stacked
         raise fail("members", "reference_stack", "a non-empty sequence of (activation, seed) pairs", members)
     return StackedMLP(len(members), reference_widths(dataset), [a for a, _ in members],
                       [s for _, s in members])
+
+
+class DigitsCNN(nn.Module):
+    """A small convolutional classifier of 28x28 digits: conv, batch norm, pooling, a residual block.
+
+    ``stem`` = conv 3x3 (1 -> ``channels``) + batch norm + ReLU + 2x2 max pool (14x14);
+    ``res`` = a residual block (two conv 3x3 + batch norm, identity shortcut, ReLU);
+    ``pool`` = 2x2 max pool (7x7); ``head`` = linear layer to the logits.
+
+    Parameters
+    ----------
+    channels : int
+        Feature maps of every conv layer.
+    n_classes : int
+    side : int
+        Input images are ``side x side``; inputs of shape (B, side * side) are reshaped.
+
+    Attributes
+    ----------
+    layer_names : list of str
+        ``["stem", "res", "pool", "head"]``: the feature maps (B, C, H, W) and the logits.
+    """
+
+    def __init__(self, channels: int = 8, n_classes: int = 10, side: int = 28) -> None:
+        super().__init__()
+        fn = "DigitsCNN"
+        self.channels = c = check_int("channels", channels, fn, minimum=1)
+        self.side = check_int("side", side, fn, minimum=4)
+        n_classes = check_int("n_classes", n_classes, fn, minimum=2)
+        self.stem = nn.Sequential(nn.Conv2d(1, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                                  nn.MaxPool2d(2))
+        self.res = _ResidualBlock(c)
+        self.pool = nn.MaxPool2d(2)
+        self.head = nn.Linear(c * (self.side // 4) ** 2, n_classes)
+        self.layer_names = ["stem", "res", "pool", "head"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, n_classes) for images (B, side * side) or (B, 1, side, side)."""
+        h = self.pool(self.res(self.stem(x.reshape(-1, 1, self.side, self.side))))
+        return self.head(h.flatten(1))
+
+
+class _ResidualBlock(nn.Module):
+    """``relu(x + bn(conv(relu(bn(conv(x))))))`` with 3x3 convolutions (He et al. 2016)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
+class MemberStack(nn.Module):
+    """M networks of any architecture held side by side, with the interface of :class:`StackedMLP`.
+
+    For models that cannot be batched into one matrix product (convolutions, batch norm), this
+    runs the members one after the other but lets :func:`infolens.training.train_members` train,
+    checkpoint and resume them as one model, and :func:`infolens.plane.run_layers` record them
+    with ``members=``.
+
+    Parameters
+    ----------
+    build : callable ``() -> nn.Module``
+        Builds one member (a classifier ``(B, in) -> logits (B, C)``); member ``i`` is built right
+        after ``torch.manual_seed(seeds[i])`` (the caller's generator state is kept).
+    seeds : sequence of int
+    widths : (int, int)
+        Input features and classes (what the trainer checks the data against).
+    activation : str
+        The name recorded for every member (e.g. ``"relu"``).
+
+    Attributes
+    ----------
+    nets : nn.ModuleList
+        The members; ``nets.i.<layer>`` reaches member ``i``'s layers.
+    """
+
+    def __init__(self, build: Callable[[], nn.Module], seeds: Sequence[int], widths: Sequence[int],
+                 activation: str = "") -> None:
+        super().__init__()
+        fn = "MemberStack"
+        self.seeds = tuple(check_int("seeds", s, fn, minimum=0) for s in seeds)
+        if not self.seeds:
+            raise fail("seeds", fn, "a non-empty sequence of ints >= 0", seeds)
+        self.n_members = len(self.seeds)
+        self.widths = _check_widths(widths, fn)
+        self.activations = (str(activation),) * self.n_members
+        nets = []
+        with torch.random.fork_rng(devices=[]):
+            for seed in self.seeds:
+                torch.manual_seed(seed)
+                nets.append(build())
+        self.nets = nn.ModuleList(nets)
+
+    @property
+    def members(self) -> list[tuple[str, int]]:
+        return list(zip(self.activations, self.seeds, strict=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(M, B, C)`` for inputs ``(B, ...)`` shared by all members or ``(M, B, ...)``."""
+        if x.ndim == 3 and x.shape[0] == self.n_members:
+            return torch.stack([net(x[m]) for m, net in enumerate(self.nets)])
+        return torch.stack([net(x) for net in self.nets])

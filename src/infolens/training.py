@@ -29,6 +29,8 @@ from infolens.models import StackedMLP
 
 #: Samples per forward pass when evaluating losses and accuracies.
 EVAL_CHUNK = 16384
+#: What :func:`train_members` needs of a stacked model besides being an ``nn.Module``.
+_STACK_ATTRIBUTES = ("n_members", "seeds", "activations", "widths")
 
 
 @dataclass
@@ -144,27 +146,31 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[np.nda
     """Mean cross-entropy (nats) and accuracy per member on ``(x, y)``.
 
     ``model`` maps ``(B, in)`` to logits ``(M, B, C)`` (a :class:`StackedMLP`) or ``(B, C)`` (one
-    network, treated as M = 1). Returns two arrays of shape (M,).
+    network, treated as M = 1); it runs in eval mode (training flags restored). Returns two
+    arrays of shape (M,).
     """
+    from infolens.layers import eval_mode
+
     loss_sum: torch.Tensor | float = 0.0
     correct: torch.Tensor | float = 0.0
-    for start in range(0, len(y), EVAL_CHUNK):
-        logits = model(x[start:start + EVAL_CHUNK])
-        logits = logits if logits.ndim == 3 else logits.unsqueeze(0)
-        target = y[start:start + EVAL_CHUNK].expand(logits.shape[0], -1)
-        loss_sum = loss_sum + F.cross_entropy(logits.transpose(1, 2), target, reduction="none").sum(dim=1)
-        correct = correct + (logits.argmax(dim=-1) == target).sum(dim=1)
+    with eval_mode(model):  # batch norm uses its running statistics; dropout is off
+        for start in range(0, len(y), EVAL_CHUNK):
+            logits = model(x[start:start + EVAL_CHUNK])
+            logits = logits if logits.ndim == 3 else logits.unsqueeze(0)
+            target = y[start:start + EVAL_CHUNK].expand(logits.shape[0], -1)
+            loss_sum = loss_sum + F.cross_entropy(logits.transpose(1, 2), target, reduction="none").sum(dim=1)
+            correct = correct + (logits.argmax(dim=-1) == target).sum(dim=1)
     n = len(y)
     return ((torch.as_tensor(loss_sum) / n).double().cpu().numpy(),
             (torch.as_tensor(correct) / n).double().cpu().numpy())
 
 
-def _adam(model: nn.Module, lr: float) -> torch.optim.Adam:
+def _adam(model: nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
     """Adam with PyTorch's defaults; the fused kernel where available (same update, fewer launches)."""
     params = list(model.parameters())
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64)
                 for p in params)
-    return torch.optim.Adam(params, lr=lr, fused=fused or None)
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
 
 
 def _record(history: TrainHistory, model: nn.Module, data: tuple[torch.Tensor, ...], epoch: int) -> None:
@@ -200,13 +206,15 @@ def train_members(model: StackedMLP, split: Split, epochs: int, *, lr: float = 4
                   device: Any = None, start_epoch: int = 0, optimizer_state: dict[str, Any] | None = None,
                   progress: Any = None, checkpoint: dict[str, Any] | None = None,
                   on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
-                  eval_every: int = 1) -> TrainHistory:
+                  eval_every: int = 1, weight_decay: float = 0.0) -> TrainHistory:
     """Train all members of ``model`` with Adam and per-member shuffled minibatches.
 
     Parameters
     ----------
-    model : StackedMLP
-        Trained in place (and moved to ``device`` when given).
+    model : StackedMLP or MemberStack
+        Trained in place (and moved to ``device`` when given): any module with ``n_members``,
+        ``seeds``, ``activations`` and ``widths`` (input, ..., classes) that maps inputs
+        ``(M, B, in)`` to logits ``(M, B, C)``.
     split : Split
         Training and test data; the test part is only evaluated.
     epochs : int
@@ -239,6 +247,8 @@ def train_members(model: StackedMLP, split: Split, epochs: int, *, lr: float = 4
         Evaluate the curves every this many epochs (and at the first and last epoch); the other
         columns stay NaN. Evaluation is a full forward pass over both sets, about a fifth of an
         epoch of training on the 12-bit task; raise this when ``on_epoch`` evaluates anyway.
+    weight_decay : float
+        L2 penalty coefficient of Adam (``torch.optim.Adam(weight_decay=...)``), default none.
 
     Returns
     -------
@@ -246,10 +256,11 @@ def train_members(model: StackedMLP, split: Split, epochs: int, *, lr: float = 4
         Curves of shape (M, epochs + 1) and the final optimizer state.
     """
     fn = "train_members"
-    if not isinstance(model, StackedMLP):
-        raise fail("model", fn, "an infolens.models.StackedMLP", model)
+    if not isinstance(model, nn.Module) or not all(hasattr(model, a) for a in _STACK_ATTRIBUTES):
+        raise fail("model", fn, "an infolens.models.StackedMLP or MemberStack", model)
     epochs = check_int("epochs", epochs, fn, minimum=0)
     lr = check_float("lr", lr, fn, minimum=0.0, strict_minimum=True)
+    weight_decay = check_float("weight_decay", weight_decay, fn, minimum=0.0)
     batch_size = check_int("batch_size", batch_size, fn, minimum=1)
     eval_every = check_int("eval_every", eval_every, fn, minimum=1)
     if checkpoint is None and _is_checkpoint(optimizer_state):
@@ -279,9 +290,9 @@ def train_members(model: StackedMLP, split: Split, epochs: int, *, lr: float = 4
 
     if device is not None:
         model.to(device)
-    device = model.weights[0].device
+    device = next(model.parameters()).device
     x_train, y_train, x_test, y_test = _tensors(split, device, fn, model.widths[0], model.widths[-1])
-    optimizer = _adam(model, lr)
+    optimizer = _adam(model, lr, weight_decay)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
     history = _new_history(model, seeds, epochs, prior)

@@ -13,12 +13,15 @@ import click
 
 from infolens.data.datasets import DATASETS
 from infolens.embedding import METHODS as EMBEDDINGS
+from infolens.experiments.presets.catalog import PRESETS
 from infolens.models import ACTIVATIONS
 from infolens.plane.estimate import ESTIMATORS
 
-__all__ = ["ACTIVATIONS", "DATASETS", "EMBEDDINGS", "ESTIMATORS", "Device", "device_option", "floats",
+__all__ = ["ACTIVATIONS", "DATASETS", "EMBEDDINGS", "ESTIMATORS", "EXPERIMENTS", "Device", "device_option", "floats",
            "ints", "threads_option"]
 
+#: Experiment presets of ``infolens run --experiment``.
+EXPERIMENTS = tuple(PRESETS)
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 

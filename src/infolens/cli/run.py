@@ -7,7 +7,14 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from infolens.cli._options import ACTIVATIONS, DATASETS, ESTIMATORS, device_option, threads_option
+from infolens.cli._options import (
+    ACTIVATIONS,
+    DATASETS,
+    ESTIMATORS,
+    EXPERIMENTS,
+    device_option,
+    threads_option,
+)
 
 #: Command-line option -> PlaneRunConfig field.
 _FIELDS = {"activations": "activations", "epochs": "epochs", "seeds": "n_seeds", "dataset": "dataset",
@@ -22,6 +29,9 @@ def _schedule(value: str) -> str | int:
 
 
 @click.command(name="run")
+@click.option("--experiment", type=click.Choice(EXPERIMENTS), default=None,
+              help="Run an experiment preset instead of the main job (its own networks, data and estimators; "
+                   "only --quick, --out, --resume, --seeds, --epochs, --threads, --progress apply).")
 @click.option("--activation", "activations", multiple=True, default=("tanh", "relu"), show_default=True,
               type=click.Choice(list(ACTIVATIONS)),
               help="Hidden activation (repeatable).")
@@ -48,7 +58,8 @@ def _schedule(value: str) -> str | int:
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output directory [default: runs/<dataset>-<timestamp>].")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--quick", is_flag=True, help="A smoke run of about 20 s (150 epochs, 2 seeds).")
+@click.option("--quick", is_flag=True, help="A smoke run of about 20 s (150 epochs, 2 seeds); with "
+              "--experiment, the preset's smoke settings (under a minute).")
 @threads_option()
 @device_option()
 @click.option("--progress/--no-progress", default=None,
@@ -63,6 +74,9 @@ def command(ctx: click.Context, **options: Any) -> None:
 
     given = {name for name in options
              if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
+    if options["experiment"] is not None:
+        _run_experiment(options, given)
+        return
     settings = {_FIELDS[n]: options[n] for n in _FIELDS if options[n] is not None}
     settings["activations"] = tuple(options["activations"])
     params = {key: options[n] for n, key in _PARAMS.items() if options[n] is not None}
@@ -88,6 +102,37 @@ def command(ctx: click.Context, **options: Any) -> None:
         summary = run_plane(config, out, resume=options["resume"], progress=options["progress"],
                             log=echo, threads=options["threads"], device=options["device"])
     _print_summary(summary)
+
+
+#: Options that apply to ``--experiment`` runs (the preset fixes everything else).
+_EXPERIMENT_OPTIONS = {"experiment", "quick", "out", "resume", "seeds", "epochs", "threads", "progress"}
+
+
+def _run_experiment(options: dict[str, Any], given: set[str]) -> None:
+    from infolens._atomic import directory_lock
+    from infolens.experiments.plane.config import default_out_dir
+    from infolens.experiments.presets import run_experiment
+    from infolens.report.experiment import format_experiment_summary
+
+    ignored = sorted(given - _EXPERIMENT_OPTIONS)
+    if ignored:
+        raise click.UsageError(f"--experiment fixes the network, data and estimators; remove "
+                               f"{', '.join('--' + n.replace('_', '-') for n in ignored)}")
+    settings: dict[str, Any] = {"experiment": options["experiment"], "quick": options["quick"]}
+    for option, key in (("seeds", "n_seeds"), ("epochs", "epochs")):
+        if options[option] is not None:
+            settings[key] = options[option]
+    if options["resume"] and options["out"] is None:
+        raise click.UsageError("--resume needs --out DIR (the run to continue)")
+    out = options["out"] or default_out_dir(options["experiment"])
+
+    def echo(message: str) -> None:
+        click.echo(message, err=True)
+
+    with directory_lock(out, fn="infolens run", name="--out"):
+        summary = run_experiment(settings, out, resume=options["resume"], progress=options["progress"],
+                                 log=echo, threads=options["threads"])
+    click.echo(format_experiment_summary(summary))
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -217,8 +217,9 @@ def write_config(paths: RunPaths, config: PlaneRunConfig) -> None:
     write_json(paths.config, {"format": FORMAT, "config": config.to_dict()})
 
 
-def read_config(paths: RunPaths, fn: str) -> PlaneRunConfig:
-    """The settings stored in ``config.json``; a missing, unreadable or foreign file raises
+def read_config(paths: RunPaths, fn: str, kind: Any = None) -> Any:
+    """The settings stored in ``config.json`` as a ``kind`` (default :class:`PlaneRunConfig`; any
+    class with ``from_dict``); a missing, unreadable or foreign file raises
     :class:`InfoLensError` saying which (nothing is changed)."""
     where = str(paths.config)
     if not paths.config.is_file():
@@ -232,7 +233,7 @@ def read_config(paths: RunPaths, fn: str) -> PlaneRunConfig:
         raise fail("out", fn, f"a run directory of format {FORMAT} (this infolens version); start a new "
                    "--out or use the version that wrote it", got=f"format {data['format']!r} in {where}")
     try:
-        return PlaneRunConfig.from_dict(data["config"])
+        return (kind or PlaneRunConfig).from_dict(data["config"])
     except InfoLensError as err:
         raise fail("out", fn, "a run directory whose config.json holds valid settings", got=f"{where}: "
                    f"{err}") from err
@@ -241,29 +242,29 @@ def read_config(paths: RunPaths, fn: str) -> PlaneRunConfig:
                    got=f"{where}: {err!r}") from err
 
 
-def resume_config(stored: PlaneRunConfig, given: PlaneRunConfig | Mapping[str, Any] | None,
-                  fn: str) -> PlaneRunConfig:
+def resume_config(stored: Any, given: Any, fn: str) -> Any:
     """``stored``, after checking that every setting in ``given`` agrees with it.
 
-    ``given`` is a full :class:`PlaneRunConfig` (every field is compared) or a mapping of the
-    settings the user passed (only those are compared), as when a command is re-run with
-    ``--resume``. A difference raises :class:`InfoLensError` naming each setting, its command-line
+    ``stored`` is a settings dataclass with ``to_dict`` (:class:`PlaneRunConfig`, or an
+    experiment preset's config); ``given`` is one of the same class (every field is compared) or
+    a mapping of the settings the user passed (only those are compared), as when a command is
+    re-run with ``--resume``. A difference raises :class:`InfoLensError` naming each setting, its command-line
     option, the stored and the given value.
     """
     if given is None:
         return stored
-    if isinstance(given, PlaneRunConfig):
+    if isinstance(given, type(stored)):
         wanted = given.to_dict()
     else:
         try:
             wanted = dataclasses.replace(stored, **dict(given)).to_dict()
         except TypeError as err:
-            raise fail("config", fn, "settings named as PlaneRunConfig fields", dict(given)) from err
+            raise fail("config", fn, f"settings named as {type(stored).__name__} fields", dict(given)) from err
         wanted = {key: value for key, value in wanted.items() if key in given}
     have = stored.to_dict()
     changes = []
     for key, value in wanted.items():
-        if key == "estimator_params":
+        if key == "estimator_params" and isinstance(value, Mapping):
             for name in sorted(set(value) | set(have[key])):
                 if value.get(name) != have[key].get(name):
                     changes.append(f"--{name.replace('_', '-')}: stored {have[key].get(name)!r}, "

@@ -1,0 +1,115 @@
+"""What an experiment preset is: the paper, its claim, the networks (variants) and the estimators.
+
+A :class:`Preset` is pure data; :mod:`infolens.experiments.presets.catalog` declares the five
+presets of ``infolens run --experiment NAME`` and :func:`infolens.experiments.presets.run_experiment`
+runs one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Preset", "Variant"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One kind of network trained with every seed of an experiment.
+
+    Parameters
+    ----------
+    name : str
+        Its name in tables and the store's ``activation`` column, e.g. ``"relu+wd"``.
+    activation : str
+        Hidden nonlinearity (:data:`infolens.models.ACTIVATIONS`).
+    weight_decay : float
+        Adam's L2 penalty coefficient.
+    noise_std : float
+        Standard deviation of the Gaussian noise added to every hidden layer (0: none), in
+        activation units; the noise is present in training and evaluation (Goldfeld et al. 2019).
+    quantize_bits : int
+        Quantize every hidden layer's output to this many bits in the forward pass, with a
+        straight-through backward pass (0: none; Lorenzen et al. 2022).
+    paper_says : mapping
+        Estimator key -> what the paper reports for this variant (``True`` compresses, ``False``
+        does not, ``None`` not stated).
+    """
+
+    name: str
+    activation: str
+    weight_decay: float = 0.0
+    noise_std: float = 0.0
+    quantize_bits: int = 0
+    paper_says: Mapping[str, bool | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """An experiment of ``infolens run --experiment NAME``.
+
+    Parameters
+    ----------
+    name, title : str
+    paper : str
+        Full citation.
+    claim : str
+        The paper's claim in one sentence.
+    dataset : {"mnist", "szt12"}
+        ``"mnist"``: :func:`infolens.data.mnist_digits` (4,000 train, 1,000 test);
+        ``"szt12"``: the 12-bit task split 80/20.
+    architecture : {"mlp", "cnn"}
+        ``"mlp"``: a :class:`~infolens.models.StackedMLP` of ``widths`` (all seeds of a variant in
+        one batched model); ``"cnn"``: a :class:`~infolens.models.MemberStack` of
+        :class:`~infolens.models.DigitsCNN` (members run one after the other).
+    widths : tuple of int
+        MLP widths (input, hidden..., classes).
+    variants : tuple of Variant
+    estimators : mapping
+        Estimator key -> ``{"estimator": name, **settings}`` of :func:`infolens.plane.estimate.make_layer_estimator`.
+    views : tuple of str
+        How conv feature maps (n, C, H, W) are turned into vectors: ``"pooled"`` (the mean of
+        each channel over H x W: C values) or ``"flattened"`` (all C x H x W values); ``("",)``
+        for vector layers.
+    epochs, n_seeds, lr, batch_size, points_per_decade : training and schedule defaults.
+    plane_train_samples : int or None
+        The training-set plane uses the first this many training samples (in the split's
+        shuffled order; None: all); the test-set plane uses all test samples.
+    n_samples : int, optional
+        Use only this many samples of the data set (MNIST only; None: all 5,000).
+    clustering : bool
+        Record :func:`infolens.class_clustering` of every hidden layer at every recorded epoch.
+    quick : mapping
+        Settings of ``--quick`` that differ from the above.
+    note : str
+        What the reader should know about our set-up (differences from the paper).
+    """
+
+    name: str
+    title: str
+    paper: str
+    claim: str
+    dataset: str
+    architecture: str
+    widths: tuple[int, ...]
+    variants: tuple[Variant, ...]
+    estimators: Mapping[str, Mapping[str, Any]]
+    epochs: int
+    n_seeds: int = 3
+    lr: float = 1e-3
+    batch_size: int = 128
+    points_per_decade: int = 10
+    plane_train_samples: int | None = 2000
+    n_samples: int | None = None
+    views: tuple[str, ...] = ("",)
+    clustering: bool = False
+    quick: Mapping[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    def variant(self, name: str) -> Variant:
+        return next(v for v in self.variants if v.name == name)
+
+    def recorded_names(self, variant: Variant) -> list[str]:
+        """Names under which ``variant`` is stored: one per view (``"relu pooled"``, ...)."""
+        return [f"{variant.name} {view}".strip() for view in self.views]
