@@ -133,19 +133,22 @@ def _figures(data: Any, summary: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     names = exp["variants"]
     labels = {layer: f"L{i + 1}" if i < len(data.layers) - 1 else "out" for i, layer in enumerate(data.layers)}
     figures: dict[str, tuple[Any, str]] = {}
-    for key, label in data.labels().items():
+    per_variant = data.labels()
+    for key in data.preset.estimators:
         for split in exp["splits"]:
-            frame = data.results[split].select(estimator=label).to_frame()
-            if frame.empty:
-                continue
+            frame = data.results[split].to_frame()
             fig, axes = plt.subplots(1, len(names), figsize=(5.6 * len(names), 4.4), squeeze=False)
             for ax, name in zip(axes[0], names, strict=True):
-                viz.plot_information_plane(frame, activation=name, ax=ax, layer_labels=labels,
-                                           title=f"{name}, {split} set")
-            fig.suptitle(f"{exp['name']}: information plane, {_short(label)}, {split} set "
-                         f"({exp['samples'][split]} inputs), mean over {len(exp['seeds'])} seeds", fontsize="medium")
-            figures[f"plane_{key}_{split}.png"] = (fig, f"Estimator {label} on the {split} set: each layer's "
-                                                   "trajectory, mean over seeds with a one-sd band; colour = epoch.")
+                label = per_variant[name][key]
+                viz.plot_information_plane(frame[frame["estimator"] == label], activation=name, ax=ax,
+                                           layer_labels=labels, title=f"{name}, {split} set, {_short(label)}")
+            shown = sorted({per_variant[name][key] for name in names})
+            fig.suptitle(f"{exp['name']}: information plane, {', '.join(shown)}, {split} set "
+                         f"({exp['samples'][split]} inputs), mean over {len(exp['seeds'])} seeds",
+                         fontsize="medium")
+            figures[f"plane_{key}_{split}.png"] = (fig, f"Estimator {', '.join(shown)} on the {split} set: each "
+                                                   "layer's trajectory, mean over seeds with a one-sd band; "
+                                                   "colour = epoch.")
     if exp["name"] == "noisy-nets" or "clustering" in summary:
         figures["clustering.png"] = (_clustering_figure(data, summary, labels),
                                      "Top: I(X;T) per hidden layer against epoch (the estimator in the title); "
@@ -163,12 +166,12 @@ def _clustering_figure(data: Any, summary: dict[str, Any], labels: dict[str, str
 
     exp = summary["experiment"]
     names = exp["variants"]
-    label = next(iter(data.labels().values()))
-    frame = data.results["train"].select(estimator=label).to_frame()
+    frame = data.results["train"].to_frame()
     metrics = data.metrics[data.metrics["split"] == "train"]
     fig, axes = plt.subplots(2, len(names), figsize=(5.6 * len(names), 7.0), squeeze=False)
     for j, name in enumerate(names):
-        viz.plot_mi_vs_epoch(frame, "I_XT", activation=name, ax=axes[0, j], layers=data.hidden_layers,
+        label = next(iter(data.labels()[name].values()))
+        viz.plot_mi_vs_epoch(frame[frame["estimator"] == label], "I_XT", activation=name, ax=axes[0, j], layers=data.hidden_layers,
                              layer_labels=labels, title=f"{name}: I(X;T), {_short(label)}, train set")
         ax = axes[1, j]
         for layer in data.hidden_layers:

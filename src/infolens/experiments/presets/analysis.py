@@ -61,13 +61,10 @@ class ExperimentData:
     def hidden_layers(self) -> list[str]:
         return self.layers[:-1]
 
-    def labels(self) -> dict[str, str]:
-        """Estimator key -> its label (as stored in the records)."""
-        from infolens.plane.estimate import make_layer_estimator
-
-        return {key: make_layer_estimator(spec["estimator"], {k: v for k, v in spec.items() if k != "estimator"},
-                                          "ExperimentData").label
-                for key, spec in self.preset.estimators.items()}
+    def labels(self) -> dict[str, dict[str, str]]:
+        """Recorded variant name -> estimator key -> its label (as stored in the records)."""
+        preset = self.preset
+        return {name: preset.labels_of(v) for v in preset.variants for name in preset.recorded_names(v)}
 
 
 def is_experiment_dir(out: str | os.PathLike[str]) -> bool:
@@ -138,7 +135,9 @@ def _stored_timings(paths: RunPaths) -> dict[str, Any]:
 def summarize_experiment(data: ExperimentData) -> dict[str, Any]:
     """The contents of ``summary.json`` (without timings) computed from ``data``."""
     preset, labels = data.preset, data.labels()
-    key_of = {label: key for key, label in labels.items()}
+    key_of = {label: key for per_variant in labels.values() for key, label in per_variant.items()}
+    settings = {label: preset.estimators_of(v)[key] for v in preset.variants
+                for key, label in preset.labels_of(v).items()}
 
     def paper_says(variant: str, estimator: str) -> bool | None:
         base = next((v for v in preset.variants if variant.split(" ")[0] == v.name), None)
@@ -154,7 +153,7 @@ def summarize_experiment(data: ExperimentData) -> dict[str, Any]:
     out: dict[str, Any] = {
         "experiment": {"name": preset.name, "title": preset.title, "paper": preset.paper, "claim": preset.claim,
                        "note": preset.note,
-                       "estimators": {labels[k]: dict(v) for k, v in preset.estimators.items()},
+                       "estimators": settings,
                        "splits": list(SPLITS), "seeds": list(data.config.seeds), "dataset": preset.dataset,
                        "variants": [name for v in preset.variants for name in preset.recorded_names(v)],
                        "samples": {"train": n_train, "test": len(split_data.y_test)},

@@ -76,7 +76,7 @@ def build_model(preset: Preset, variant: Variant, seeds: tuple[int, ...]) -> Any
         elif variant.quantize_bits > 0:
             from infolens import Quantize
 
-            model.layers[i] = Quantize(bits=variant.quantize_bits)
+            model.layers[i] = Quantize(variant.quantize_bits, *variant.quantize_range)
     return model
 
 
@@ -110,6 +110,10 @@ def member_activations(model: Any, x: Any, preset: Preset, variant: Variant) -> 
     read = [f"{name}.0" if variant.noise_std > 0 and i < len(names) - 1 else name
             for i, name in enumerate(names)]
     acts = run_layers(model, x, read, members=model.members)
+    if variant.quantize_bits > 0:  # the softmax output on the hidden layers' grid
+        from infolens import Quantize
+
+        acts[read[-1]] = Quantize(variant.quantize_bits, *variant.quantize_range)(acts[read[-1]])
     return [{name: acts[where][m] for name, where in zip(names, read, strict=True)}
             for m in range(model.n_members)]
 
@@ -208,17 +212,18 @@ def _load_checkpoint(path: Path) -> dict[str, Any] | None:
     return state
 
 
-def _planes(preset: Preset, data: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[tuple[str, str], Any]:
-    """One :class:`~infolens.InformationPlane` per (split, estimator key)."""
+def _planes(preset: Preset, data: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[tuple[str, ...], Any]:
+    """One :class:`~infolens.InformationPlane` per (split, estimator key, variant)."""
     from infolens.plane import InformationPlane
 
     planes = {}
     for split, (x, y) in data.items():
-        for key, spec in preset.estimators.items():
-            params = {k: v for k, v in spec.items() if k != "estimator"}
-            planes[(split, key)] = InformationPlane(x, y, estimator=spec["estimator"], schedule="log",
-                                                    last_epoch=preset.epochs, n_points=preset.points_per_decade,
-                                                    **params)
+        for variant in preset.variants:
+            for key, spec in preset.estimators_of(variant).items():
+                params = {k: v for k, v in spec.items() if k != "estimator"}
+                planes[(split, key, variant.name)] = InformationPlane(
+                    x, y, estimator=spec["estimator"], schedule="log", last_epoch=preset.epochs,
+                    n_points=preset.points_per_decade, **params)
     return planes
 
 
@@ -245,7 +250,7 @@ def _train_and_record(config: ExperimentConfig, paths: RunPaths, *, resume: bool
     total = preset.epochs * len(preset.variants)
     say(f"Experiment {preset.name}: {len(preset.variants)} variants x {preset.n_seeds} seeds, {preset.epochs} "
         f"epochs, planes on {n_plane} train and {len(split.y_test)} test samples under "
-        f"{', '.join(p.estimator.label for (s, _), p in planes.items() if s == 'train')}.")
+        f"{', '.join(sorted({p.estimator.label for p in planes.values()}))}.")
     bar = tqdm(total=total, initial=done, file=sys.stderr, disable=None if progress is None else not progress,
                unit="epoch", desc=preset.name, dynamic_ncols=True, mininterval=0.5)
     timings["setup"] = time.perf_counter() - start
@@ -268,7 +273,7 @@ def _train_and_record(config: ExperimentConfig, paths: RunPaths, *, resume: bool
 
 
 def _train_variant(preset: Preset, variant: Variant, split: Any, data: dict[str, Any],
-                   planes: dict[tuple[str, str], Any], paths: RunPaths, store: Any,
+                   planes: dict[tuple[str, ...], Any], paths: RunPaths, store: Any,
                    checkpoint: dict[str, Any] | None, bar: Any, timings: dict[str, Any]) -> None:
     import torch
 
@@ -325,7 +330,7 @@ def _train_variant(preset: Preset, variant: Variant, split: Any, data: dict[str,
 
 
 def _record_split(preset: Preset, variant: Variant, net: Any, epoch: int, split_name: str, x: Any,
-                  y: np.ndarray, planes: dict[tuple[str, str], Any],
+                  y: np.ndarray, planes: dict[tuple[str, ...], Any],
                   timings: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     records: list[dict[str, Any]] = []
     metrics: list[dict[str, Any]] = []
@@ -335,8 +340,8 @@ def _record_split(preset: Preset, variant: Variant, net: Any, epoch: int, split_
         for seed, acts in zip(net.seeds, per_member, strict=True):
             shown = views(acts, view)
             for key in preset.estimators:
-                records += planes[(split_name, key)].record_activations(shown, epoch, run=split_name, seed=seed,
-                                                                        activation=name)
+                records += planes[(split_name, key, variant.name)].record_activations(
+                    shown, epoch, run=split_name, seed=seed, activation=name)
             if preset.clustering:
                 from infolens import class_clustering
 

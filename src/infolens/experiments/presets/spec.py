@@ -35,6 +35,11 @@ class Variant:
     paper_says : mapping
         Estimator key -> what the paper reports for this variant (``True`` compresses, ``False``
         does not, ``None`` not stated).
+    estimator_params : mapping
+        Estimator key -> settings that replace the preset's for this variant (e.g. the grid of
+        the ``quantized`` estimator, which must match the variant's :class:`~infolens.Quantize`).
+    quantize_range : (float, float)
+        ``(low, high)`` of the quantization grid.
     """
 
     name: str
@@ -43,6 +48,8 @@ class Variant:
     noise_std: float = 0.0
     quantize_bits: int = 0
     paper_says: Mapping[str, bool | None] = field(default_factory=dict)
+    estimator_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    quantize_range: tuple[float, float] = (-1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,18 @@ class Preset:
 
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
+
+    def estimators_of(self, variant: Variant) -> dict[str, dict[str, Any]]:
+        """Estimator key -> ``{"estimator": name, **settings}`` for ``variant`` (its overrides applied)."""
+        return {key: {**spec, **variant.estimator_params.get(key, {})} for key, spec in self.estimators.items()}
+
+    def labels_of(self, variant: Variant) -> dict[str, str]:
+        """Estimator key -> the label its records carry for ``variant`` (e.g. ``"kde(noise_var=0.1)"``)."""
+        from infolens.plane.estimate import make_layer_estimator
+
+        return {key: make_layer_estimator(spec["estimator"], {k: v for k, v in spec.items() if k != "estimator"},
+                                          self.name).label
+                for key, spec in self.estimators_of(variant).items()}
 
     def recorded_names(self, variant: Variant) -> list[str]:
         """Names under which ``variant`` is stored: one per view (``"relu pooled"``, ...)."""
