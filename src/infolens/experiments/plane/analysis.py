@@ -316,10 +316,25 @@ def summarize(data: RunData, timings: Mapping[str, float] | None = None) -> dict
                                      "curve, then the mean over seeds"}
     out["config"] = cfg.to_dict()
     out["checks"] = expected_outcome(out, data)
+    out.update(_compression_verdicts(data))
     out["timings"] = {k: round(float(v), 3) for k, v in (timings or {}).items()}
     out["files"] = {name: str(data.root / name) for name in ("report.html", "summary.json", "store.sqlite",
                                                              *sorted(FIGURES))}
     return out
+
+
+def _compression_verdicts(data: RunData) -> dict[str, Any]:
+    """``compression`` and ``verdicts`` rows (:mod:`infolens.experiments.verdicts`) of the run's
+    estimator, split "train" (the plane is estimated on all inputs, train and test); on szt12
+    under binning the papers say tanh compresses (Shwartz-Ziv & Tishby 2017), ReLU does not
+    (Saxe et al. 2018)."""
+    from infolens.experiments.verdicts import INTERVAL, RULE, compression_rows, verdict_rows
+
+    cfg = data.config
+    said = {"tanh": True, "relu": False} if cfg.dataset == "szt12" and cfg.estimator == "binning" else {}
+    rows = compression_rows(data.result.select(estimator=data.estimator_label), split="train",
+                            layers=data.hidden_layers, paper_says=lambda variant, _: said.get(variant))
+    return {"compression": rows, "verdicts": verdict_rows(rows), "rule": RULE, "interval": INTERVAL}
 
 
 def expected_outcome(summary: Mapping[str, Any], data: RunData) -> dict[str, Any]:

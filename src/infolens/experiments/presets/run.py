@@ -41,7 +41,8 @@ _FN = "run_experiment"
 Log = Callable[[str], None]
 #: The data each plane is measured on: the training inputs and the held-out test inputs.
 SPLITS = ("train", "test")
-_CHECKPOINT_EVERY = 50
+#: Checkpoints per variant over a run (at least every 50 epochs, and at the last epoch).
+_CHECKPOINTS = 8
 
 
 def load_data(preset: Preset, seed: int = 0) -> Any:
@@ -308,9 +309,11 @@ def _train_variant(preset: Preset, variant: Variant, split: Any, data: dict[str,
         timings["recording"] += time.perf_counter() - t0
         timings["recorded_epochs"] += 1
 
+    every = max(1, min(50, preset.epochs // _CHECKPOINTS))
+
     def on_checkpoint(state: dict[str, Any]) -> None:
         epoch = int(state["epoch"])
-        if epoch % _CHECKPOINT_EVERY == 0 or epoch == preset.epochs:
+        if epoch % every == 0 or epoch == preset.epochs:
             t0 = time.perf_counter()
             save_checkpoint(_checkpoint_path(paths, variant), state)
             timings["recording"] += time.perf_counter() - t0
