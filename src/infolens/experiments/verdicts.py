@@ -81,7 +81,8 @@ def compression_rows(result: Any, *, split: str, layers: Sequence[str],
                      "layer": row["layer"], "ratio_mean": _number(mean), "ratio_low": _number(low),
                      "ratio_high": _number(high), "n_seeds": int(row["n_seeds"]),
                      "compresses": _decide(low, high),
-                     "paper_says": None if paper_says is None else paper_says(row["activation"], row["estimator"]),
+                     "paper_says": (None if paper_says is None
+                                    else paper_says(row["activation"], row["estimator"])),
                      "peak_I_XT": _number(row["peak_I_XT"]), "final_I_XT": _number(row["final_I_XT"]),
                      "final_I_TY": _number(layer_final.get("final_I_TY", math.nan)), "units": row["units"]})
     rows.sort(key=lambda r: (r["variant"], r["estimator"], r["split"], wanted.index(r["layer"])))

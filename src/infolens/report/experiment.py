@@ -49,7 +49,8 @@ def format_experiment_summary(summary: dict[str, Any]) -> str:
     exp = summary["experiment"]
     lines = [f"{exp['name']}: {exp['title']}", f"paper's claim: {exp['claim']}"]
     for row in summary["verdicts"]:
-        lines.append(f"  {row['variant']:<16} {row['estimator']:<34} {row['split']:<5} {_word(row['compresses']):<17}"
+        lines.append(f"  {row['variant']:<16} {row['estimator']:<34} {row['split']:<5} "
+                     f"{_word(row['compresses']):<17}"
                      f" ratio {_interval(row)} ({row['layer']}); paper: "
                      f"{'n/a' if row['paper_says'] is None else _word(row['paper_says'])} -> "
                      f"{_agreement(row['compresses'], row['paper_says'])}")
@@ -68,7 +69,8 @@ def build_experiment_report(run_dir: str | os.PathLike[str], *, log: Log | None 
     data = load_experiment(run_dir, _FN)
     root = data.root
     if not (root / "summary.json").is_file():
-        raise fail("run_dir", _FN, "a run directory with summary.json (run `infolens analyze` on it)", str(root))
+        raise fail("run_dir", _FN, "a run directory with summary.json (run `infolens analyze` on it)",
+                   str(root))
     summary = read_json(root / "summary.json", _FN)
     exp = summary["experiment"]
     report = Report(f"infolens experiment {exp['name']}: {exp['title']}")
@@ -105,9 +107,11 @@ def _claim_section(report: Report, summary: dict[str, Any]) -> None:
     disagree = [r for r in summary["verdicts"] if _agreement(r["compresses"], r["paper_says"]) == "DISAGREES"]
     if disagree:
         report.add_text("Where we disagree with the paper: " + "; ".join(
-            f"{r['variant']} under {r['estimator']} on the {r['split']} set ({_word(r['compresses'])}, final/peak "
+            f"{r['variant']} under {r['estimator']} on the {r['split']} set ({_word(r['compresses'])}, "
+            f"final/peak "
             f"{_interval(r)}; the paper: {_word(r['paper_says'])})" for r in disagree)
-            + ". Our runs are shorter and smaller than the paper's (see the set-up above); the disagreement is "
+            + ". Our runs are shorter and smaller than the paper's (see the set-up above); the "
+              "disagreement is "
               "stated, not explained away.", css_class="note")
     acc = summary.get("accuracy", {})
     report.add_table([{"variant": v, **{f"{s} accuracy": e[s]["mean"] for s in e}} for v, e in acc.items()],
@@ -131,7 +135,8 @@ def _figures(data: Any, summary: dict[str, Any]) -> dict[str, tuple[Any, str]]:
 
     exp = summary["experiment"]
     names = exp["variants"]
-    labels = {layer: f"L{i + 1}" if i < len(data.layers) - 1 else "out" for i, layer in enumerate(data.layers)}
+    last = len(data.layers) - 1
+    labels = {layer: f"L{i + 1}" if i < last else "out" for i, layer in enumerate(data.layers)}
     figures: dict[str, tuple[Any, str]] = {}
     per_variant = data.labels()
     for key in data.preset.estimators:
@@ -146,12 +151,14 @@ def _figures(data: Any, summary: dict[str, Any]) -> dict[str, tuple[Any, str]]:
             fig.suptitle(f"{exp['name']}: information plane, {', '.join(shown)}, {split} set "
                          f"({exp['samples'][split]} inputs), mean over {len(exp['seeds'])} seeds",
                          fontsize="medium")
-            figures[f"plane_{key}_{split}.png"] = (fig, f"Estimator {', '.join(shown)} on the {split} set: each "
+            figures[f"plane_{key}_{split}.png"] = (fig, f"Estimator {', '.join(shown)} on the {split} "
+                                                        f"set: each "
                                                    "layer's trajectory, mean over seeds with a one-sd band; "
                                                    "colour = epoch.")
     if exp["name"] == "noisy-nets" or "clustering" in summary:
         figures["clustering.png"] = (_clustering_figure(data, summary, labels),
-                                     "Top: I(X;T) per hidden layer against epoch (the estimator in the title); "
+                                     "Top: I(X;T) per hidden layer against epoch (the estimator in the "
+                                     "title); "
                                      "bottom: the clustering score of the same layer, mean over seeds.")
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     viz.plot_metrics(data.metrics, ("train_accuracy", "test_accuracy"), ax=ax, title="accuracy")
@@ -171,7 +178,8 @@ def _clustering_figure(data: Any, summary: dict[str, Any], labels: dict[str, str
     fig, axes = plt.subplots(2, len(names), figsize=(5.6 * len(names), 7.0), squeeze=False)
     for j, name in enumerate(names):
         label = next(iter(data.labels()[name].values()))
-        viz.plot_mi_vs_epoch(frame[frame["estimator"] == label], "I_XT", activation=name, ax=axes[0, j], layers=data.hidden_layers,
+        viz.plot_mi_vs_epoch(frame[frame["estimator"] == label],
+                             "I_XT", activation=name, ax=axes[0, j], layers=data.hidden_layers,
                              layer_labels=labels, title=f"{name}: I(X;T), {_short(label)}, train set")
         ax = axes[1, j]
         for layer in data.hidden_layers:
@@ -194,13 +202,18 @@ def _layers_section(report: Report, summary: dict[str, Any]) -> None:
              f"peak I(X;T) [{units}]": r["peak_I_XT"], f"final I(X;T) [{units}]": r["final_I_XT"],
              "final/peak [95% interval]": _interval(r), f"final I(T;Y) [{units}]": r["final_I_TY"],
              "we find": _word(r["compresses"])} for r in summary["compression"]]
-    report.add_table(rows, "One row per variant, estimator, split and hidden layer (summary.json, 'compression').")
+    report.add_table(rows, "One row per variant, estimator, split and hidden layer (summary.json, "
+                           "'compression').")
     if summary.get("clustering"):
         report.add_heading("Does compression coincide with clustering?")
-        report.add_text("Spearman rank correlation, over the recorded epochs, between the seed-mean I(X;T) of a "
-                        "layer and its seed-mean clustering score; 'after peak' uses the epochs from the peak of "
-                        "I(X;T) on. Goldfeld et al. report that I(X;T) falls as the representations cluster: that "
-                        "is a strongly negative correlation after the peak when the score grows with clustering.")
+        report.add_text("Spearman rank correlation, over the recorded epochs, between the seed-mean "
+                        "I(X;T) of a "
+                        "layer and its seed-mean clustering score; 'after peak' uses the epochs from "
+                        "the peak of "
+                        "I(X;T) on. Goldfeld et al. report that I(X;T) falls as the representations "
+                        "cluster: that "
+                        "is a strongly negative correlation after the peak when the score grows with "
+                        "clustering.")
         report.add_table(summary["clustering"], "Compression against clustering.", float_format="{:.2f}")
 
 
@@ -219,4 +232,5 @@ def _timings_section(report: Report, summary: dict[str, Any]) -> None:
                         f"{stacking['single_s_per_epoch']:.3f} s per epoch for one network alone: a "
                         f"{stacking['speedup']:.2f}x gain over training them one by one.")
     if math.isfinite(float(t.get("training", math.nan))):
-        report.add_text(f"Rebuild this report with: infolens report {summary['files']['report.html'].rsplit('/', 1)[0]}")
+        report.add_text(f"Rebuild this report with: infolens report "
+                        f"{summary['files']['report.html'].rsplit('/', 1)[0]}")

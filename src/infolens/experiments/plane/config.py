@@ -259,7 +259,8 @@ def resume_config(stored: Any, given: Any, fn: str) -> Any:
         try:
             wanted = dataclasses.replace(stored, **dict(given)).to_dict()
         except TypeError as err:
-            raise fail("config", fn, f"settings named as {type(stored).__name__} fields", dict(given)) from err
+            raise fail("config", fn, f"settings named as {type(stored).__name__} fields",
+                       dict(given)) from err
         wanted = {key: value for key, value in wanted.items() if key in given}
     have = stored.to_dict()
     changes = []

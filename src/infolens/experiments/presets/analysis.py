@@ -151,8 +151,8 @@ def summarize_experiment(data: ExperimentData) -> dict[str, Any]:
     n_train = len(split_data.y_train) if preset.plane_train_samples is None else min(
         preset.plane_train_samples, len(split_data.y_train))
     out: dict[str, Any] = {
-        "experiment": {"name": preset.name, "title": preset.title, "paper": preset.paper, "claim": preset.claim,
-                       "note": preset.note,
+        "experiment": {"name": preset.name, "title": preset.title, "paper": preset.paper,
+                       "claim": preset.claim, "note": preset.note,
                        "estimators": settings,
                        "splits": list(SPLITS), "seeds": list(data.config.seeds), "dataset": preset.dataset,
                        "variants": [name for v in preset.variants for name in preset.recorded_names(v)],
@@ -182,7 +182,8 @@ def _accuracy(data: ExperimentData) -> dict[str, Any]:
                 continue
             last = part[part["epoch"] == part["epoch"].max()].sort_values("seed")
             values = [float(v) for v in last["value"]]
-            entry[split] = {"mean": float(np.mean(values)), "per_seed": values, "epoch": int(part["epoch"].max())}
+            entry[split] = {"mean": float(np.mean(values)), "per_seed": values,
+                            "epoch": int(part["epoch"].max())}
         out[variant.name] = entry
     return out
 
@@ -201,7 +202,8 @@ def clustering_agreement(data: ExperimentData) -> list[dict[str, Any]]:
     for split in SPLITS:
         plane = data.results[split].to_frame()
         plane = plane[plane["quantity"] == "I_XT"]
-        for (variant, estimator, layer), part in plane.groupby(["activation", "estimator", "layer"], sort=False):
+        groups = plane.groupby(["activation", "estimator", "layer"], sort=False)
+        for (variant, estimator, layer), part in groups:
             if layer not in data.hidden_layers:
                 continue
             ixt = part.groupby("epoch")["value"].mean()
@@ -214,7 +216,8 @@ def clustering_agreement(data: ExperimentData) -> list[dict[str, Any]]:
             peak = int(np.argmax(a))
             after = (spearmanr(a[peak:], b[peak:]).statistic if len(common) - peak >= 3 else math.nan)
             rows.append({"variant": variant, "estimator": estimator, "split": split, "layer": layer,
-                         "spearman_all": _finite(spearmanr(a, b).statistic), "spearman_after_peak": _finite(after),
+                         "spearman_all": _finite(spearmanr(a, b).statistic),
+                         "spearman_after_peak": _finite(after),
                          "epochs_after_peak": int(len(common) - peak), "peak_epoch": int(common[peak])})
     return rows
 

@@ -15,10 +15,13 @@ __all__ = ["PRESETS", "SZT_WIDTHS", "get_preset"]
 
 SZT_WIDTHS = (12, 10, 7, 5, 4, 3, 2)
 _SAXE = ("A. M. Saxe, Y. Bansal, J. Dapello, M. Advani, A. Kolchinsky, B. D. Tracey and D. D. Cox, "
-         "\"On the information bottleneck theory of deep learning\", ICLR 2018 (J. Stat. Mech. 2019, 124020).")
+         "\"On the information bottleneck theory of deep learning\", ICLR 2018 (J. Stat. Mech. 2019, "
+         "124020).")
 _GOLDFELD = ("Z. Goldfeld, E. van den Berg, K. Greenewald, I. Melnyk, N. Nguyen, B. Kingsbury and "
-             "Y. Polyanskiy, \"Estimating information flow in deep neural networks\", ICML 2019, PMLR 97:2299-2308.")
-_LORENZEN = ("S. S. Lorenzen, C. Igel and M. Nielsen, \"Information bottleneck: exact analysis of (quantized) "
+             "Y. Polyanskiy, \"Estimating information flow in deep neural networks\", ICML 2019, PMLR "
+             "97:2299-2308.")
+_LORENZEN = ("S. S. Lorenzen, C. Igel and M. Nielsen, \"Information bottleneck: exact analysis of "
+             "(quantized) "
              "neural networks\", ICLR 2022 (arXiv:2106.12912).")
 _CHELOMBIEV = ("I. Chelombiev, C. Houghton and C. O'Donnell, \"Adaptive estimators show information "
                "compression in deep neural networks\", ICLR 2019 (arXiv:1902.09037).")
@@ -37,7 +40,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
                   Variant("relu", "relu", paper_says={"binning": False, "kde": False})),
         estimators={"binning": {"estimator": "binning", "bin_width": DEFAULT_BIN_WIDTH},
                     "kde": {"estimator": "kde", "noise_var": 0.1}},
-        epochs=40, n_seeds=3, lr=1e-3, batch_size=128, points_per_decade=8, plane_train_samples=1000,
+        epochs=100, n_seeds=3, lr=1e-3, batch_size=128, points_per_decade=8, plane_train_samples=1000,
         quick={"epochs": 3, "n_seeds": 2, "n_samples": 1000, "plane_train_samples": 400,
                "points_per_decade": 3},
         note="Saxe et al. trained with SGD for many more epochs on the full 60,000-digit set; here Adam "
@@ -60,26 +63,29 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         name="quantized",
         title="8-bit quantized networks: exact I(X;T) and I(T;Y) (Lorenzen et al. 2022)",
         paper=_LORENZEN,
-        claim="With every activation quantized, I(X;T) and I(T;Y) are exact: all layers show a fitting phase, "
+        claim="With every activation quantized, I(X;T) and I(T;Y) are exact: all layers show a fitting "
+              "phase, "
               "the output layer compresses in every run, and compression of the hidden layers depends on "
               "the activation function.",
         dataset="szt12", architecture="mlp", widths=SZT_WIDTHS,
         variants=(Variant("tanh", "tanh", quantize_bits=8, paper_says={"exact": True}),
-                  Variant("relu", "relu", quantize_bits=8, quantize_range=(0.0, 4.0), paper_says={"exact": None},
-                          estimator_params={"exact": {"low": 0.0, "high": 4.0}})),
+                  Variant("relu", "relu", quantize_bits=8, quantize_range=(0.0, 4.0),
+                          paper_says={"exact": None}, estimator_params={"exact": {"low": 0.0, "high": 4.0}})),
         estimators={"exact": {"estimator": "quantized"}},
         epochs=1000, n_seeds=3, lr=2e-3, batch_size=128, points_per_decade=8, plane_train_samples=None,
         quick=_QUICK_SZT,
         note="8-bit activations in the forward pass (tanh on a grid over [-1, 1], ReLU over [0, 4], clipped "
              "above), clipped straight-through gradients; the 12-bit task. The softmax output is read on the "
-             "same grid (on [0, 1]: 128 levels for tanh, 64 for ReLU). The paper's 'depends on the activation' "
+             "same grid (on [0, 1]: 128 levels for tanh, 64 for ReLU). The paper's 'depends on the "
+             "activation' "
              "is recorded as no stated outcome for ReLU."),
     Preset(
         name="adaptive",
         title="Adaptive binning and adaptive KDE on ReLU networks, with and without weight decay "
               "(Chelombiev et al. 2019)",
         paper=_CHELOMBIEV,
-        claim="With adaptive estimators, compression appears in ReLU networks as well as tanh ones (saturation "
+        claim="With adaptive estimators, compression appears in ReLU networks as well as tanh ones "
+              "(saturation "
               "is not required), varies across initialisations, and L2 weight decay increases it markedly.",
         dataset="szt12", architecture="mlp", widths=SZT_WIDTHS,
         variants=(Variant("tanh", "tanh", paper_says={"adaptive_binning": True, "adaptive_kde": True}),
@@ -90,7 +96,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
                     "adaptive_kde": {"estimator": "adaptive_kde"}},
         epochs=1000, n_seeds=3, lr=2e-3, batch_size=128, points_per_decade=8, plane_train_samples=1000,
         quick=_QUICK_SZT,
-        note="Weight decay: Adam's L2 penalty 1e-3. Chelombiev et al. report ReLU compression that fixed bins "
+        note="Weight decay: Adam's L2 penalty 1e-3. Chelombiev et al. report ReLU compression that "
+             "fixed bins "
              "miss, mostly in later layers and not in every initialisation."),
     Preset(
         name="cnn-digits",

@@ -185,7 +185,8 @@ def _as_config(config: Any) -> ExperimentConfig:
         try:
             return ExperimentConfig(**config)
         except TypeError as err:
-            raise fail("config", _FN, "settings among experiment, quick, n_seeds, epochs", dict(config)) from err
+            raise fail("config", _FN, "settings among experiment, quick, n_seeds, epochs",
+                       dict(config)) from err
     raise fail("config", _FN, "an experiment name, an ExperimentConfig or a mapping of its settings", config)
 
 
@@ -249,7 +250,8 @@ def _train_and_record(config: ExperimentConfig, paths: RunPaths, *, resume: bool
     timings: dict[str, Any] = {"setup": 0.0, "training": 0.0, "recording": 0.0, "estimation": 0.0,
                                "clustering": 0.0, "epochs_trained": 0, "recorded_epochs": 0}
     total = preset.epochs * len(preset.variants)
-    say(f"Experiment {preset.name}: {len(preset.variants)} variants x {preset.n_seeds} seeds, {preset.epochs} "
+    say(f"Experiment {preset.name}: {len(preset.variants)} variants x {preset.n_seeds} seeds, "
+        f"{preset.epochs} "
         f"epochs, planes on {n_plane} train and {len(split.y_test)} test samples under "
         f"{', '.join(sorted({p.estimator.label for p in planes.values()}))}.")
     bar = tqdm(total=total, initial=done, file=sys.stderr, disable=None if progress is None else not progress,

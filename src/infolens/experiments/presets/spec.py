@@ -74,7 +74,8 @@ class Preset:
         MLP widths (input, hidden..., classes).
     variants : tuple of Variant
     estimators : mapping
-        Estimator key -> ``{"estimator": name, **settings}`` of :func:`infolens.plane.estimate.make_layer_estimator`.
+        Estimator key -> ``{"estimator": name, **settings}``
+        (:func:`infolens.plane.estimate.make_layer_estimator`).
     views : tuple of str
         How conv feature maps (n, C, H, W) are turned into vectors: ``"pooled"`` (the mean of
         each channel over H x W: C values) or ``"flattened"`` (all C x H x W values); ``("",)``
@@ -119,15 +120,18 @@ class Preset:
 
     def estimators_of(self, variant: Variant) -> dict[str, dict[str, Any]]:
         """Estimator key -> ``{"estimator": name, **settings}`` for ``variant`` (its overrides applied)."""
-        return {key: {**spec, **variant.estimator_params.get(key, {})} for key, spec in self.estimators.items()}
+        return {key: {**spec, **variant.estimator_params.get(key, {})}
+                for key, spec in self.estimators.items()}
 
     def labels_of(self, variant: Variant) -> dict[str, str]:
         """Estimator key -> the label its records carry for ``variant`` (e.g. ``"kde(noise_var=0.1)"``)."""
         from infolens.plane.estimate import make_layer_estimator
 
-        return {key: make_layer_estimator(spec["estimator"], {k: v for k, v in spec.items() if k != "estimator"},
-                                          self.name).label
-                for key, spec in self.estimators_of(variant).items()}
+        out = {}
+        for key, spec in self.estimators_of(variant).items():
+            params = {k: v for k, v in spec.items() if k != "estimator"}
+            out[key] = make_layer_estimator(spec["estimator"], params, self.name).label
+        return out
 
     def recorded_names(self, variant: Variant) -> list[str]:
         """Names under which ``variant`` is stored: one per view (``"relu pooled"``, ...)."""
