@@ -103,7 +103,7 @@ def _claim_section(report: Report, summary: dict[str, Any]) -> None:
              "seeds": r["n_seeds"], "we find": _word(r["compresses"]),
              "paper says": "not stated" if r["paper_says"] is None else _word(r["paper_says"]),
              "": _agreement(r["compresses"], r["paper_says"])} for r in summary["verdicts"]]
-    report.add_table(rows, f"Verdicts. {summary['interval']}. Rule: {summary['rule']}.")
+    report.add_table(rows, f"Verdicts. {exp['interval']}. Rule: {exp['rule']}.")
     disagree = [r for r in summary["verdicts"] if _agreement(r["compresses"], r["paper_says"]) == "DISAGREES"]
     if disagree:
         report.add_text("Where we disagree with the paper: " + "; ".join(

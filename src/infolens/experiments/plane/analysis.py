@@ -334,7 +334,8 @@ def _compression_verdicts(data: RunData) -> dict[str, Any]:
     said = {"tanh": True, "relu": False} if cfg.dataset == "szt12" and cfg.estimator == "binning" else {}
     rows = compression_rows(data.result.select(estimator=data.estimator_label), split="train",
                             layers=data.hidden_layers, paper_says=lambda variant, _: said.get(variant))
-    return {"compression": rows, "verdicts": verdict_rows(rows), "rule": RULE, "interval": INTERVAL}
+    return {"compression": rows, "verdicts": verdict_rows(rows), "compression_rule": RULE,
+            "compression_interval": INTERVAL}
 
 
 def expected_outcome(summary: Mapping[str, Any], data: RunData) -> dict[str, Any]:

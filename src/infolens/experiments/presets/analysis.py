@@ -6,8 +6,9 @@
     ``name``, ``title``, ``paper`` (full citation), ``claim`` (one sentence), ``note``,
     ``estimators`` (label -> settings), ``splits``, ``seeds``, ``dataset``, ``variants``,
     ``samples`` (split -> number of inputs of its plane), ``config``.
+    ``rule`` and ``interval``: how ``compresses`` is decided (:mod:`infolens.experiments.verdicts`).
 ``compression``, ``verdicts``
-    The rows of :mod:`infolens.experiments.verdicts` (with its ``rule`` and ``interval``).
+    The rows of :mod:`infolens.experiments.verdicts`.
 ``accuracy``
     variant -> ``train``/``test`` final accuracy, mean and per seed.
 ``clustering`` (noisy-nets)
@@ -158,11 +159,9 @@ def summarize_experiment(data: ExperimentData) -> dict[str, Any]:
                        "variants": [name for v in preset.variants for name in preset.recorded_names(v)],
                        "samples": {"train": n_train, "test": len(split_data.y_test)},
                        "epochs": preset.epochs, "config": data.config.to_dict(),
-                       "units": data.results["train"].units},
+                       "units": data.results["train"].units, "rule": RULE, "interval": INTERVAL},
         "compression": rows,
         "verdicts": verdict_rows(rows),
-        "rule": RULE,
-        "interval": INTERVAL,
         "accuracy": _accuracy(data),
     }
     if preset.clustering:
