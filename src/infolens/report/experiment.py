@@ -204,6 +204,12 @@ def _layers_section(report: Report, summary: dict[str, Any]) -> None:
              "we find": _word(r["compresses"])} for r in summary["compression"]]
     report.add_table(rows, "One row per variant, estimator, split and hidden layer (summary.json, "
                            "'compression').")
+    output = [{"variant": r["variant"], "estimator": r["estimator"], "split": r["split"],
+               "final/peak [95% interval]": _interval(r), f"final I(T;Y) [{units}]": r["final_I_TY"],
+               "we find": _word(r["compresses"])} for r in summary.get("output_compression", [])]
+    if output:
+        report.add_table(output, "The output layer (softmax probabilities), same rule "
+                         "(summary.json, 'output_compression').")
     if summary.get("clustering"):
         report.add_heading("Does compression coincide with clustering?")
         report.add_text("Spearman rank correlation, over the recorded epochs, between the seed-mean "

@@ -8,7 +8,9 @@
     ``samples`` (split -> number of inputs of its plane), ``config``.
     ``rule`` and ``interval``: how ``compresses`` is decided (:mod:`infolens.experiments.verdicts`).
 ``compression``, ``verdicts``
-    The rows of :mod:`infolens.experiments.verdicts`.
+    The rows of :mod:`infolens.experiments.verdicts` (hidden layers).
+``output_compression``
+    The same rows for the output layer (softmax probabilities), without ``paper_says``.
 ``accuracy``
     variant -> ``train``/``test`` final accuracy, mean and per seed.
 ``clustering`` (noisy-nets)
@@ -144,10 +146,11 @@ def summarize_experiment(data: ExperimentData) -> dict[str, Any]:
         base = next((v for v in preset.variants if variant.split(" ")[0] == v.name), None)
         return None if base is None else base.paper_says.get(key_of.get(estimator, ""), None)
 
-    rows = []
+    rows, output = [], []
     for split in SPLITS:
         rows += compression_rows(data.results[split], split=split, layers=data.hidden_layers,
                                  paper_says=paper_says)
+        output += compression_rows(data.results[split], split=split, layers=data.layers[-1:])
     split_data = load_data(preset)
     n_train = len(split_data.y_train) if preset.plane_train_samples is None else min(
         preset.plane_train_samples, len(split_data.y_train))
@@ -162,6 +165,7 @@ def summarize_experiment(data: ExperimentData) -> dict[str, Any]:
                        "units": data.results["train"].units, "rule": RULE, "interval": INTERVAL},
         "compression": rows,
         "verdicts": verdict_rows(rows),
+        "output_compression": output,
         "accuracy": _accuracy(data),
     }
     if preset.clustering:
