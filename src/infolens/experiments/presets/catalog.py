@@ -108,13 +108,15 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
               "sample) and 'flattened' (C x H x W values); the two views can disagree.",
         dataset="mnist", architecture="cnn", widths=(784, 10),
         variants=(Variant("relu", "relu"),),
-        estimators={"binning": {"estimator": "binning", "bins": 30}},
+        estimators={"binning": {"estimator": "binning", "bins": 30},
+                    "adaptive_kde": {"estimator": "adaptive_kde", "noise_var": 0.1}},
         views=("pooled", "flattened"),
         epochs=12, n_seeds=3, lr=1e-3, batch_size=128, points_per_decade=8, plane_train_samples=1000,
         quick={"epochs": 2, "n_seeds": 2, "n_samples": 1000, "plane_train_samples": 400,
                "points_per_decade": 3},
         note="8 channels; stem (conv-BN-ReLU-maxpool, 8x14x14), residual block (8x14x14), max pool (8x7x7), "
-             "linear head. 30 equal bins over each layer's range at each epoch."),
+             "linear head. Binning: 30 equal bins over each layer's range at each epoch; adaptive KDE: noise "
+             "variance 0.1 x max|T|^2 (scale-free, as the feature maps' scale drifts with batch norm)."),
 )}
 
 
