@@ -111,7 +111,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         estimators={"binning": {"estimator": "binning", "bins": 30},
                     "adaptive_kde": {"estimator": "adaptive_kde", "noise_var": 0.1}},
         views=("pooled", "flattened"),
-        epochs=12, n_seeds=3, lr=1e-3, batch_size=128, points_per_decade=8, plane_train_samples=1000,
+        epochs=10, n_seeds=3, lr=1e-3, batch_size=128, points_per_decade=6, plane_train_samples=1000,
         quick={"epochs": 2, "n_seeds": 2, "n_samples": 1000, "plane_train_samples": 400,
                "points_per_decade": 3},
         note="8 channels; stem (conv-BN-ReLU-maxpool, 8x14x14), residual block (8x14x14), max pool (8x7x7), "
