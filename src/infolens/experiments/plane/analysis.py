@@ -45,7 +45,7 @@ __all__ = ["RunData", "analyze", "expected_outcome", "load_run", "sensitivity_es
 
 Log = Callable[[str], None]
 #: Estimators whose cost grows as n^2 per layer: the sensitivity table runs them on fewer epochs.
-_COSTLY = ("kde", "ksg")
+_COSTLY = ("kde", "adaptive_kde", "sample_propagation", "ksg")
 
 
 @dataclass
@@ -170,7 +170,8 @@ def sensitivity_estimators(config: PlaneRunConfig) -> dict[str, dict[str, Any]]:
 
     Binning with half and double the bin width, 30 equal bins over each layer's own range at each
     epoch (Shwartz-Ziv & Tishby's rule; for ReLU the bins widen as activations grow), 30
-    equal-mass bins per unit (Chelombiev et al. 2019), and the Kolchinsky-Tracey KDE upper bound
+    equal-mass bins over all of a layer's activation values (the entropy-based adaptive binning of
+    Chelombiev et al. 2019), and the Kolchinsky-Tracey KDE upper bound
     with noise variance 0.1 (Saxe et al. 2018) on a subset of epochs.
     """
     from infolens.plane.estimate import make_layer_estimator
@@ -182,7 +183,8 @@ def sensitivity_estimators(config: PlaneRunConfig) -> dict[str, dict[str, Any]]:
         f"binning(bin_width={width / 2:.4g})": {"estimator": "binning", "bin_width": width / 2},
         f"binning(bin_width={2 * width:.4g})": {"estimator": "binning", "bin_width": 2 * width},
         "binning(bins=30, per-layer range)": {"estimator": "binning", "bins": 30},
-        "adaptive_binning(bins=30)": {"estimator": "adaptive_binning", "bins": 30},
+        "adaptive_binning(bins=30, scope=layer)": {"estimator": "adaptive_binning", "bins": 30,
+                                                   "scope": "layer"},
         "kde(noise_var=0.1)": {"estimator": "kde", "noise_var": 0.1},
     }
     out = {f"{own_label} (this run)": own}
