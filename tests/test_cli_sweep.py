@@ -39,3 +39,10 @@ def test_plane_sweep_writes_one_run_per_point(tmp_path):
     run_dir = payload["records"][0]["result"]["run_dir"]
     assert (tmp_path / "runs").exists() and run_dir.endswith("szt12-tanh-binning-seed0")
     assert 0.0 <= payload["table"][0]["test_accuracy"] <= 1.0
+
+
+def test_address_is_refused_without_the_ray_backend(tmp_path):
+    result = CliRunner().invoke(main, ["sweep", "ib", "--address", "127.0.0.1:6379", "--out", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "The 'address' parameter of run_sweep must be None unless backend=\"ray\"" in result.output
+    assert not list(tmp_path.glob("points/*.json"))

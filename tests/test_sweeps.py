@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from _sweep_points_for_tests import counted_point, executions
 from infolens import InfoLensError
 from infolens.sweeps import SweepResult, grid, point_key, run_sweep
 
@@ -62,18 +64,47 @@ def test_sweep_refuses_a_lambda_and_unknown_backend(tmp_path):
         run_sweep(square_plus_seed, [{"x": 1, "seed": 0}], tmp_path, backend="spark")
 
 
-@pytest.mark.slow
-def test_sweep_on_ray_matches_local(tmp_path):
-    ray = pytest.importorskip("ray")
-    here = str(Path(__file__).parent)  # Ray workers import this test module by name
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": here}})
-    try:
-        configs = grid(x=[1.0, 3.0], seed=[2])
-        on_ray = run_sweep(square_plus_seed, configs, tmp_path / "ray", backend="ray")
-    finally:
-        ray.shutdown()
-    assert on_ray.to_frame()["value"].tolist() == [3.0, 11.0]
+def test_a_progress_bar_counts_points_on_stderr_when_asked_or_on_a_terminal(tmp_path, capsys, monkeypatch):
+    configs = grid(x=[1.0, 2.0, 3.0], seed=[0])
+    run_sweep(square_plus_seed, configs[:1], tmp_path / "asked")  # one point already finished
+    run_sweep(square_plus_seed, configs, tmp_path / "asked", progress=True)
+    bar = capsys.readouterr().err
+    assert "sweep:  33%" in bar and "1/3" in bar  # the resumed point counts from the start
+    assert "sweep: 100%" in bar and "3/3" in bar and "point/s" in bar
+    run_sweep(square_plus_seed, configs, tmp_path / "pipe")  # stderr is not a terminal: no bar
+    assert capsys.readouterr().err == ""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    run_sweep(square_plus_seed, configs, tmp_path / "terminal")
+    assert "sweep: 100%" in terminal.getvalue() and "3/3" in terminal.getvalue()
+    terminal.truncate(0)
+    run_sweep(square_plus_seed, configs, tmp_path / "off", progress=False)  # turned off on a terminal
+    assert terminal.getvalue() == ""
+
+
+def test_a_failing_point_in_the_pool_keeps_the_finished_points_and_cancels_the_rest(tmp_path):
+    records = tmp_path / "executions"
+    records.mkdir()
+    (records / "fail").touch()
+    # point 0 fails at once while point 1 runs for 1 s in the other worker; 2-7 take 0.3 s each
+    configs = [{"x": x, "record_dir": str(records), "fail": 0, "seconds": 1.0 if x == 1 else 0.3}
+               for x in range(8)]
+    with pytest.raises(ValueError, match="point 0 failed on purpose"):
+        run_sweep(counted_point, configs, tmp_path / "points", n_jobs=2)
+    started, done = executions(records, "start"), executions(records, "done")
+    assert 1 in done and 0 not in done  # the point running beside the failure finished and was saved
+    assert len(list((tmp_path / "points").glob("*.json"))) == len(done)
+    assert 7 not in started  # the points not yet started were cancelled
+    (records / "fail").unlink()
+    result = run_sweep(counted_point, configs, tmp_path / "points", n_jobs=2)
+    assert result.n_skipped == len(done) and [r["result"]["value"] for r in result.records] == [
+        x * x for x in range(8)]
+    assert {x: len(pids) for x, pids in executions(records, "done").items()} == dict.fromkeys(range(8), 1)
 
 
 def slow_point(seconds: float) -> dict:

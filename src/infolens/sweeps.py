@@ -21,6 +21,7 @@ import importlib
 import itertools
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,8 @@ from typing import Any
 
 from infolens._atomic import directory_lock
 from infolens._json import read_json, write_json
-from infolens._validation import InfoLensError, check_choice, check_int, fail
+from infolens._optional import require
+from infolens._validation import check_choice, check_int, fail
 
 __all__ = ["SweepResult", "aggregate", "grid", "point_key", "run_sweep"]
 
@@ -144,7 +146,7 @@ def _call(fn_path: str, config: dict[str, Any]) -> dict[str, Any]:
 
 def run_sweep(fn: Callable[..., Mapping[str, Any]] | str, configs: Sequence[Mapping[str, Any]],
               out_dir: str | os.PathLike[str], *, backend: str = "local", n_jobs: int = 1,
-              progress: bool = False) -> SweepResult:
+              address: str | None = None, progress: bool | None = None) -> SweepResult:
     """Run ``fn(**config)`` for every configuration and persist each result atomically.
 
     Parameters
@@ -157,10 +159,26 @@ def run_sweep(fn: Callable[..., Mapping[str, Any]] | str, configs: Sequence[Mapp
         One ``<key>.json`` per finished point; points already there are skipped (resume).
     backend : {"local", "ray"}
         ``"local"`` runs in this process (``n_jobs=1``) or in a process pool; ``"ray"`` submits
-        one task per point to the Ray cluster that ``ray.init()`` connects to (install
-        ``infolens[ray]``).
+        one task per point to a Ray cluster (install ``infolens[ray]``).
     n_jobs : int
         Worker processes for the local backend.
+    address : str, optional
+        Ray only: the cluster to connect to (``"HOST:PORT"`` printed by ``ray start --head``, or
+        ``"auto"``) when this process is not connected to Ray yet; without it a private local
+        Ray instance is started. A connection or instance this call made is closed at its end.
+    progress : bool, optional
+        A progress bar across points (finished / total, resumed points counted as finished) on
+        stderr. Default: shown when stderr is a terminal.
+
+    Notes
+    -----
+    Each point's file is written by this process (the driver) by atomic rename as soon as its
+    result arrives, so Ray workers need no shared file system. A point that raises stops the
+    sweep: the points not started are cancelled (on Ray the running ones too; in the local pool
+    those running finish and are saved), every finished point is kept, then the point's error is
+    raised; a rerun runs only the points without a file. On Ray a point whose worker process dies
+    (killed, out of memory) is run again by Ray, at most three times; the local backend does not
+    retry (a dead pool worker stops the sweep like an error).
 
     Notes
     -----
@@ -170,58 +188,95 @@ def run_sweep(fn: Callable[..., Mapping[str, Any]] | str, configs: Sequence[Mapp
     fname = "run_sweep"
     backend = check_choice("backend", backend, ("local", "ray"), fname)
     n_jobs = check_int("n_jobs", n_jobs, fname, minimum=1)
+    if address is not None and backend != "ray":
+        raise fail("address", fname, 'None unless backend="ray"', address)
     fn_path = fn if isinstance(fn, str) else f"{fn.__module__}:{fn.__qualname__}"
     if "<" in fn_path:
         raise fail("fn", fname, "a module-level function (importable by workers)", fn_path)
     out = Path(out_dir)
     with directory_lock(out, fn=fname, name="out_dir"):
-        return _run_locked(fn_path, configs, out, backend, n_jobs, progress)
+        return _run_locked(fn_path, configs, out, backend, n_jobs, address, progress)
 
 
 def _run_locked(fn_path: str, configs: Sequence[Mapping[str, Any]], out: Path, backend: str, n_jobs: int,
-                progress: bool) -> SweepResult:
+                address: str | None, progress: bool | None) -> SweepResult:
     todo = [dict(c) for c in configs if not (out / f"{point_key(c)}.json").exists()]
     n_skipped = len(configs) - len(todo)
+    bar = _progress(len(configs), n_skipped, progress)
 
     def save(config: dict[str, Any], result: Mapping[str, Any]) -> None:
         write_json(out / f"{point_key(config)}.json", {"config": config, "result": result})
+        bar.update(1)
 
-    bar = _progress(len(todo), progress)
-    if backend == "ray":
-        _run_on_ray(fn_path, todo, save, bar)
-    elif n_jobs == 1:
-        for config in todo:
-            save(config, _call(fn_path, config))
-            bar.update(1)
-    else:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            futures = {pool.submit(_call, fn_path, c): c for c in todo}
-            for future in concurrent.futures.as_completed(futures):
-                save(futures[future], future.result())
-                bar.update(1)
-    bar.close()
+    try:
+        if backend == "ray":
+            _run_on_ray(fn_path, todo, save, address)
+        elif n_jobs == 1:
+            for config in todo:
+                save(config, _call(fn_path, config))
+        else:
+            _run_in_pool(fn_path, todo, save, n_jobs)
+    finally:
+        bar.close()
     records = [read_json(out / f"{point_key(c)}.json", "run_sweep") for c in configs]
     return SweepResult(records=records, out_dir=out, n_skipped=n_skipped)
 
 
-def _run_on_ray(fn_path: str, todo: list[dict[str, Any]],
-                save: Callable[[dict[str, Any], Mapping[str, Any]], None], bar: Any) -> None:
+Save = Callable[[dict[str, Any], Mapping[str, Any]], None]
+
+
+def _run_in_pool(fn_path: str, todo: list[dict[str, Any]], save: Save, n_jobs: int) -> None:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=n_jobs) as pool:
+        pending = {pool.submit(_call, fn_path, c): c for c in todo}
+        error: BaseException | None = None
+        while pending:
+            done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                config = pending.pop(future)
+                if future.cancelled():
+                    continue
+                if future.exception() is None:
+                    save(config, future.result())
+                elif error is None:
+                    error = future.exception()
+                    for other in pending:
+                        other.cancel()  # not started: dropped; running: finish and are saved
+        if error is not None:
+            raise error
+
+
+def _run_on_ray(fn_path: str, todo: list[dict[str, Any]], save: Save, address: str | None) -> None:
+    ray = require("ray", "ray")
+    connected_here = not ray.is_initialized()
+    if connected_here:
+        ray.init(address=address)
     try:
-        ray = importlib.import_module("ray")
-    except ImportError as err:
-        raise InfoLensError('backend="ray" needs Ray: pip install "infolens[ray]"') from err
-    if not ray.is_initialized():
-        ray.init()
-    remote_call = ray.remote(_call)
-    pending = {remote_call.remote(fn_path, c): c for c in todo}
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        config = pending.pop(done[0])
-        save(config, ray.get(done[0]))
-        bar.update(1)
+        remote_call = ray.remote(max_retries=3, retry_exceptions=False)(_call)
+        pending = {remote_call.remote(fn_path, c): c for c in todo}
+        error: BaseException | None = None
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            config = pending.pop(ref)
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.TaskCancelledError:
+                continue
+            except ray.exceptions.RayError as err:
+                if error is None:
+                    error = err
+                    for other in pending:
+                        ray.cancel(other)  # not started: dropped; running: interrupted
+                continue
+            save(config, result)
+        if error is not None:
+            raise error
+    finally:
+        if connected_here:
+            ray.shutdown()
 
 
-def _progress(total: int, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
+def _progress(total: int, done: int, enabled: bool | None) -> Any:
+    from tqdm import tqdm
 
-    return tqdm(total=total, disable=not enabled, desc="sweep")
+    show = sys.stderr.isatty() if enabled is None else enabled
+    return tqdm(total=total, initial=done, disable=not show, desc="sweep", unit="point", file=sys.stderr)

@@ -29,11 +29,15 @@ _VIB_METRICS = ["test_accuracy", "rate_bits", "I_ZY_bits"]
               help="Epochs per point [default: 60 ib, 3000 plane].")
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--n-jobs", type=int, default=1, show_default=True, help="Local worker processes.")
+@click.option("--address", default=None,
+              help="ray: the cluster's HOST:PORT (from `ray start --head`) [default: a private local Ray].")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar across points on stderr [default: when stderr is a terminal].")
 @click.option("--out", type=click.Path(file_okay=False), required=True,
               help="Sweep directory; rerunning with the same --out resumes it.")
 def command(kind: str, seeds: list[int], betas: list[float], datasets: tuple[str, ...],
             activations: tuple[str, ...], estimators: tuple[str, ...], epochs: int | None, backend: str,
-            n_jobs: int, out: str) -> None:
+            n_jobs: int, address: str | None, progress: bool | None, out: str) -> None:
     """Run a sweep and write sweep.json (one record per point) and a summary table."""
     import pandas as pd
 
@@ -53,7 +57,8 @@ def command(kind: str, seeds: list[int], betas: list[float], datasets: tuple[str
                        out_root=[str(root / "runs")])
         point, points = sweep_points.plane_point, root / "points"
     with directory_lock(root, fn="infolens sweep", name="--out"):
-        result = run_sweep(point, configs, points, backend=backend, n_jobs=n_jobs, progress=True)
+        result = run_sweep(point, configs, points, backend=backend, n_jobs=n_jobs,
+                           address=address, progress=progress)
         if kind == "ib":
             table = aggregate(result.to_frame(expand="points"), ["dataset", "beta"], _VIB_METRICS)
         else:
