@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import socket
+import subprocess
 import sys
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import conftest
 import infolens as il
 from infolens import InfoLensError
 from infolens._optional import require
@@ -58,43 +66,66 @@ def test_tensorboard_event_files_hold_every_measurement_and_the_figure(tmp_path)
     assert image.width > 100 and image.height > 100
 
 
-def test_lightning_callback_records_scheduled_epochs():
-    pl = pytest.importorskip("lightning.pytorch")
-    from infolens.integrations.lightning import InformationPlaneCallback
+def _needs_lightning() -> None:
+    conftest.require(importlib.util.find_spec("lightning") is not None,
+                     'Lightning is not installed: pip install "infolens[lightning]"')
 
-    x, y = il.data.szt12()
 
-    class Module(pl.LightningModule):
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.net = ReferenceMLP(activation="tanh")
-            self.layer_names = self.net.layer_names
+def test_lightning_callback_records_scheduled_epochs_and_logs_them_to_tensorboard(tmp_path):
+    _needs_lightning()
+    from lightning.pytorch.loggers import TensorBoardLogger
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-        def forward(self, inputs):
-            return self.net(inputs)
+    from _lightning_fit import fit
 
-        def training_step(self, batch, _):
-            inputs, targets = batch
-            return torch.nn.functional.cross_entropy(self(inputs), targets)
-
-        def configure_optimizers(self):
-            return torch.optim.Adam(self.parameters(), lr=1e-3)
-
-    module = Module()
-    plane = il.InformationPlane(torch.as_tensor(x), y, layers="net.layers.*",
-                                schedule=[0, 2, 3],
-                                estimator="binning")
-    data = torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(y))
-    loader = torch.utils.data.DataLoader(data, batch_size=512, shuffle=True)
-    trainer = pl.Trainer(max_epochs=3, callbacks=[InformationPlaneCallback(plane, seed=7)],
-                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, accelerator="cpu", devices=1)
-    trainer.fit(module, loader)
+    logger = TensorBoardLogger(str(tmp_path), name="fit", version=0)
+    _, plane = fit([0, 2, 3], max_epochs=3, devices=1, logger=logger)
     frame = plane.result.to_frame()
+    events = EventAccumulator(logger.log_dir, size_guidance={"scalars": 0})
+    events.Reload()
+    for r in plane.records:  # each layer's I(X;T) and I(T;Y) at each recorded epoch, as recorded
+        series = events.Scalars(f"infoplane/{r['layer']}/{r['quantity']}")
+        assert [e.step for e in series] == [0, 2, 3]
+        assert next(e.value for e in series if e.step == r["epoch"]) == pytest.approx(r["value"], rel=1e-6)
     assert sorted(frame["epoch"].unique()) == [0, 2, 3]
     assert set(frame["seed"]) == {7}
     assert len(frame["layer"].unique()) == 6
     # the captured layers are the live module's: I(T;Y) can never exceed H(Y) of the labels
+    _, y = il.data.szt12()
     h_y = il.entropy(np.bincount(y) / len(y))
     assert (frame.loc[frame.quantity == "I_TY", "value"] <= h_y + 1e-9).all()
+
+
+def test_lightning_callback_records_once_under_two_process_data_parallel(tmp_path):
+    """Two CPU processes (DDP, gloo): rank zero records every epoch once on the whole data set,
+    rank one records nothing; each rank trained on its own half of the batches."""
+    _needs_lightning()
+    script = Path(__file__).with_name("_lightning_fit.py")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = os.pathsep.join([str(script.parent), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "GLOO_SOCKET_IFNAME": "lo",
+           "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
+    run = subprocess.run([sys.executable, str(script), str(tmp_path)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"records-rank{r}.json").read_text()) for r in (0, 1)]
+    assert [rank["world_size"] for rank in ranks] == [2, 2]
+    # 4096 samples in batches of 512 is 8 batches; DistributedSampler gives each rank half
+    assert [rank["n_train_batches"] for rank in ranks] == [4, 4]
+    assert ranks[1]["records"] == []
+    seen = Counter((r["epoch"], r["layer"], r["quantity"]) for r in ranks[0]["records"])
+    assert set(seen.values()) == {1}  # nothing recorded twice
+    assert sorted({epoch for epoch, _, _ in seen}) == [0, 1, 2]
+    assert len(seen) == 3 * 6 * 2  # epochs x layers x (I_XT, I_TY)
+    # epoch 0 is the seeded initial network: the values of a one-process plane on the whole set
+    # (on one rank's half, I(X;T) of the first layer could not exceed log2(2048) = 11 bits)
+    from _lightning_fit import Module
+
+    x, y = il.data.szt12()
+    whole = il.InformationPlane(torch.as_tensor(x), y, layers="net.layers.*", estimator="binning")
+    expected = {(r["layer"], r["quantity"]): r["value"] for r in whole.record(Module(), 0)}
+    got = {(r["layer"], r["quantity"]): r["value"] for r in ranks[0]["records"] if r["epoch"] == 0}
+    assert got == pytest.approx(expected, rel=1e-9)
+    assert got[("net.layers.0", "I_XT")] > 11.5

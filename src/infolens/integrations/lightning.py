@@ -21,6 +21,18 @@ _pl = require("lightning.pytorch", "lightning", alternatives=("pytorch_lightning
 class InformationPlaneCallback(_pl.Callback):  # type: ignore[misc,name-defined]
     """Record ``plane`` before training (epoch 0) and after every scheduled epoch.
 
+    Under multi-process data parallelism (``strategy="ddp"``, ``"ddp_spawn"``, any number of
+    processes) only the global rank zero records, once per scheduled epoch, and on the whole of
+    the plane's ``x`` and ``y``, not on its own shard of the training data: the information plane
+    of the network is a property of the network on one evaluation set, the binning and k-NN
+    estimators need all of its samples at once (an average of per-shard estimates is biased), and
+    every rank holds the same weights after each synchronised step. Rank zero runs the
+    LightningModule itself (not its DDP wrapper) in eval mode, which issues no collective, so the
+    other ranks skip the capture and simply wait for rank zero at the next gradient all-reduce.
+    The records (``plane.result``) therefore live in the rank-zero process: with ``"ddp"`` that
+    is the process that called ``trainer.fit``; with ``"ddp_spawn"`` it is a child process, so
+    save them from there (e.g. in ``on_fit_end``).
+
     Parameters
     ----------
     plane : InformationPlane
@@ -39,7 +51,7 @@ class InformationPlaneCallback(_pl.Callback):  # type: ignore[misc,name-defined]
         self.log = log
 
     def _record(self, trainer: Any, pl_module: Any, epoch: int) -> None:
-        if not self.plane.should_record(epoch):
+        if not trainer.is_global_zero or not self.plane.should_record(epoch):
             return
         rows = self.plane.record(pl_module, epoch, **self.tags)
         if self.log and trainer.loggers:
