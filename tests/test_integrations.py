@@ -96,6 +96,7 @@ def test_lightning_callback_records_scheduled_epochs_and_logs_them_to_tensorboar
     assert (frame.loc[frame.quantity == "I_TY", "value"] <= h_y + 1e-9).all()
 
 
+@pytest.mark.slow
 def test_lightning_callback_records_once_under_two_process_data_parallel(tmp_path):
     """Two CPU processes (DDP, gloo): rank zero records every epoch once on the whole data set,
     rank one records nothing; each rank trained on its own half of the batches."""

@@ -27,6 +27,9 @@ from conftest import require
 from infolens.cli import main
 from infolens.sweeps import grid, run_sweep
 
+#: ~1 min on two shared cores, most of it the cluster's start and the CLI's training.
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).parent
 # Read by Ray when it is imported: a single-node cluster on 127.0.0.1 (Ray's choice on a laptop),
 # no token file written to the home directory, no usage report, no log lines copied to pytest.
