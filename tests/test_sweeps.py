@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -105,6 +109,32 @@ def test_a_failing_point_in_the_pool_keeps_the_finished_points_and_cancels_the_r
     assert result.n_skipped == len(done) and [r["result"]["value"] for r in result.records] == [
         x * x for x in range(8)]
     assert {x: len(pids) for x, pids in executions(records, "done").items()} == dict.fromkeys(range(8), 1)
+
+
+def test_a_killed_pool_worker_stops_the_sweep_and_a_rerun_runs_only_its_point(tmp_path):
+    records, points = tmp_path / "executions", tmp_path / "points"
+    records.mkdir()
+    victim = 0  # blocks one of the two workers while the other runs points 1-4
+    configs = grid(x=[0, 1, 2, 3, 4], record_dir=[str(records)], victim=[victim])
+
+    def kill_the_victim() -> None:  # once 1-4 are saved, SIGKILL the worker running the victim
+        deadline = time.monotonic() + 60
+        while len(list(points.glob("*.json"))) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(executions(records, "start")[victim][0], signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_victim)
+    killer.start()
+    # the local backend does not retry: the broken pool stops the sweep, the finished points stay
+    with pytest.raises(BrokenProcessPool, match="terminated abruptly"):
+        run_sweep(counted_point, configs, points, n_jobs=2)
+    killer.join()
+    assert sorted(executions(records, "done")) == [1, 2, 3, 4]
+    result = run_sweep(counted_point, configs, points, n_jobs=2)
+    assert result.n_skipped == 4 and [r["result"]["value"] for r in result.records] == [0, 1, 4, 9, 16]
+    started, done = executions(records, "start"), executions(records, "done")
+    assert {x: len(pids) for x, pids in done.items()} == dict.fromkeys(range(5), 1)
+    assert {x: len(pids) for x, pids in started.items()} == {**dict.fromkeys(range(5), 1), victim: 2}
 
 
 def slow_point(seconds: float) -> dict:

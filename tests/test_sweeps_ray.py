@@ -153,5 +153,7 @@ def test_a_failing_point_raises_its_error_and_a_rerun_runs_only_the_missing_poin
     result = run_sweep(counted_point, configs, tmp_path / "points", backend="ray")
     assert result.n_skipped == len(first) and [r["result"]["value"] for r in result.records] == [0, 1, 4, 9]
     started, done = executions(records, "start"), executions(records, "done")
-    assert {x: len(pids) for x, pids in done.items()} == dict.fromkeys(range(4), 1)
-    assert all(len(started[x]) == 1 for x in first)  # the points saved by the first run did not run again
+    # the points saved by the first run did not run again; the failed one ran to its end once.
+    # (Points that were running when the error came were interrupted by ray.cancel, and rerun.)
+    assert all(len(started[x]) == 1 and len(done[x]) == 1 for x in first)
+    assert len(started[1]) == 2 and len(done[1]) == 1
