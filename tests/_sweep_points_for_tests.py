@@ -2,7 +2,8 @@
 import them without the test modules (and their conftest) behind them.
 
 Each point leaves one file per execution in ``record_dir``: ``start-<x>-<pid>`` when it begins and
-``done-<x>-<pid>`` when it has its result, each written by atomic rename, so a test counts how
+``done-<x>-<pid>`` when it has its result (each name ends in a random token: a worker process
+runs several points, or the same point again), written by atomic rename, so a test counts how
 often every point started and finished, and in which process.
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from pathlib import Path
 
 
 def _mark(record_dir: str, name: str) -> None:
+    name = f"{name}-{uuid.uuid4().hex}"
     tmp = Path(record_dir) / f".tmp-{name}"
     tmp.write_text(str(os.getpid()))
     os.replace(tmp, Path(record_dir) / name)
@@ -38,6 +41,6 @@ def executions(record_dir: str | os.PathLike[str], stage: str) -> dict[int, list
     """``{x: [pid, ...]}`` of the executions of each point that reached ``stage`` ("start", "done")."""
     found: dict[int, list[int]] = {}
     for path in Path(record_dir).glob(f"{stage}-*"):
-        _, x, pid = path.name.split("-")
+        _, x, pid, _ = path.name.split("-")
         found.setdefault(int(x), []).append(int(pid))
     return found
