@@ -11,10 +11,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -53,12 +55,15 @@ def ray_cluster(tmp_path_factory):
     port = _free_port()
     address = f"127.0.0.1:{port}"
     log = (tmp_path_factory.mktemp("ray") / "head.log").open("w")
+    # a temp dir of its own (short: Ray's socket paths live in it): `ray start` writes the address
+    # file that a bare ray.init() would follow there, not in the machine-wide /tmp/ray
+    temp_dir = tempfile.mkdtemp(prefix="infolens-ray-", dir="/tmp")
     # workers inherit the head's environment: PYTHONPATH lets them import the test points
     path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
     head = subprocess.Popen(
         [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", f"--port={port}",
          "--num-cpus=2", "--include-dashboard=false", "--object-store-memory=100000000",
-         "--disable-usage-stats", f"--ray-client-server-port={_free_port()}",
+         "--disable-usage-stats", f"--temp-dir={temp_dir}", f"--ray-client-server-port={_free_port()}",
          f"--dashboard-agent-listen-port={_free_port()}"],
         env={**os.environ, **RAY_ENV, "PYTHONPATH": path}, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)
@@ -82,6 +87,7 @@ def ray_cluster(tmp_path_factory):
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
         log.close()
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def test_cli_sweep_on_a_ray_cluster_matches_the_local_backend(ray_cluster, tmp_path):

@@ -163,9 +163,11 @@ def run_sweep(fn: Callable[..., Mapping[str, Any]] | str, configs: Sequence[Mapp
     n_jobs : int
         Worker processes for the local backend.
     address : str, optional
-        Ray only: the cluster to connect to (``"HOST:PORT"`` printed by ``ray start --head``, or
-        ``"auto"``) when this process is not connected to Ray yet; without it a private local
-        Ray instance is started. A connection or instance this call made is closed at its end.
+        Ray only, when this process is not connected to Ray yet: the cluster to connect to
+        (``"HOST:PORT"`` printed by ``ray start --head``). Without it ``ray.init()`` chooses:
+        ``RAY_ADDRESS``, else a cluster that ``ray start`` runs on this machine, else a new
+        local instance. A connection or instance that this call made is closed at its end; an
+        existing connection (``ray.init`` called before) is used as it is.
     progress : bool, optional
         A progress bar across points (finished / total, resumed points counted as finished) on
         stderr. Default: shown when stderr is a terminal.
