@@ -224,10 +224,10 @@ def _run_locked(fn_path: str, configs: Sequence[Mapping[str, Any]], out: Path, b
     return SweepResult(records=records, out_dir=out, n_skipped=n_skipped)
 
 
-Save = Callable[[dict[str, Any], Mapping[str, Any]], None]
+_Save = Callable[[dict[str, Any], Mapping[str, Any]], None]
 
 
-def _run_in_pool(fn_path: str, todo: list[dict[str, Any]], save: Save, n_jobs: int) -> None:
+def _run_in_pool(fn_path: str, todo: list[dict[str, Any]], save: _Save, n_jobs: int) -> None:
     with concurrent.futures.ProcessPoolExecutor(max_workers=n_jobs) as pool:
         pending = {pool.submit(_call, fn_path, c): c for c in todo}
         error: BaseException | None = None
@@ -247,7 +247,7 @@ def _run_in_pool(fn_path: str, todo: list[dict[str, Any]], save: Save, n_jobs: i
             raise error
 
 
-def _run_on_ray(fn_path: str, todo: list[dict[str, Any]], save: Save, address: str | None) -> None:
+def _run_on_ray(fn_path: str, todo: list[dict[str, Any]], save: _Save, address: str | None) -> None:
     ray = require("ray", "ray")
     connected_here = not ray.is_initialized()
     if connected_here:
