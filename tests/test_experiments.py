@@ -202,6 +202,24 @@ def test_the_main_job_summary_carries_compression_and_verdict_rows(tmp_path):
     assert all(set(r) >= ROW_KEYS and r["split"] == "train" for r in summary["compression"])
 
 
+def test_compare_puts_every_quick_run_side_by_side_with_its_verdicts(runs, tmp_path):
+    out = tmp_path / "compare"
+    result = _invoke("compare", *(str(path) for path in runs.values()), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    stored = json.loads((out / "compare.json").read_text())
+    expected = [(name, row["variant"], row["estimator"], row["split"], row["ratio_mean"])
+                for name, path in runs.items() for row in _summary(path)["verdicts"]]
+    got = [(row["experiment"], row["variant"], row["estimator"], row["split"], row["ratio_mean"])
+           for row in stored["rows"]]
+    assert got == expected
+    assert {run["experiment"] for run in stored["runs"]} == set(PRESETS)
+    assert all(run["claim"] and run["rule"] for run in stored["runs"])
+    for row in stored["rows"]:
+        decided = row["compresses"] is not None and row["paper_says"] is not None
+        assert row["agrees"] == (row["compresses"] == row["paper_says"] if decided else None)
+    assert f"{len(expected)} rows;" in result.output and (out / "report.html").is_file()
+
+
 def test_resume_refuses_changed_settings_and_a_finished_run_only_rebuilds_its_outputs(runs, tmp_path):
     import shutil
 
