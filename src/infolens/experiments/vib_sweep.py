@@ -139,6 +139,7 @@ class VIBSweepResult:
     n_features: int
     timings: Mapping[str, float]
     history: Mapping[str, list[list[float]]] = field(default_factory=dict)
+    h_y_train_bits: float = math.nan
 
     def checks(self) -> dict[str, Any]:
         """The expected outcome, evaluated: rate falls with beta; small betas keep the accuracy of
@@ -169,7 +170,7 @@ class VIBSweepResult:
                            "split": "test split, n_eval_samples posterior samples per input"},
                 "config": self.config.to_dict(),
                 "timings": {k: round(float(v), 3) for k, v in self.timings.items()},
-                "history": dict(self.history)}
+                "history": dict(self.history), "h_y_train_bits": self.h_y_train_bits}
 
     def table(self) -> list[dict[str, float]]:
         """One record per beta (for tables and reports)."""
@@ -285,7 +286,8 @@ def run_vib_sweep(config: VIBSweepConfig | None = None, *,
     chance = float(np.bincount(np.asarray(data.y_test)).max() / len(data.y_test))
     timings = {"train_s": trained - start, "eval_s": end - trained, "total_s": end - start,
                "per_epoch_s": (trained - start) / config.epochs}
-    return VIBSweepResult(config=config, points=points, h_y_bits=h_test, chance_accuracy=chance,
+    return VIBSweepResult(config=config, points=points, h_y_bits=h_test, h_y_train_bits=h_train,
+                          chance_accuracy=chance,
                           n_train=int(xtr.shape[0]), n_test=int(xte.shape[0]),
                           n_features=int(xtr.shape[1]), timings=timings, history=history)
 
@@ -453,13 +455,8 @@ def run_ib_experiment(config: VIBSweepConfig, out: str | Path, *, run_dir: str |
     dict
         The contents of ``summary.json``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from infolens._json import write_json
-    from infolens.report import Report
+    from infolens.report.ib import build_ib_report
 
     if run_dir is not None and config.dataset != "szt12":
         raise fail("run_dir", "run_ib_experiment", "None unless dataset='szt12' (the exact IB curve "
@@ -469,32 +466,6 @@ def run_ib_experiment(config: VIBSweepConfig, out: str | Path, *, run_dir: str |
     out.mkdir(parents=True, exist_ok=True)
     result = run_vib_sweep(config, progress=progress)
     summary = result.to_dict()
-
-    report = Report(f"Information bottleneck: VIB beta sweep on {config.dataset}")
-    report.add_heading("Setup")
-    hidden = "-".join(str(h) for h in config.hidden)
-    report.add_text(
-        f"One VIB classifier per beta (encoder {result.n_features}-"
-        f"{hidden} to a Gaussian bottleneck with K = {config.k}, std = softplus(rho - 5); linear "
-        f"decoder; Adam lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs; all betas "
-        f"trained together with torch.func.vmap from the same initial weights). Train/test: "
-        f"{result.n_train}/{result.n_test}. Evaluation on the test split with {config.n_eval_samples} "
-        "posterior samples per input.\n\n"
-        "The rate E KL(p(z|x) || N(0, I)) is an upper bound on I(Z;X); H(Y) - cross-entropy is a lower "
-        "bound on I(Z;Y) (it can be negative when the decoder is worse than the label prior). Both in "
-        "bits; beta weighs the rate against the cross-entropy (unit-free).")
-    report.add_heading("Sweep")
-    report.add_table(result.table(), "One row per beta; rate and I(Z;Y) bounds in bits.",
-                     float_format="{:.4g}")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    plot_sweep_metrics(result, axes)
-    fig.tight_layout()
-    report.add_figure(fig, "Accuracy and both bounds against beta.", save_to=out / "vib_sweep.png")
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    plot_sweep_plane(result, ax)
-    fig.tight_layout()
-    report.add_figure(fig, "The sweep in the information plane.", save_to=out / "vib_plane.png")
-
     if config.dataset == "szt12":
         started = time.perf_counter()
         curve = szt_ib_curve()
@@ -503,22 +474,6 @@ def run_ib_experiment(config: VIBSweepConfig, out: str | Path, *, run_dir: str |
         summary["plane_layers"] = layers
         if run_dir is not None:
             summary["run_dir"] = str(run_dir)
-        report.add_heading("Exact IB curve of the SZT task")
-        report.add_text(
-            f"X uniform over the 4096 inputs, Y the deterministic label: I(X;Y) = H(Y) = {curve.h_y:.5f} "
-            "bits, and the IB curve is min(I(X;T), H(Y)) (computed by annealing the self-consistent "
-            "IB equations; inputs with the same label merge exactly)."
-            + (f" Layers: final I(X;T), I(T;Y) of the information-plane run in {run_dir} (binning "
-               "estimates)." if layers else " Give --run-dir to place an information-plane run's layers."))
-        fig, ax = plt.subplots(figsize=(7, 4.8))
-        plot_ib_curve_with_layers(curve, layers, result, ax)
-        fig.tight_layout()
-        report.add_figure(fig, "Exact IB curve, trained layers and VIB points.", save_to=out / "ib_curve.png")
-
-    report.add_heading("Expected outcome")
-    report.add_table([{"check": k, "holds": v} for k, v in summary["checks"].items()])
-    report.add_heading("Timings")
-    report.add_table([{"step": k, "seconds": v} for k, v in summary["timings"].items()])
-    report.write(out / "report.html")
     write_json(out / "summary.json", summary)
+    build_ib_report(out)
     return summary

@@ -1,9 +1,11 @@
 """A small builder of self-contained HTML reports.
 
 Everything a report needs travels inside one file: the CSS is inlined, figures are embedded as
-base64 PNG ``data:`` URIs, tables are rendered from DataFrames or lists of records, and the
-interactive 3-D scatter is a few lines of plain JavaScript drawing on a ``<canvas>``. Nothing is
-fetched from a network or a CDN, so a report opens offline and can be mailed or archived as is.
+base64 PNG ``data:`` URIs or as interactive Plotly figures (their data as JSON, and Plotly's own
+offline JavaScript embedded once per page when the page has any), tables are rendered from
+DataFrames or lists of records, each in a box that scrolls sideways when it is wider than the
+page. Nothing is fetched from a network or a CDN, so a report opens offline and can be mailed or
+archived as is.
 
 The builder is composable: a report is a list of HTML fragments, and a *section function*
 ``section(report, shown)`` may append any of them, so new sections are added without touching
@@ -27,12 +29,14 @@ import numpy as np
 
 from infolens._atomic import atomic_write_bytes
 from infolens._json import to_jsonable
-from infolens._validation import as_samples, check_int, fail
+from infolens._validation import check_int, fail
 
 __all__ = [
     "Report",
     "atomic_write_bytes",
     "figure_png",
+    "plotly_bundle",
+    "plotly_html",
     "png_data_uri",
     "scatter3d_html",
     "table_html",
@@ -61,19 +65,28 @@ th, td { border: 1px solid var(--line); padding: 3px 9px; text-align: right; }
 th { background: #f6f8fa; }
 td.text, th.text { text-align: left; }
 .note { background: #fff8c5; border: 1px solid #d4a72c66; border-radius: 6px; padding: 8px 14px; }
-.scatter3d canvas { border: 1px solid var(--line); border-radius: 4px; cursor: grab; touch-action: none; }
-.scatter3d .legend span { display: inline-block; margin-right: 12px; font-size: .9em; }
-.scatter3d .legend i { display: inline-block; width: 10px; height: 10px; border-radius: 50%;
-                       margin-right: 4px; vertical-align: middle; }
+.plotly-figure { max-width: 100%; }
+.plotly-chart { width: 100%; }
+figure.scatter3d { display: inline-block; vertical-align: top; width: 100%; margin-right: 14px; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
 pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px;
       overflow-x: auto; }
 footer { color: var(--muted); font-size: .85em; margin-top: 40px; }
 """
 
-#: Colours of the 3-D scatter classes (matplotlib's tab10, so the widget matches the figures).
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+#: Class of the ``<script type="application/json">`` elements that hold a Plotly figure's data.
+_PLOTLY_DATA = "plotly-data"
+
+#: Draws every Plotly figure of the page from its JSON (run once, after Plotly's bundle).
+_PLOTLY_BOOT = """
+(function () {
+  var nodes = document.querySelectorAll("script.PLOTLY_DATA");
+  Array.prototype.forEach.call(nodes, function (node) {
+    var spec = JSON.parse(node.textContent);
+    Plotly.newPlot(document.getElementById(node.getAttribute("data-target")), spec);
+  });
+})();
+""".replace("PLOTLY_DATA", _PLOTLY_DATA)
 
 
 def figure_png(fig: Any, dpi: int = 110) -> bytes:
@@ -168,150 +181,107 @@ def table_html(data: Any, caption: str | None = None, *, float_format: str = "{:
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
-_SCATTER_JS = """
-(function () {
-  var data = JSON.parse(document.getElementById("%(id)s-data").textContent);
-  var canvas = document.getElementById("%(id)s");
-  var ctx = canvas.getContext("2d");
-  var yaw = 0.6, pitch = 0.35, zoom = 1.0, dragging = false, lastX = 0, lastY = 0;
-  var pts = data.points, cols = data.colors;
-  function draw() {
-    var w = canvas.width, h = canvas.height, s = 0.36 * Math.min(w, h) * zoom;
-    var cy = Math.cos(yaw), sy = Math.sin(yaw), cp = Math.cos(pitch), sp = Math.sin(pitch);
-    var proj = new Array(pts.length);
-    for (var i = 0; i < pts.length; i++) {
-      var p = pts[i];
-      var x = cy * p[0] + sy * p[2], z = -sy * p[0] + cy * p[2];
-      var y = cp * p[1] - sp * z, d = sp * p[1] + cp * z;
-      proj[i] = [w / 2 + s * x, h / 2 - s * y, d, i];
-    }
-    proj.sort(function (a, b) { return a[2] - b[2]; });
-    ctx.clearRect(0, 0, w, h);
-    var axes = [[1, 0, 0, "x"], [0, 1, 0, "y"], [0, 0, 1, "z"]];
-    ctx.strokeStyle = "#bbbbbb"; ctx.fillStyle = "#777777"; ctx.font = "11px sans-serif";
-    for (var k = 0; k < 3; k++) {
-      var a = axes[k], ax = cy * a[0] + sy * a[2], az = -sy * a[0] + cy * a[2], ay = cp * a[1] - sp * az;
-      ctx.beginPath(); ctx.moveTo(w / 2, h / 2); ctx.lineTo(w / 2 + s * ax, h / 2 - s * ay); ctx.stroke();
-      ctx.fillText(a[3], w / 2 + 1.06 * s * ax, h / 2 - 1.06 * s * ay);
-    }
-    var r = %(radius)s;
-    for (var j = 0; j < proj.length; j++) {
-      var q = proj[j];
-      ctx.globalAlpha = 0.55 + 0.45 * Math.max(0, Math.min(1, (q[2] + 1) / 2));
-      ctx.fillStyle = cols[q[3]];
-      ctx.beginPath(); ctx.arc(q[0], q[1], r, 0, 2 * Math.PI); ctx.fill();
-    }
-    ctx.globalAlpha = 1.0;
-  }
-  function down(e) { dragging = true; lastX = e.clientX; lastY = e.clientY;
-                     canvas.setPointerCapture(e.pointerId); canvas.style.cursor = "grabbing"; }
-  function move(e) {
-    if (!dragging) { return; }
-    yaw += (e.clientX - lastX) * 0.01;
-    pitch = Math.max(-1.55, Math.min(1.55, pitch + (e.clientY - lastY) * 0.01));
-    lastX = e.clientX; lastY = e.clientY; draw();
-  }
-  function up() { dragging = false; canvas.style.cursor = "grab"; }
-  canvas.addEventListener("pointerdown", down);
-  canvas.addEventListener("pointermove", move);
-  canvas.addEventListener("pointerup", up);
-  canvas.addEventListener("pointercancel", up);
-  canvas.addEventListener("wheel", function (e) {
-    e.preventDefault(); zoom = Math.max(0.2, Math.min(8, zoom * Math.exp(-e.deltaY * 0.001))); draw();
-  }, {passive: false});
-  canvas.addEventListener("dblclick", function () { yaw = 0.6; pitch = 0.35; zoom = 1.0; draw(); });
-  draw();
-})();
-"""
-
-
 def _script_json(value: Any) -> str:
-    """JSON safe to place inside a ``<script>`` element (no ``</`` sequence can close it)."""
-    return json.dumps(to_jsonable(value), separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    """JSON safe to place inside a ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` are written as JSON unicode escapes, so no ``</script>`` or ``<!--``
+    in the data (a layer name, a title) can end the element early; ``JSON.parse`` restores them.
+    """
+    text = json.dumps(to_jsonable(value), separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def plotly_html(figure: Any, caption: str | None = None, *, height: int | None = None) -> str:
+    """An interactive Plotly figure as an HTML fragment for a :class:`Report`.
+
+    The fragment holds the figure as JSON data only; the page that contains it loads Plotly's
+    JavaScript once and draws every such fragment (:meth:`Report.render` does both). Text shown
+    in the figure should come from :func:`infolens.report.interactive.plot_text` (escaped).
+
+    Parameters
+    ----------
+    figure : mapping or plotly Figure
+        ``{"data": [...], "layout": {...}, "frames": [...]}`` (``frames`` optional), or an object
+        with ``to_plotly_json()`` (a ``plotly.graph_objects.Figure``).
+    caption : str, optional
+        Plain text shown under the figure (escaped).
+    height : int, optional
+        Height in CSS pixels; default ``layout["height"]`` or 460. The width follows the page.
+    """
+    fn = "plotly_html"
+    if hasattr(figure, "to_plotly_json"):
+        figure = figure.to_plotly_json()
+    if not isinstance(figure, Mapping) or not isinstance(figure.get("data"), list | tuple):
+        raise fail("figure", fn, "a mapping with a 'data' list (or a plotly Figure)", figure)
+    layout = dict(figure.get("layout") or {})
+    height = check_int("height", height if height is not None else layout.get("height", 460), fn,
+                       minimum=100)
+    layout.update(height=height, autosize=True)
+    spec = {"data": list(figure["data"]), "layout": layout, "frames": list(figure.get("frames") or []),
+            "config": {"responsive": True, "displaylogo": False, "scrollZoom": False}}
+    payload = _script_json(spec)
+    chart_id = "plot-" + hashlib.sha1(payload.encode()).hexdigest()[:12]
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (f'<figure class="plotly-figure"><div class="plotly-chart" id="{chart_id}" '
+            f'style="height:{height}px"></div>'
+            f'<script type="application/json" class="{_PLOTLY_DATA}" data-target="{chart_id}">'
+            f"{payload}</script>{cap}</figure>")
 
 
 def scatter3d_html(points: Any, labels: Sequence[Any] | np.ndarray | None = None,
-                   title: str | None = None, *, width: int = 560, height: int = 440,
+                   title: str | None = None, *, width: int = 500, height: int = 440,
                    point_radius: float = 2.5, max_points: int = 5000, seed: int = 0) -> str:
-    """An interactive 3-D scatter plot as a self-contained HTML fragment.
+    """An interactive 3-D scatter plot (Plotly) as an HTML fragment for a :class:`Report`.
 
     The points are centred and scaled into the unit ball (one scale for all three axes, so the
-    shape is kept) and drawn on a ``<canvas>`` by inline JavaScript: drag to rotate, scroll to
-    zoom, double-click to reset. Points are coloured by label, with a legend. No library, CDN or
-    external file is used.
+    shape is kept) and drawn by Plotly: drag to rotate, scroll to zoom, hover for the class,
+    click a legend entry to hide a class. See :func:`infolens.report.interactive.scatter3d_figure`.
 
     Parameters
     ----------
     points : array-like of shape (n, 3)
         Coordinates, for example a 3-D embedding of a layer's activations.
     labels : sequence of length n, optional
-        Class of each point; colours cycle through 10 colours (tab10) in sorted label order.
+        Class of each point; one colour (tab10, in sorted label order) and legend entry per class.
     title : str, optional
-        Shown above the canvas (escaped).
+        Shown above the plot (escaped).
     width, height : int
-        Canvas size in CSS pixels.
+        Largest width and the height, in CSS pixels (narrower pages shrink the plot).
     point_radius : float
         Radius of a point in pixels.
     max_points : int
         Larger inputs are subsampled uniformly at random (with ``seed``) to keep the file small;
-        the title line says so.
+        the title says so.
     seed : int
         Seed of that subsample.
 
     Returns
     -------
     str
-        A ``<div class="scatter3d">`` holding the canvas, the data (JSON) and the script.
+        A ``<figure class="plotly-figure">`` fragment (see :func:`plotly_html`).
     """
+    from infolens.report.interactive import scatter3d_figure
+
     fn = "scatter3d_html"
-    xyz = as_samples(points, "points", fn, min_samples=1)
-    if xyz.shape[1] != 3:
-        raise fail("points", fn, "an array of shape (n, 3)", xyz)
     width = check_int("width", width, fn, minimum=50)
     height = check_int("height", height, fn, minimum=50)
-    max_points = check_int("max_points", max_points, fn, minimum=1)
-    if isinstance(point_radius, bool) or not isinstance(point_radius, int | float) or not (
-            0 < point_radius <= 50):
-        raise fail("point_radius", fn, "a float in (0, 50]", point_radius)
-    n = xyz.shape[0]
-    if labels is None:
-        label_arr = np.zeros(n, dtype=np.int64)
-        names: list[str] = []
-    else:
-        label_arr = np.asarray(labels).reshape(-1)
-        if label_arr.shape[0] != n:
-            raise fail("labels", fn, f"of length {n} (one label per point)",
-                       got=f"{label_arr.shape[0]} labels")
-        names = [str(v) for v in np.unique(label_arr)]
-    note = ""
-    if n > max_points:
-        keep = np.sort(np.random.default_rng(seed).choice(n, size=max_points, replace=False))
-        xyz, label_arr = xyz[keep], label_arr[keep]
-        note = f" (random subsample of {max_points} of {n} points)"
-    centred = xyz - xyz.mean(axis=0)
-    scale = float(np.sqrt((centred**2).sum(axis=1)).max())
-    unit = centred / scale if scale > 0 else centred
-    if labels is None:
-        colors = [_PALETTE[0]] * len(unit)
-    else:
-        _, codes = np.unique(label_arr, return_inverse=True)
-        colors = [_PALETTE[int(c) % len(_PALETTE)] for c in codes.reshape(-1)]
-    payload = {"points": np.round(unit, 4).tolist(), "colors": colors}
-    digest = hashlib.sha1(_script_json(payload).encode() + (title or "").encode()).hexdigest()[:10]
-    widget_id = f"scatter3d-{digest}"
-    legend = "".join(
-        f'<span><i style="background:{_PALETTE[k % len(_PALETTE)]}"></i>{html.escape(name)}</span>'
-        for k, name in enumerate(names))
-    heading = f"<div><strong>{html.escape(title)}</strong>{html.escape(note)}</div>" if title else (
-        f"<div>{html.escape(note)}</div>" if note else "")
-    script = _SCATTER_JS % {"id": widget_id, "radius": repr(float(point_radius))}
-    return (f'<div class="scatter3d">{heading}'
-            f'<canvas id="{widget_id}" width="{width}" height="{height}" '
-            f'aria-label="{html.escape(title or "3-D scatter plot")}"></canvas>'
-            f'<div class="legend">{legend}</div>'
-            f'<div class="hint">Drag to rotate, scroll to zoom, double-click to reset.</div>'
-            f'<script type="application/json" id="{widget_id}-data">{_script_json(payload)}</script>'
-            f"<script>{script}</script></div>")
+    figure = scatter3d_figure(points, labels, None, point_radius=point_radius, max_points=max_points,
+                              seed=seed, fn=fn)
+    n = len(np.asarray(points))
+    note = f" (random subsample of {max_points} of {n} points)" if n > max_points else ""
+    heading = f"{title or ''}{note}".strip()
+    hint = "Drag to rotate, scroll to zoom, click a class in the legend to hide it."
+    caption = f"{heading}. {hint}" if heading else hint
+    fragment = plotly_html(figure, caption, height=height)
+    return fragment.replace('class="plotly-figure"', f'class="plotly-figure scatter3d" '
+                            f'style="max-width:{width}px"', 1)
+
+
+def plotly_bundle() -> str:
+    """Plotly's JavaScript (the offline ``plotly.min.js`` of the installed ``plotly`` package)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
 
 
 def _slug(text: str, taken: set[str]) -> str:
@@ -325,7 +295,7 @@ def _slug(text: str, taken: set[str]) -> str:
 
 
 class Report:
-    """A self-contained HTML report built from headings, text, figures, tables and widgets.
+    """A self-contained HTML report built from headings, text, figures, tables and Plotly figures.
 
     Parameters
     ----------
@@ -403,6 +373,10 @@ class Report:
         """Add an interactive 3-D scatter (see :func:`scatter3d_html`)."""
         self._parts.append(scatter3d_html(points, labels, title, **kwargs))
 
+    def add_plotly(self, figure: Any, caption: str | None = None, *, height: int | None = None) -> None:
+        """Add an interactive Plotly figure (see :func:`plotly_html`)."""
+        self._parts.append(plotly_html(figure, caption, height=height))
+
     def render(self) -> str:
         """Return the whole document as one string."""
         toc = ""
@@ -411,12 +385,16 @@ class Report:
             items = "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for t, a in entries)
             toc = f'<nav class="toc"><strong>Contents</strong><ul>{items}</ul></nav>'
         title = html.escape(self.title)
+        body = "\n".join(self._parts)
+        scripts = ""
+        if f'class="{_PLOTLY_DATA}"' in body:  # Plotly's bundle once, then one call per figure
+            scripts = f"<script>{plotly_bundle()}</script><script>{_PLOTLY_BOOT}</script>"
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                 f"<title>{title}</title><style>{_CSS}</style></head><body><main>"
-                f"<h1>{title}</h1>{toc}" + "\n".join(self._parts) +
+                f"<h1>{title}</h1>{toc}" + body +
                 "<footer>Generated by infolens. This file is self-contained: it needs no network.</footer>"
-                "</main></body></html>\n")
+                f"</main>{scripts}</body></html>\n")
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the report atomically (temporary file, then rename) and return its path."""

@@ -124,7 +124,7 @@ def make_figures(shown: Shown) -> dict[str, Any]:
     from infolens import viz
 
     data = shown.data
-    frame = data.result.select(estimator=data.estimator_label).to_frame()
+    frame = _plane_frame(shown)
     acts = list(shown.config.activations)
     labels = shown.layer_labels
     figures: dict[str, Any] = {}
@@ -262,19 +262,34 @@ def _checks_section(report: Report, shown: Shown) -> None:
                      "gives its mean test accuracy in the last column.")
 
 
+def _plane_frame(shown: Shown) -> Any:
+    """The run's plane measurements under its own estimator (a tidy frame)."""
+    data = shown.data
+    return data.result.select(estimator=data.estimator_label).to_frame()
+
+
 def _plane_section(report: Report, shown: Shown) -> None:
-    pngs = shown.pngs
+    from infolens.report.interactive import information_plane_figure, mi_vs_epoch_figure
+
+    frame, labels = _plane_frame(shown), shown.layer_labels
+    estimator = f"estimator {shown.data.estimator_label}, {shown.units}"
     report.add_heading("Information plane")
-    report.add_png(pngs["information_plane.png"],
-                   "Each layer's trajectory, mean over seeds; points coloured by epoch (log scale), the ring "
-                   "marks epoch 0, the grey band is plus or minus one standard deviation over seeds, dotted "
-                   "lines join the layers at a few common epochs.")
+    report.add_plotly(information_plane_figure(
+        frame, title=f"Information plane ({estimator}; mean over seeds)", units=shown.units,
+        layer_labels=labels),
+        "Each layer's trajectory (faint) and the layers at the slider's epoch (large markers, joined in "
+        "depth order); Play runs through the recorded epochs. Hover a point for the layer, the epoch and "
+        "both quantities as mean, standard deviation, minimum and maximum over seeds. The static figure "
+        "is information_plane.png next to this report.")
     report.add_heading("I(X;T) and I(T;Y) against epoch")
-    report.add_png(pngs["mi_vs_epoch.png"], "Mean over seeds with a plus or minus one standard deviation "
-                   "band; epoch axis symmetric-log.")
+    report.add_plotly(mi_vs_epoch_figure(
+        frame, title=f"I(X;T) and I(T;Y) against epoch ({estimator})", units=shown.units,
+        layer_labels=labels),
+        "Mean over seeds with a plus or minus one standard deviation band; drag to zoom into a range, "
+        "double-click to reset, click a legend entry to hide a layer. Static figure: mi_vs_epoch.png.")
     report.add_heading("Accuracy")
-    report.add_png(pngs["accuracy.png"], "Train (solid) and test (dashed) accuracy at the recorded epochs, "
-                   "mean over seeds with a plus or minus one standard deviation band.")
+    report.add_png(shown.pngs["accuracy.png"], "Train (solid) and test (dashed) accuracy at the recorded "
+                   "epochs, mean over seeds with a plus or minus one standard deviation band.")
 
 
 def _compression_section(report: Report, shown: Shown) -> None:

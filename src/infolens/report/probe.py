@@ -172,14 +172,25 @@ def _probes_section(report: Report, stored: _Stored, figures: Mapping[str, bytes
     for (name, method, dims), item in stored.embeddings.items():
         if dims == 3 and (name in highlight or not highlight):
             report.add_scatter3d(item.coords, item.labels,
-                                 title=f"{name}: {_METHOD_NAMES[method]} 3-D (k-NN {item.knn_accuracy:.3f}); "
-                                 "drag to rotate")
-    for stem, png in figures.items():
-        if stem.startswith("sequence_"):
-            report.add_png(png, f"The last block across training, {_METHOD_NAMES[stem.split('_', 1)[1]]}, "
-                           "each map aligned to the previous one (read left to right as an animation).")
+                                 title=f"{name}: {_METHOD_NAMES[method]} 3-D (k-NN {item.knn_accuracy:.3f})")
+    _sequence_section(report, stored)
     for note in summary["notes"]:
         report.add_text(note, css_class="note")
+
+
+def _sequence_section(report: Report, stored: _Stored) -> None:
+    """The last block's 2-D maps across training, as an animation with an epoch slider."""
+    from infolens.report.interactive import embedding_sequence_figure
+
+    epochs = stored.summary["sequence_epochs"]
+    for method, maps in stored.sequence.items():
+        name = _METHOD_NAMES[method]
+        report.add_plotly(embedding_sequence_figure(
+            [m.coords for m in maps], epochs, maps[0].labels,
+            title=f"The last block across training: {name} maps (k-NN accuracy at the last epoch "
+                  f"{maps[-1].knn_accuracy:.2f})"),
+            f"{name} map of the last block at each snapshot epoch, each aligned to the previous one; move "
+            f"the slider or press Play to watch the classes separate. Static figure: sequence_{method}.png.")
 
 
 def build_probe_report(run_dir: str | os.PathLike[str]) -> Path:
