@@ -45,6 +45,7 @@ __all__ = [
 _CSS = """
 :root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg: #ffffff; --accent: #0b5cad; }
 * { box-sizing: border-box; }
+html { background: #ffffff; }
 body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: var(--fg);
        background: var(--bg); margin: 0; }
 main { max-width: 1100px; margin: 0 auto; padding: 24px 28px 60px; }

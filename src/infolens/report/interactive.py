@@ -346,7 +346,7 @@ def mi_vs_epoch_figure(frame: Any, *, title: str, units: str = "bits",
     axes, annotations, refs = _grid_axes(len(quantities), len(panels), [plot_text(p) for p in panels],
                                          x_title="epoch", y_titles=y_titles)
     top = max(int(frame["epoch"].max()), 1)
-    ticks = [0] + [10**k for k in range(int(math.log10(top)) + 1)]
+    ticks = [0] + [m * 10**k for k in range(int(math.log10(top)) + 1) for m in (1, 2, 5) if m * 10**k <= top]
     for key, axis in axes.items():
         if key.startswith("xaxis"):
             axis.update(type="log", tickvals=[t + 1 for t in ticks], ticktext=[str(t) for t in ticks],
