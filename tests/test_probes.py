@@ -322,7 +322,8 @@ def test_infolens_probe_cli_quick_run_writes_every_output(tmp_path) -> None:
     assert summary["checks"]["flagged_cost_below_1_point"] == (summary["pruning"]["cost_points"] < 1.0)
     html = (out / "report.html").read_text()
     assert "Probes: what each layer keeps about the label" in html
-    assert html.count("<canvas") == 3  # 3-D PCA maps of the last block, the input and the skip block
+    # 3-D PCA maps of the last block, the input and the skip block, and the animated map sequence
+    assert html.count('"type":"scatter3d"') == 30 and html.count('class="plotly-data"') == 4  # 10 classes each
     assert "evaluation accuracy" in result.output and "report.html" in result.output
 
 

@@ -91,9 +91,17 @@ def test_summary_numbers_come_from_the_store(tiny_run):
 def test_report_is_self_contained_and_complete(tiny_run):
     out, _ = tiny_run
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert EXTERNAL.search(html) is None and "<link" not in html
-    assert html.count('src="data:image/png;base64,') == 5
-    assert html.count("<canvas") == 2  # the 3-D map of the last hidden layer, one per activation
+    outside = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)  # Plotly's bundle names URLs
+    assert EXTERNAL.search(outside) is None and "<link" not in outside and "<script src" not in html
+    assert outside.count('src="data:image/png;base64,') == 3  # accuracy, compression, probes
+    figures = [json.loads(m) for m in re.findall(r'class="plotly-data" data-target="[^"]+">(.*?)</script>',
+                                                 html, re.S)]
+    # the plane (one frame per recorded epoch), the curves, the 3-D map of the last hidden layer per activation
+    kinds = [sorted({t["type"] for t in f["data"]}) for f in figures]
+    assert kinds == [["scatter"], ["scatter"], ["scatter3d"], ["scatter3d"]]
+    epochs = sorted({int(e) for e in load_run(out).result.to_frame()["epoch"]})
+    assert [int(f["name"]) for f in figures[0]["frames"]] == epochs
+    assert "binning(bin_width=0.0666667)" in figures[0]["layout"]["title"]["text"]
     for heading in ("Run and estimator", "Expected outcome", "Information plane", "Accuracy",
                     "Compression scores and phases", "Estimator sensitivity", "Probes and embeddings",
                     "Timings"):

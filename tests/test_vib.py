@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import matplotlib
 
@@ -307,7 +308,14 @@ def test_ib_command_on_szt12_with_a_run_dir(tmp_path, threads):
     for name in ("report.html", "vib_sweep.png", "vib_plane.png", "ib_curve.png"):
         assert (out / name).stat().st_size > 1000
     html = (out / "report.html").read_text()
-    assert "Exact IB curve" in html and "http://" not in html and "https://" not in html
+    outside = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)  # Plotly's bundle names URLs
+    assert "Exact IB curve" in html and "http://" not in outside and "https://" not in outside
+    assert html.count('class="plotly-data"') == 1 and '"name":"3","traces"' in html  # a frame per epoch
+    # the report is rebuilt from summary.json alone, to the byte
+    (out / "report.html").unlink()
+    rebuilt = CliRunner().invoke(main, ["report", str(out)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert (out / "report.html").read_text() == html
 
 
 def test_ib_command_rejects_run_dir_without_szt12(tmp_path):
