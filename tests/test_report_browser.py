@@ -243,3 +243,21 @@ def test_hostile_layer_name_is_shown_as_text_everywhere(reports, browser):
         assert opened.dialogs == []
     finally:
         page.close()
+
+
+def test_the_checks_catch_a_page_that_reaches_out_overflows_errs_or_alerts(tmp_path, browser):
+    """The same harness on a page that breaks every rule: each breach is seen."""
+    from infolens.report import Report
+
+    report = Report("a bad page")
+    report.add_html('<img alt="remote" src="https://example.invalid/x.png">'
+                    '<div style="width: 2000px">too wide</div>'
+                    '<script>console.error("boom"); alert("hello")</script>')
+    opened = Opened(browser, report.write(tmp_path / "bad.html"))
+    try:
+        assert opened.blocked == ["https://example.invalid/x.png"]
+        assert any("boom" in e for e in opened.errors)
+        assert opened.dialogs == ["hello"]
+        assert opened.js("document.documentElement.scrollWidth") > WIDTH
+    finally:
+        opened.page.close()
