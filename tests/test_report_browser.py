@@ -198,7 +198,7 @@ def test_report_opens_offline_draws_every_figure_and_fits_the_screen(kind, repor
 
 def _slider_moves_the_points(opened: Opened) -> None:
     """Click the left end of the first slider's rail: the slider goes to its first epoch and the
-    drawn points of the animated traces move."""
+    drawn points of the animated traces move; then Play runs back to the last epoch."""
     page = opened.page
     chart = page.locator(".plotly-chart", has=page.locator(".slider-rail-rect")).first
     read = ("c => [c._fullLayout.sliders[0].active, "
@@ -215,6 +215,12 @@ def _slider_moves_the_points(opened: Opened) -> None:
     assert active == 0
     assert chart.locator(".slider-group > text.slider-label").text_content() != label
     assert len(after) == len(before) and after != before
+    # Play runs through the epochs to the last one, which shows the points as they were at first
+    chart.locator(".updatemenu-button", has_text="Play").click()
+    page.wait_for_function("c => c._fullLayout.sliders[0].active === c._fullLayout.sliders[0].steps.length - 1",
+                           arg=chart.element_handle(), timeout=20000)
+    page.wait_for_timeout(400)
+    assert chart.evaluate(read)[1] == before
 
 
 def test_hostile_layer_name_is_shown_as_text_everywhere(reports, browser):
