@@ -323,7 +323,8 @@ def test_infolens_probe_cli_quick_run_writes_every_output(tmp_path) -> None:
     html = (out / "report.html").read_text()
     assert "Probes: what each layer keeps about the label" in html
     # 3-D PCA maps of the last block, the input and the skip block, and the animated map sequence
-    assert html.count('"type":"scatter3d"') == 30 and html.count('class="plotly-data"') == 4  # 10 classes each
+    # (one scatter3d trace per class: 10 digits in each of the 3 maps)
+    assert html.count('"type":"scatter3d"') == 30 and html.count('class="plotly-data"') == 4
     assert "evaluation accuracy" in result.output and "report.html" in result.output
 
 

@@ -28,8 +28,8 @@ from infolens.report import (  # noqa: E402
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 SCRIPT = re.compile(r"<script([^>]*)>(.*?)</script>", re.S)
-FIGURE_DATA = re.compile(r'<script type="application/json" class="plotly-data" data-target="([^"]+)">(.*?)</script>',
-                         re.S)
+FIGURE_DATA = re.compile(
+    r'<script type="application/json" class="plotly-data" data-target="([^"]+)">(.*?)</script>', re.S)
 
 
 def _without_scripts(text):
@@ -172,7 +172,8 @@ def test_information_plane_figure_has_a_frame_per_epoch_and_the_seed_spread():
     current = figure["frames"][2]["data"][0]
     assert current["x"] == [pytest.approx(8.05), pytest.approx(7.05)]
     assert current["y"] == [pytest.approx(0.35), pytest.approx(0.35)]
-    layer, panel, epoch, ixt, ixt_sd, ixt_min, ixt_max, ity, ity_sd, ity_min, ity_max, n = current["customdata"][0]
+    layer, panel, epoch, _, ixt_sd, ixt_min, ixt_max, _, ity_sd, ity_min, ity_max, n = (
+        current["customdata"][0])
     assert (layer, panel, epoch, n) == ("&lt;b&gt;l0&lt;/b&gt;", "tanh", 2, 2)
     assert (ixt_min, ixt_max, ity_min, ity_max) == (8.0, 8.1, 0.3, 0.4)
     assert ixt_sd == pytest.approx(0.1 / np.sqrt(2), rel=1e-3) and ity_sd == pytest.approx(0.0707, rel=1e-3)

@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import require
 
+from conftest import require
 from infolens.cli import main
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -75,7 +75,8 @@ def _custom_report(out: Path) -> Path:
     frame = plane.result.to_frame()
     report = Report(f"My model: {HOSTILE}")
     report.add_heading(f"Plane of {HOSTILE}")
-    report.add_plotly(information_plane_figure(frame, title=f"binning, layer {HOSTILE}"), f"caption {HOSTILE}")
+    report.add_plotly(information_plane_figure(frame, title=f"binning, layer {HOSTILE}"),
+                      f"caption {HOSTILE}")
     report.add_plotly(mi_vs_epoch_figure(frame, title="curves"))
     report.add_table(frame.head(3))
     with torch.no_grad():
@@ -177,9 +178,9 @@ def test_report_opens_offline_draws_every_figure_and_fits_the_screen(kind, repor
         # every Plotly figure has its traces drawn (SVG points or lines, or a WebGL scene) and is not blank
         charts = page.locator(".plotly-chart")
         assert charts.count() == n_plotly
-        drawn = opened.js("Array.from(document.querySelectorAll('.plotly-chart')).map(c => "
-                          "c.querySelectorAll('.scatterlayer .trace path.point, .scatterlayer .trace path.js-line')"
-                          ".length + c.querySelectorAll('.gl-container canvas').length)")
+        marks = ".scatterlayer .trace path.point, .scatterlayer .trace path.js-line, .gl-container canvas"
+        drawn = opened.js("s => Array.from(document.querySelectorAll('.plotly-chart'))"
+                          ".map(c => c.querySelectorAll(s).length)", marks)
         assert all(n > 0 for n in drawn), drawn
         for i in range(n_plotly):
             assert _pixel_spread(charts.nth(i).screenshot()) > 8.0, f"figure {i} looks blank"
@@ -201,8 +202,8 @@ def _slider_moves_the_points(opened: Opened) -> None:
     drawn points of the animated traces move; then Play runs back to the last epoch."""
     page = opened.page
     chart = page.locator(".plotly-chart", has=page.locator(".slider-rail-rect")).first
-    read = ("c => [c._fullLayout.sliders[0].active, "
-            "Array.from(c.querySelectorAll('.scatterlayer path.point')).map(p => p.getAttribute('transform'))]")
+    read = ("c => [c._fullLayout.sliders[0].active, Array.from(c.querySelectorAll("
+            "'.scatterlayer path.point')).map(p => p.getAttribute('transform'))]")
     active, before = chart.evaluate(read)
     label = chart.locator(".slider-group > text.slider-label").text_content()
     steps = chart.evaluate("c => c._fullLayout.sliders[0].steps.length")
@@ -217,8 +218,8 @@ def _slider_moves_the_points(opened: Opened) -> None:
     assert len(after) == len(before) and after != before
     # Play runs through the epochs to the last one, which shows the points as they were at first
     chart.locator(".updatemenu-button", has_text="Play").click()
-    page.wait_for_function("c => c._fullLayout.sliders[0].active === c._fullLayout.sliders[0].steps.length - 1",
-                           arg=chart.element_handle(), timeout=20000)
+    last = "c => c._fullLayout.sliders[0].active === c._fullLayout.sliders[0].steps.length - 1"
+    page.wait_for_function(last, arg=chart.element_handle(), timeout=20000)
     page.wait_for_timeout(400)
     assert chart.evaluate(read)[1] == before
 
@@ -245,7 +246,8 @@ def test_hostile_layer_name_is_shown_as_text_everywhere(reports, browser):
         page.wait_for_timeout(300)
         hover = chart.locator(".hoverlayer").text_content()
         assert HOSTILE in hover and "epoch" in hover and "sd" in hover and "min" in hover
-        assert opened.js("document.querySelectorAll('main script:not([type=\"application/json\"])').length") == 0
+        code = "document.querySelectorAll('main script:not([type=\"application/json\"])').length"
+        assert opened.js(code) == 0  # no executable script inside the page's content
         assert opened.dialogs == []
     finally:
         page.close()

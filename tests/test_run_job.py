@@ -96,7 +96,7 @@ def test_report_is_self_contained_and_complete(tiny_run):
     assert outside.count('src="data:image/png;base64,') == 3  # accuracy, compression, probes
     figures = [json.loads(m) for m in re.findall(r'class="plotly-data" data-target="[^"]+">(.*?)</script>',
                                                  html, re.S)]
-    # the plane (one frame per recorded epoch), the curves, the 3-D map of the last hidden layer per activation
+    # the plane (a frame per recorded epoch), the curves, the 3-D map of the last hidden layer per activation
     kinds = [sorted({t["type"] for t in f["data"]}) for f in figures]
     assert kinds == [["scatter"], ["scatter"], ["scatter3d"], ["scatter3d"]]
     epochs = sorted({int(e) for e in load_run(out).result.to_frame()["epoch"]})

@@ -50,6 +50,7 @@ def test_seed_summary_means_and_stds():
                 & (stats.epoch == 10)].iloc[0]
     assert row["mean"] == pytest.approx(2 * np.log1p(10) + 0.5)
     assert row["std"] == pytest.approx(np.std([0, 1], ddof=1))
+    assert row["max"] - row["min"] == pytest.approx(1.0)  # the two seeds differ by 1 (see _plane_frame)
     assert row["n_seeds"] == 2
 
 

@@ -80,14 +80,14 @@ def _units(frame: Any) -> str:
 
 
 def seed_summary(data: Any, by: Sequence[str] = ("activation", "layer", "quantity", "epoch")) -> Any:
-    """Mean, standard deviation and count of ``value`` over seeds, per group ``by``.
+    """Mean, standard deviation, minimum, maximum and count of ``value`` over seeds, per group ``by``.
 
-    Returns a DataFrame with the ``by`` columns and ``mean``, ``std`` (0 for a single seed) and
-    ``n_seeds``, sorted by ``by``.
+    Returns a DataFrame with the ``by`` columns and ``mean``, ``std`` (0 for a single seed),
+    ``min``, ``max`` and ``n_seeds``, sorted by ``by``.
     """
     frame = _as_frame(data, "seed_summary", [*by, "value"])
     grouped = frame.groupby(list(by), sort=True)["value"]
-    out = grouped.agg(mean="mean", std="std", n_seeds="count").reset_index()
+    out = grouped.agg(mean="mean", std="std", min="min", max="max", n_seeds="count").reset_index()
     out["std"] = out["std"].fillna(0.0)
     return out
 

@@ -22,6 +22,6 @@ from infolens.report.interactive import (
     scatter3d_figure,
 )
 
-__all__ = ["Report", "atomic_write_bytes", "embedding_sequence_figure", "figure_png", "information_plane_figure",
-           "mi_vs_epoch_figure", "plot_text", "plotly_html", "png_data_uri", "scatter3d_figure", "scatter3d_html",
-           "table_html"]
+__all__ = ["Report", "atomic_write_bytes", "embedding_sequence_figure", "figure_png",
+           "information_plane_figure", "mi_vs_epoch_figure", "plot_text", "plotly_html", "png_data_uri",
+           "scatter3d_figure", "scatter3d_html", "table_html"]

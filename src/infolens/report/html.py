@@ -61,8 +61,9 @@ figure img { max-width: 100%; height: auto; border: 1px solid var(--line); borde
 figcaption, caption { color: var(--muted); font-size: .92em; margin-top: 4px; text-align: left;
                       caption-side: bottom; padding-top: 4px; }
 .table-wrap { overflow-x: auto; margin: 14px 0;
-              background: linear-gradient(to right, #fff 30%, #fff0), linear-gradient(to left, #fff 30%, #fff0)
-                          100% 0, radial-gradient(farthest-side at 0 50%, #0003, #0000),
+              background: linear-gradient(to right, #fff 30%, #fff0),
+                          linear-gradient(to left, #fff 30%, #fff0) 100% 0,
+                          radial-gradient(farthest-side at 0 50%, #0003, #0000),
                           radial-gradient(farthest-side at 100% 50%, #0003, #0000) 100% 0;
               background-repeat: no-repeat; background-size: 40px 100%, 40px 100%, 14px 100%, 14px 100%;
               background-attachment: local, local, scroll, scroll; }  /* shadows where it scrolls */

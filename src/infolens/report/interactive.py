@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from infolens._validation import as_samples, check_int, fail
+from infolens.viz import _natural_key, seed_summary
 
 __all__ = [
     "PALETTE",
@@ -30,7 +31,6 @@ __all__ = [
     "mi_vs_epoch_figure",
     "plot_text",
     "scatter3d_figure",
-    "seed_spread",
 ]
 
 #: Colours of layers and classes (matplotlib's tab10, so interactive and PNG figures agree).
@@ -53,30 +53,12 @@ def _round(values: Any, digits: int = 4) -> list[Any]:
     return out
 
 
-def _natural_key(name: str) -> list[Any]:
-    import re
-
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(name))]
-
-
 def _evenly(items: Sequence[Any], limit: int) -> list[Any]:
     """At most ``limit`` items, evenly spaced, the first and last always kept."""
     if len(items) <= limit:
         return list(items)
     keep = np.unique(np.round(np.linspace(0, len(items) - 1, limit)).astype(int))
     return [items[i] for i in keep]
-
-
-def seed_spread(frame: Any, by: Sequence[str] = ("activation", "layer", "epoch", "quantity")) -> Any:
-    """Mean, standard deviation (0 for one seed), minimum, maximum and count of ``value`` over seeds.
-
-    ``frame`` is a tidy frame of plane measurements (columns ``by``, ``seed`` and ``value``).
-    Returns one row per group with columns ``by`` and ``mean, sd, min, max, n_seeds``.
-    """
-    grouped = frame.groupby(list(by), sort=False)["value"]
-    out = grouped.agg(mean="mean", sd="std", min="min", max="max", n_seeds="count").reset_index()
-    out["sd"] = out["sd"].fillna(0.0)
-    return out
 
 
 def _grid_axes(n_rows: int, n_cols: int, titles: Sequence[str], *, x_title: str, y_titles: Sequence[str],
@@ -136,7 +118,7 @@ def _plane_points(spread: Any, panel: str, layers: Sequence[str], labels: Mappin
             continue
         x, y = q["I_XT"], q["I_TY"]
         custom = [plot_text(labels.get(layer, layer)), plot_text(panel), int(epoch),
-                  *_round([x["mean"], x["sd"], x["min"], x["max"], y["mean"], y["sd"], y["min"], y["max"]]),
+                  *_round([x["mean"], x["std"], x["min"], x["max"], y["mean"], y["std"], y["min"], y["max"]]),
                   int(x["n_seeds"])]
         wide[(layer, int(epoch))] = [x["mean"], y["mean"], custom]
     return wide
@@ -182,7 +164,7 @@ def information_plane_figure(frame: Any, *, title: str, units: str = "bits",
     labels = dict(layer_labels or {})
     panels = list(dict.fromkeys(frame[panel]))
     layers = sorted(dict.fromkeys(frame["layer"]), key=_natural_key)
-    spread = seed_spread(frame, (panel, "layer", "epoch", "quantity"))
+    spread = seed_summary(frame, (panel, "layer", "epoch", "quantity"))
     epochs = _evenly(sorted({int(e) for e in frame["epoch"]}), max_frames)
     u = plot_text(units)
     layout = _base_layout(plot_text(title))
@@ -336,7 +318,7 @@ def mi_vs_epoch_figure(frame: Any, *, title: str, units: str = "bits",
     labels = dict(layer_labels or {})
     panels = list(dict.fromkeys(frame[panel]))
     layers = sorted(dict.fromkeys(frame["layer"]), key=_natural_key)
-    spread = seed_spread(frame, (panel, "layer", "epoch", "quantity"))
+    spread = seed_summary(frame, (panel, "layer", "epoch", "quantity"))
     keep = set(_evenly(sorted({int(e) for e in frame["epoch"]}), max_points))
     spread = spread[spread["epoch"].isin(keep)].sort_values("epoch")
     u = plot_text(units)
@@ -369,15 +351,15 @@ def mi_vs_epoch_figure(frame: Any, *, title: str, units: str = "bits",
                 color = PALETTE[i % len(PALETTE)]
                 x = _round(part["epoch"].to_numpy() + 1)
                 label = plot_text(labels.get(layer, layer))
-                if float(part["sd"].max()) > 0:
-                    upper = part["mean"].to_numpy() + part["sd"].to_numpy()
-                    lower = part["mean"].to_numpy() - part["sd"].to_numpy()
+                if float(part["std"].max()) > 0:
+                    upper = part["mean"].to_numpy() + part["std"].to_numpy()
+                    lower = part["mean"].to_numpy() - part["std"].to_numpy()
                     data.append({"type": "scatter", "mode": "lines", "xaxis": xref, "yaxis": yref,
                                  "x": x + x[::-1], "y": _round(upper) + _round(lower)[::-1],
                                  "fill": "toself", "fillcolor": _rgba(color, 0.15), "line": {"width": 0},
                                  "hoverinfo": "skip", "showlegend": False, "legendgroup": f"layer{i}"})
                 custom = [[label, plot_text(panel_name), int(e), *_round([m, s, lo, hi]), int(n)]
-                          for e, m, s, lo, hi, n in zip(part["epoch"], part["mean"], part["sd"], part["min"],
+                          for e, m, s, lo, hi, n in zip(part["epoch"], part["mean"], part["std"], part["min"],
                                                         part["max"], part["n_seeds"], strict=True)]
                 data.append({"type": "scatter", "mode": "lines+markers", "xaxis": xref, "yaxis": yref,
                              "name": label, "legendgroup": f"layer{i}", "showlegend": r == 0 and j == 0,
