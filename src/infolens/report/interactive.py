@@ -208,7 +208,7 @@ def information_plane_figure(frame: Any, *, title: str, units: str = "bits",
     frames = [frame_of(e) for e in epochs]
     layout.update(_epoch_slider([str(e) for e in epochs]))
     layout["legend"] = {"orientation": "h", "x": 0.0, "y": 1.07, "yanchor": "bottom"}
-    layout["margin"] = {"l": 60, "r": 20, "t": 120, "b": 150}
+    layout["margin"] = {"l": 60, "r": 20, "t": 100, "b": 150}
     layout["annotations"] = annotations
     layout["height"] = 620
     return {"data": data, "layout": layout, "frames": frames}
@@ -367,7 +367,7 @@ def mi_vs_epoch_figure(frame: Any, *, title: str, units: str = "bits",
                              "line": {"color": color, "width": 1.6}, "marker": {"color": color, "size": 4}})
     layout["annotations"] = annotations
     layout["legend"] = {"orientation": "h", "x": 0.0, "y": 1.04, "yanchor": "bottom"}
-    layout["margin"] = {"l": 60, "r": 20, "t": 110, "b": 60}
+    layout["margin"] = {"l": 60, "r": 20, "t": 95, "b": 60}
     layout["height"] = 300 * len(quantities) + 140
     return {"data": data, "layout": layout}
 
