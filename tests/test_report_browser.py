@@ -17,6 +17,7 @@ reason (and fail under CI: ``require`` in conftest.py).
 from __future__ import annotations
 
 import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -36,7 +37,7 @@ HOSTILE = "<script>alert(1)</script>"
 ARTIFACTS = Path(os.environ.get("INFOLENS_ARTIFACTS") or Path(__file__).parent / "artifacts")
 WIDTH, HEIGHT = 1366, 768
 #: Report kind -> (Plotly figures, epoch sliders, PNG images) each report must show.
-EXPECTED = {"main": (4, 1, 3), "ib": (1, 1, 3), "probe": (4, 1, 2), "custom": (3, 1, 0)}
+EXPECTED = {"main": (4, 1, 3), "ib": (1, 1, 3), "probe": (4, 1, 2), "compare": (0, 0, 1), "custom": (3, 1, 0)}
 
 
 def _playwright_available() -> bool:
@@ -85,6 +86,20 @@ def _custom_report(out: Path) -> Path:
     return report.write(out / "report.html")
 
 
+def _compared(root: Path) -> None:
+    """``infolens compare`` of two runs' verdict rows (written in the schema the analysis step stores:
+    the main job of this version stores none), one of them with a hostile variant name."""
+    runs = []
+    for name, variant, ratio in (("a", "tanh", 0.41), ("b", HOSTILE, 0.97)):
+        runs.append(root / "verdicts" / name)
+        runs[-1].mkdir(parents=True)
+        row = {"variant": variant, "estimator": "binning(bins=30)", "split": "train", "layer": "layers.3",
+               "ratio_mean": ratio, "ratio_low": ratio - 0.05, "ratio_high": ratio + 0.03, "n_seeds": 3,
+               "compresses": ratio < 0.9, "paper_says": True}
+        (runs[-1] / "summary.json").write_text(json.dumps({"verdicts": [row]}))
+    _invoke(["compare", *map(str, runs), "--out", str(root / "compare")])
+
+
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One small real run of each report kind (about 40 s together on 2 cores)."""
@@ -95,6 +110,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
              "--no-progress", "--run-dir", str(root / "main"), "--out", str(root / "ib")])
     _invoke(["probe", "--quick", "--dataset", "digits", "--epochs", "3", "--method", "pca",
              "--embed-points", "150", "--snapshots", "3", "--out", str(root / "probe")])
+    _compared(root)
     (root / "custom").mkdir()
     _custom_report(root / "custom")
     return {kind: root / kind / "report.html" for kind in EXPECTED}
