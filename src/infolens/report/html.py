@@ -90,7 +90,7 @@ _PLOTLY_BOOT = """
   var nodes = document.querySelectorAll("script.PLOTLY_DATA");
   Array.prototype.forEach.call(nodes, function (node) {
     var spec = JSON.parse(node.textContent);
-    Plotly.newPlot(document.getElementById(node.getAttribute("data-target")), spec);
+    Plotly.newPlot(node.previousElementSibling, spec);  // the chart's div (ids of equal figures agree)
   });
 })();
 """.replace("PLOTLY_DATA", _PLOTLY_DATA)
