@@ -1,7 +1,8 @@
 """Every kind of report opened in a real browser (headless Chromium driven by Playwright).
 
-Small real runs of each report kind (the main job, ``infolens ib``, ``infolens probe``, and a
-report of a user's own model built with the public report helpers, whose layer is named
+Small real runs of each report kind (the main job, ``infolens ib``, ``infolens probe``, an
+experiment preset, ``infolens compare``, and a report of a user's own model built with the public
+report helpers, whose layer is named
 ``<script>alert(1)</script>``) are opened at 1366 x 768, the size of a small laptop screen. For
 each: no console error, no request other than the file itself (every request is intercepted and
 any other is aborted and reported), every Plotly figure drawn with its traces and every PNG loaded,
@@ -37,7 +38,8 @@ HOSTILE = "<script>alert(1)</script>"
 ARTIFACTS = Path(os.environ.get("INFOLENS_ARTIFACTS") or Path(__file__).parent / "artifacts")
 WIDTH, HEIGHT = 1366, 768
 #: Report kind -> (Plotly figures, epoch sliders, PNG images) each report must show.
-EXPECTED = {"main": (4, 1, 3), "ib": (1, 1, 3), "probe": (4, 1, 2), "compare": (0, 0, 1), "custom": (3, 1, 0)}
+EXPECTED = {"main": (4, 1, 3), "ib": (1, 1, 3), "probe": (4, 1, 2), "experiment": (2, 2, 2),
+            "compare": (0, 0, 1), "custom": (3, 1, 0)}
 
 
 def _playwright_available() -> bool:
@@ -102,7 +104,7 @@ def _compared(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One small real run of each report kind (about 40 s together on 2 cores)."""
+    """One small real run of each report kind (about 70 s together on 2 cores)."""
     root = tmp_path_factory.mktemp("reports")
     _invoke(["run", "--quick", "--epochs", "12", "--points-per-decade", "5", "--checkpoint-every", "5",
              "--costly-epochs", "0", "--threads", "1", "--no-progress", "--out", str(root / "main")])
@@ -110,6 +112,8 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
              "--no-progress", "--run-dir", str(root / "main"), "--out", str(root / "ib")])
     _invoke(["probe", "--quick", "--dataset", "digits", "--epochs", "3", "--method", "pca",
              "--embed-points", "150", "--snapshots", "3", "--out", str(root / "probe")])
+    _invoke(["run", "--experiment", "noisy-nets", "--quick", "--threads", "1", "--no-progress",
+             "--out", str(root / "experiment")])  # planes on train and test, the clustering figure
     _compared(root)
     (root / "custom").mkdir()
     _custom_report(root / "custom")

@@ -75,13 +75,18 @@ def build_experiment_report(run_dir: str | os.PathLike[str], *, log: Log | None 
     exp = summary["experiment"]
     report = Report(f"infolens experiment {exp['name']}: {exp['title']}")
     _claim_section(report, summary)
+    import matplotlib.pyplot as plt
+
+    planes = _interactive_planes(data, summary)
     for name, (fig, caption) in _figures(data, summary).items():
         png = figure_png(fig, dpi=100)
         atomic_write_bytes(root / name, png)
-        import matplotlib.pyplot as plt
-
         plt.close(fig)
-        report.add_png(png, caption)
+        if name in planes:  # the file stays next to the report; the page shows the interactive plane
+            report.add_plotly(planes[name], caption + f" Play runs through the recorded epochs; hover a "
+                              f"point for both quantities over seeds. Static figure: {name}.")
+        else:
+            report.add_png(png, caption)
     _layers_section(report, summary)
     _timings_section(report, summary)
     path = report.write(root / "report.html")
@@ -128,6 +133,36 @@ def _claim_section(report: Report, summary: dict[str, Any]) -> None:
 
 def _short(label: str) -> str:
     return label if len(label) < 48 else label[:45] + "..."
+
+
+def _plane_frame(data: Any, summary: dict[str, Any], key: str, split: str) -> Any:
+    """The plane of every variant under its own settings of estimator ``key`` on ``split`` (tidy)."""
+    import pandas as pd
+
+    frame = data.results[split].to_frame()
+    per_variant = data.labels()
+    parts = [frame[(frame["activation"] == name) & (frame["estimator"] == per_variant[name][key])]
+             for name in summary["experiment"]["variants"]]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _interactive_planes(data: Any, summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``plane_<estimator>_<split>.png`` -> its interactive figure (epoch slider, seed spread)."""
+    from infolens.report.interactive import information_plane_figure
+
+    exp = summary["experiment"]
+    last = len(data.layers) - 1
+    labels = {layer: f"L{i + 1}" if i < last else "out" for i, layer in enumerate(data.layers)}
+    per_variant = data.labels()
+    out = {}
+    for key in data.preset.estimators:
+        shown = ", ".join(sorted({per_variant[name][key] for name in exp["variants"]}))
+        for split in exp["splits"]:
+            out[f"plane_{key}_{split}.png"] = information_plane_figure(
+                _plane_frame(data, summary, key, split), layer_labels=labels, units=exp["units"],
+                title=f"{exp['name']}: {shown}, {split} set ({exp['samples'][split]} inputs), "
+                      f"mean over {len(exp['seeds'])} seeds")
+    return out
 
 
 def _figures(data: Any, summary: dict[str, Any]) -> dict[str, tuple[Any, str]]:
