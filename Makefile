@@ -18,12 +18,13 @@ $(VENV)/.installed: pyproject.toml setup.py src/infolens/estimators/_knn_kernels
 demo: $(VENV)/.installed
 	$(PY) -m infolens run
 
-# every test, the slow ones included (about 11 minutes on 2 idle cores; the main job at its defaults ~4 min)
+# every test, the slow ones included (about 17 minutes on 2 cores; the main job at its defaults ~4 min);
+# the 25 slowest are listed at the end
 test: $(VENV)/.installed
 	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
-# the same without the tests marked slow (about 4 minutes)
+# the same without the tests marked slow (training at defaults, notebooks, Ray, multi-process Lightning)
 test-fast: $(VENV)/.installed
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest -q -m "not slow"
