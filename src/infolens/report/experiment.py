@@ -113,11 +113,9 @@ def _claim_section(report: Report, summary: dict[str, Any]) -> None:
     if disagree:
         report.add_text("Where we disagree with the paper: " + "; ".join(
             f"{r['variant']} under {r['estimator']} on the {r['split']} set ({_word(r['compresses'])}, "
-            f"final/peak "
-            f"{_interval(r)}; the paper: {_word(r['paper_says'])})" for r in disagree)
+            f"final/peak {_interval(r)}; the paper: {_word(r['paper_says'])})" for r in disagree)
             + ". Our runs are shorter and smaller than the paper's (see the set-up above); the "
-              "disagreement is "
-              "stated, not explained away.", css_class="note")
+              "disagreement is stated, not explained away.", css_class="note")
     acc = summary.get("accuracy", {})
     rows = []
     for variant, entry in acc.items():
@@ -191,15 +189,14 @@ def _figures(data: Any, summary: dict[str, Any]) -> dict[str, tuple[Any, str]]:
             fig.suptitle(f"{exp['name']}: information plane, {', '.join(shown)}, {split} set "
                          f"({exp['samples'][split]} inputs), mean over {len(exp['seeds'])} seeds",
                          fontsize="medium")
-            figures[f"plane_{key}_{split}.png"] = (fig, f"Estimator {', '.join(shown)} on the {split} "
-                                                        f"set: each "
-                                                   "layer's trajectory, mean over seeds with a one-sd band; "
-                                                   "colour = epoch.")
+            figures[f"plane_{key}_{split}.png"] = (
+                fig, f"Estimator {', '.join(shown)} on the {split} set: each layer's trajectory, mean "
+                     "over seeds with a one-sd band; colour = epoch.")
     if exp["name"] == "noisy-nets" or "clustering" in summary:
         figures["clustering.png"] = (_clustering_figure(data, summary, labels),
                                      "Top: I(X;T) per hidden layer against epoch (the estimator in the "
-                                     "title); "
-                                     "bottom: the clustering score of the same layer, mean over seeds.")
+                                     "title); bottom: the clustering score of the same layer, mean over "
+                                     "seeds.")
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     viz.plot_metrics(data.metrics, ("train_accuracy", "test_accuracy"), ax=ax, title="accuracy")
     figures["accuracy.png"] = (fig, "Train (solid) and test (dashed) accuracy, mean over seeds.")
@@ -253,13 +250,10 @@ def _layers_section(report: Report, summary: dict[str, Any]) -> None:
     if summary.get("clustering"):
         report.add_heading("Does compression coincide with clustering?")
         report.add_text("Spearman rank correlation, over the recorded epochs, between the seed-mean "
-                        "I(X;T) of a "
-                        "layer and its seed-mean clustering score; 'after peak' uses the epochs from "
-                        "the peak of "
-                        "I(X;T) on. Goldfeld et al. report that I(X;T) falls as the representations "
-                        "cluster: that "
-                        "is a strongly negative correlation after the peak when the score grows with "
-                        "clustering.")
+                        "I(X;T) of a layer and its seed-mean clustering score; 'after peak' uses the "
+                        "epochs from the peak of I(X;T) on. Goldfeld et al. report that I(X;T) falls as "
+                        "the representations cluster: that is a strongly negative correlation after the "
+                        "peak when the score grows with clustering.")
         report.add_table(summary["clustering"], "Compression against clustering.", float_format="{:.2f}")
 
 

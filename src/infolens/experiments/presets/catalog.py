@@ -21,8 +21,7 @@ _GOLDFELD = ("Z. Goldfeld, E. van den Berg, K. Greenewald, I. Melnyk, N. Nguyen,
              "Y. Polyanskiy, \"Estimating information flow in deep neural networks\", ICML 2019, PMLR "
              "97:2299-2308.")
 _LORENZEN = ("S. S. Lorenzen, C. Igel and M. Nielsen, \"Information bottleneck: exact analysis of "
-             "(quantized) "
-             "neural networks\", ICLR 2022 (arXiv:2106.12912).")
+             "(quantized) neural networks\", ICLR 2022 (arXiv:2106.12912).")
 _CHELOMBIEV = ("I. Chelombiev, C. Houghton and C. O'Donnell, \"Adaptive estimators show information "
                "compression in deep neural networks\", ICLR 2019 (arXiv:1902.09037).")
 
@@ -64,9 +63,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         title="8-bit quantized networks: exact I(X;T) and I(T;Y) (Lorenzen et al. 2022)",
         paper=_LORENZEN,
         claim="With every activation quantized, I(X;T) and I(T;Y) are exact: all layers show a fitting "
-              "phase, "
-              "the output layer compresses in every run, and compression of the hidden layers depends on "
-              "the activation function.",
+              "phase, the output layer compresses in every run, and compression of the hidden layers "
+              "depends on the activation function.",
         dataset="szt12", architecture="mlp", widths=SZT_WIDTHS,
         variants=(Variant("tanh", "tanh", quantize_bits=8, paper_says={"exact": True}),
                   Variant("relu", "relu", quantize_bits=8, quantize_range=(0.0, 4.0),
@@ -77,16 +75,15 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         note="8-bit activations in the forward pass (tanh on a grid over [-1, 1], ReLU over [0, 4], clipped "
              "above), clipped straight-through gradients; the 12-bit task. The softmax output is read on the "
              "same grid (on [0, 1]: 128 levels for tanh, 64 for ReLU). The paper's 'depends on the "
-             "activation' "
-             "is recorded as no stated outcome for ReLU."),
+             "activation' is recorded as no stated outcome for ReLU."),
     Preset(
         name="adaptive",
         title="Adaptive binning and adaptive KDE on ReLU networks, with and without weight decay "
               "(Chelombiev et al. 2019)",
         paper=_CHELOMBIEV,
         claim="With adaptive estimators, compression appears in ReLU networks as well as tanh ones "
-              "(saturation "
-              "is not required), varies across initialisations, and L2 weight decay increases it markedly.",
+              "(saturation is not required), varies across initialisations, and L2 weight decay "
+              "increases it markedly.",
         dataset="szt12", architecture="mlp", widths=SZT_WIDTHS,
         variants=(Variant("relu", "relu", paper_says={"adaptive_binning": True, "adaptive_kde": True}),
                   Variant("relu+wd", "relu", weight_decay=5e-4,
