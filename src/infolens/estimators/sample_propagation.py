@@ -64,6 +64,11 @@ def default_n_mc(n: int) -> int:
     return max(n, MIN_DEFAULT_MC)
 
 
+def _stratified(n: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """``draws`` indices into ``0 .. n-1`` running through random permutations (each used about equally)."""
+    return np.concatenate([rng.permutation(n) for _ in range(-(-draws // n))])[:draws]
+
+
 def mixture_entropy_mc(centres: torch.Tensor, sigma: float, n_mc: int,
                        rng: np.random.Generator) -> tuple[float, float]:
     """``(h, stderr)`` in nats of the mixture of ``N(s_i, sigma^2 I)`` over the rows of ``centres``.
@@ -76,7 +81,7 @@ def mixture_entropy_mc(centres: torch.Tensor, sigma: float, n_mc: int,
     scale = 1.0 / (2.0 * sigma * sigma)
     # -ln g(t) = ln n + d/2 ln(2 pi sigma^2) - ln sum_i exp(-|t - s_i|^2 / (2 sigma^2))
     offset = math.log(n) + 0.5 * d * math.log(2.0 * math.pi * sigma * sigma)
-    order = np.concatenate([rng.permutation(n) for _ in range(-(-n_mc // n))])[:n_mc]
+    order = _stratified(n, n_mc, rng)
     kernels = CentreKernels(centres, [scale], spread=sigma)
     values = np.empty(n_mc)
     for start in range(0, n_mc, CHUNK):
@@ -139,7 +144,7 @@ def layer_information(centres: torch.Tensor, y: np.ndarray, n_classes: int, sigm
     rng = np.random.default_rng(seed)
     draws = n_mc or default_n_mc(n)
     scale = 1.0 / (2.0 * sigma * sigma)
-    inputs = np.concatenate([rng.permutation(n) for _ in range(-(-draws // n))])[:draws]
+    inputs = _stratified(n, draws, rng)
     members = rng.integers(0, k, draws)
     labels = np.asarray(y)
     counts = np.bincount(labels, minlength=n_classes)

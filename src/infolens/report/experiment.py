@@ -133,6 +133,12 @@ def _short(label: str) -> str:
     return label if len(label) < 48 else label[:45] + "..."
 
 
+def _layer_labels(data: Any) -> dict[str, str]:
+    """``L1 .. Ln`` for the hidden layers in depth order, ``out`` for the output layer."""
+    last = len(data.layers) - 1
+    return {layer: f"L{i + 1}" if i < last else "out" for i, layer in enumerate(data.layers)}
+
+
 def _plane_frame(data: Any, summary: dict[str, Any], key: str, split: str) -> Any:
     """The plane of every variant under its own settings of estimator ``key`` on ``split`` (tidy)."""
     import pandas as pd
@@ -149,8 +155,7 @@ def _interactive_planes(data: Any, summary: dict[str, Any]) -> dict[str, dict[st
     from infolens.report.interactive import information_plane_figure
 
     exp = summary["experiment"]
-    last = len(data.layers) - 1
-    labels = {layer: f"L{i + 1}" if i < last else "out" for i, layer in enumerate(data.layers)}
+    labels = _layer_labels(data)
     per_variant = data.labels()
     out = {}
     for key in data.preset.estimators:
@@ -173,18 +178,16 @@ def _figures(data: Any, summary: dict[str, Any]) -> dict[str, tuple[Any, str]]:
 
     exp = summary["experiment"]
     names = exp["variants"]
-    last = len(data.layers) - 1
-    labels = {layer: f"L{i + 1}" if i < last else "out" for i, layer in enumerate(data.layers)}
+    labels = _layer_labels(data)
     figures: dict[str, tuple[Any, str]] = {}
     per_variant = data.labels()
     for key in data.preset.estimators:
         for split in exp["splits"]:
-            frame = data.results[split].to_frame()
+            frame = _plane_frame(data, summary, key, split)
             fig, axes = plt.subplots(1, len(names), figsize=(5.6 * len(names), 4.4), squeeze=False)
             for ax, name in zip(axes[0], names, strict=True):
-                label = per_variant[name][key]
-                viz.plot_information_plane(frame[frame["estimator"] == label], activation=name, ax=ax,
-                                           layer_labels=labels, title=f"{name}, {split} set, {_short(label)}")
+                viz.plot_information_plane(frame, activation=name, ax=ax, layer_labels=labels,
+                                           title=f"{name}, {split} set, {_short(per_variant[name][key])}")
             shown = sorted({per_variant[name][key] for name in names})
             fig.suptitle(f"{exp['name']}: information plane, {', '.join(shown)}, {split} set "
                          f"({exp['samples'][split]} inputs), mean over {len(exp['seeds'])} seeds",
