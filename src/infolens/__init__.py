@@ -44,6 +44,8 @@ _LAZY: dict[str, str] = {
     "grid": "infolens.sweeps",
     "probe_layers": "infolens.probes",
     "ProbeReport": "infolens.probes",
+    "v_information": "infolens.estimators.usable",
+    "VInformation": "infolens.estimators.usable",
     "embed": "infolens.embedding",
     "Embedding": "infolens.embedding",
     "GaussianNoise": "infolens.noise",

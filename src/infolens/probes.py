@@ -8,7 +8,10 @@ accuracy says how linearly decodable ``Y`` is from that layer, and its held-out 
     I(T; Y) = H(Y) - H(Y | T) >= H(Y) - CE,   since  CE = E[-log q(y | t)] >= H(Y | T)
 
 for any classifier ``q`` (here the probe; the bound is tight when the probe is the Bayes
-classifier and loose when a linear probe cannot decode what the layer holds).
+classifier and loose when a linear probe cannot decode what the layer holds). The reported bound
+is the linear family's usable information (:func:`infolens.v_information`, computed there): ``H(Y)``
+is replaced by the held-out cross-entropy of the null model fitted on the same training part (the
+training label marginal), so label noise between the parts cancels in the paired difference.
 
 :func:`probe_layers` captures the activations of a model's layers (and of the raw input, named
 ``"input"``) and calls :func:`probe_activations`, which fits one probe per layer on several seeded
@@ -90,8 +93,11 @@ class ProbeReport:
         Width (number of features) of each layer.
     accuracy, accuracy_ci : mean held-out probe accuracy over the splits and its CI.
     cross_entropy, cross_entropy_ci : mean held-out cross-entropy of the probe, in ``units``.
-    mi_lower_bound, mi_lower_bound_ci : ``H(Y) - cross_entropy``, a lower bound on ``I(T; Y)``
-        in ``units`` (never clipped: a probe worse than the label prior gives a negative value).
+    mi_lower_bound, mi_lower_bound_ci : the probe's usable information ``H_V(Y) - cross_entropy``
+        (:func:`infolens.v_information` with ``family="linear"``: ``H_V(Y)`` is the held-out
+        cross-entropy of the null model, the training part's label marginal), a lower bound on
+        ``I(T; Y)`` in ``units`` up to sampling error (never clipped: a probe worse than the
+        null model gives a negative value).
     gain, gain_ci : accuracy gain over ``reference`` (paired over splits); None for the first layer.
     reference : tuple of (str or None)
         The layer each gain is measured against: the best earlier layer not flagged redundant.
@@ -379,16 +385,17 @@ def _probe_activations(activations: Mapping[str, Any], y: Any, n_splits: int, te
     start = time.perf_counter()
     acc = np.zeros((len(names), n_splits))
     ce = np.zeros((len(names), n_splits))
+    mi_nats = np.zeros((len(names), n_splits))
     strengths: list[float] = []
     with _single_threaded(torch.device(device).type == "cpu"):
-        _fit_all(features, target, labels, splits, n_classes, C, seed, acc, ce, strengths)
+        _fit_all(features, target, labels, splits, n_classes, C, seed, acc, mi_nats, ce, strengths, fn)
     seconds = time.perf_counter() - start
 
     n_test = len(splits[0][1])
     n_train = len(splits[0][0])
     ce_units = from_nats(ce, units)
     entropy_y = float(from_nats(entropy_y_nats, units))
-    mi = entropy_y - ce_units
+    mi = from_nats(mi_nats, units)
 
     def interval(values: np.ndarray) -> tuple[float, float]:
         return _corrected_interval(values, n_train, n_test, level)
@@ -433,8 +440,14 @@ def _probe_activations(activations: Mapping[str, Any], y: Any, n_splits: int, te
 
 def _fit_all(features: list[torch.Tensor], target: torch.Tensor, labels: np.ndarray,
              splits: list[tuple[np.ndarray, np.ndarray]], n_classes: int, C: float | str, seed: int,
-             acc: np.ndarray, ce: np.ndarray, strengths: list[float]) -> None:
-    """Fit every layer's probes on every split; fill ``acc``, ``ce`` (nats) and ``strengths``."""
+             acc: np.ndarray, mi: np.ndarray, ce: np.ndarray, strengths: list[float], fn: str) -> None:
+    """Fit every layer's probes on every split; fill ``acc``, ``mi``, ``ce`` (nats) and ``strengths``.
+
+    The bits are the linear family's usable information (:func:`infolens.v_information`, one
+    implementation): held-out cross-entropy of the fitted null model minus the probe's.
+    """
+    from infolens.estimators.usable import _fit_splits
+
     for i, data in enumerate(features):
         start_from = None
         if C == "auto":
@@ -442,11 +455,8 @@ def _fit_all(features: list[torch.Tensor], target: torch.Tensor, labels: np.ndar
         else:
             strength = float(C)
         strengths.append(strength)
-        for s, (train, test) in enumerate(splits):
-            # each fit starts from the previous split's solution: the training sets overlap, so the
-            # optimum is close and L-BFGS needs far fewer iterations to reach the same (unique) one
-            acc[i, s], ce[i, s], start_from = _probe_split(data, target, train, test, n_classes, strength,
-                                                           start_from)
+        fits = _fit_splits(data, target, splits, n_classes, "linear", strength, fn, init=start_from)
+        acc[i], mi[i], ce[i] = fits.accuracy, fits.information, fits.cross_entropy
 
 
 @contextmanager
@@ -542,20 +552,6 @@ def _standardized(data: torch.Tensor, train: np.ndarray,
     index_test = torch.as_tensor(test, device=data.device)
     x_train, x_test = standardize(data[index_train], data[index_test], rel_tol=1e-12)
     return x_train, x_test
-
-
-def _probe_split(data: torch.Tensor, target: torch.Tensor, train: np.ndarray, test: np.ndarray,
-                 n_classes: int, C: float, init: tuple[torch.Tensor, torch.Tensor] | None = None
-                 ) -> tuple[float, float, tuple[torch.Tensor, torch.Tensor]]:
-    """Held-out accuracy and cross-entropy (nats) of one probe, and the probe's ``(W, b)``."""
-    x_train, x_test = _standardized(data, train, test)
-    y_train = target[torch.as_tensor(train, device=data.device)]
-    y_test = target[torch.as_tensor(test, device=data.device)]
-    weight, bias = fit_softmax_regression(x_train, y_train, n_classes, C, init=init)
-    logits = x_test @ weight + bias
-    accuracy = float((logits.argmax(dim=1) == y_test).double().mean())
-    cross_entropy = float(nn.functional.cross_entropy(logits, y_test))
-    return accuracy, cross_entropy, (weight, bias)
 
 
 def _select_strength(data: torch.Tensor, target: torch.Tensor, labels: np.ndarray, train: np.ndarray,
