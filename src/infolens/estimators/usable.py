@@ -36,8 +36,14 @@ from infolens._units import check_units, from_nats
 from infolens._validation import as_labels, check_choice, check_float, check_int, check_seed, fail
 from infolens.estimators.result import Estimate
 from infolens.measures import entropy
-from infolens.probes import (_as_features, _corrected_interval, _single_threaded, _splits, _standardized,
-                             fit_softmax_regression)
+from infolens.probes import (
+    _as_features,
+    _corrected_interval,
+    _single_threaded,
+    _splits,
+    _standardized,
+    fit_softmax_regression,
+)
 
 FAMILIES = ("linear", "mlp")
 
@@ -153,6 +159,9 @@ def v_information(t: Any, y: Any, *, family: str = "linear", test_size: float = 
     data = data.to(device=device if device is not None else data.device, dtype=torch.float64)
     n_classes = int(labels.max()) + 1
     counts = np.bincount(labels, minlength=n_classes)
+    if counts.min() < 2:
+        raise fail("y", fn, "labels with at least 2 samples per class (one on each side of a held-out "
+                   "split)", got=f"class counts {counts.tolist()[:20]}")
     splits = _splits(labels, n_splits, test_size, seed)
     target = torch.as_tensor(labels, device=data.device)
     with _single_threaded(data.device.type == "cpu"):
@@ -255,7 +264,8 @@ def _fit_mlp(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
     optimizer = torch.optim.Adam([{"params": [w1, w2], "weight_decay": 1.0 / (C * len(x_fit))},
                                   {"params": [b1, b2], "weight_decay": 0.0}], lr=1e-2)
     with torch.no_grad():
-        best_loss, best = float(nn.functional.cross_entropy(forward(x_val), y_val)), [p.clone() for p in params]
+        best_loss = float(nn.functional.cross_entropy(forward(x_val), y_val))
+    best = [p.detach().clone() for p in params]
     waited = 0
     for _ in range(epochs):
         perm = torch.randperm(len(x_fit), generator=generator).to(device)
