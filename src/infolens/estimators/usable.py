@@ -60,14 +60,18 @@ class VInformation(Estimate):
     Attributes
     ----------
     pointwise : tuple of float
-        Per input row, the mean pointwise V-information over the splits in which the row was held
-        out, in ``units``; NaN for rows that no split held out (``pointwise_count`` is 0 there).
-        The lowest values are the hardest (or mislabelled) samples.
+        Pointwise V-information of every row that some split held out, in ``units``: the mean of
+        ``log q(y_i | t_i) - log p_null(y_i)`` over the splits that held row ``i`` out. The lowest
+        values are the hardest (or mislabelled) samples:
+        ``np.array(est.pointwise_index)[np.argsort(est.pointwise)]``.
+    pointwise_index : tuple of int
+        The input rows of ``pointwise`` (increasing; rows no split held out are absent).
     pointwise_count : tuple of int
-        How many splits held each row out.
+        How many splits held each of those rows out.
     """
 
     pointwise: tuple[float, ...] = ()
+    pointwise_index: tuple[int, ...] = ()
     pointwise_count: tuple[int, ...] = ()
 
 
@@ -182,8 +186,7 @@ def v_information(t: Any, y: Any, *, family: str = "linear", test_size: float = 
     for index, values in fits.pointwise:
         np.add.at(total, index, values)
         np.add.at(seen, index, 1)
-    pointwise = np.full(n, math.nan)
-    pointwise[seen > 0] = total[seen > 0] / seen[seen > 0]
+    rows = np.flatnonzero(seen)
 
     def conv(value: Any) -> Any:
         return from_nats(value, units)
@@ -198,7 +201,8 @@ def v_information(t: Any, y: Any, *, family: str = "linear", test_size: float = 
                  "cross_entropy": float(conv(fits.cross_entropy.mean())),
                  "split_values": tuple(float(v) for v in conv(info)),
                  "accuracy": float(fits.accuracy.mean()), "chance_accuracy": float(fits.chance.mean())},
-        pointwise=tuple(float(v) for v in conv(pointwise)), pointwise_count=tuple(int(v) for v in seen))
+        pointwise=tuple(float(v) for v in conv(total[rows] / seen[rows])),
+        pointwise_index=tuple(int(i) for i in rows), pointwise_count=tuple(int(seen[i]) for i in rows))
 
 
 def _fit_splits(data: torch.Tensor, target: torch.Tensor, splits: list[tuple[np.ndarray, np.ndarray]],
