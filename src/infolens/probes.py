@@ -516,6 +516,8 @@ def _as_features(value: Any, name: str, fn: str) -> torch.Tensor:
     """(n, ...) array or tensor -> finite (n, d) tensor (device kept for tensors)."""
     if isinstance(value, torch.Tensor):
         tensor = value.detach()
+        if tensor.ndim == 0 or tensor.device.type == "meta" or tensor.shape[0] < 4:
+            raise fail(name, fn, "a tensor of shape (n, ...) with n >= 4 on a real device", tensor)
         if tensor.ndim == 1:
             tensor = tensor[:, None]
         tensor = tensor.reshape(tensor.shape[0], -1) if tensor.ndim > 2 else tensor
@@ -524,7 +526,10 @@ def _as_features(value: Any, name: str, fn: str) -> torch.Tensor:
         if tensor.shape[1] == 0 or not bool(torch.isfinite(tensor).all()):
             raise fail(name, fn, "a finite array with at least one feature", tensor)
         return tensor
-    arr = to_numpy(value)
+    try:
+        arr = to_numpy(value)
+    except (TypeError, ValueError, RuntimeError) as err:  # ragged, strings, objects
+        raise fail(name, fn, "a numeric array of shape (n, ...) with n >= 4", value) from err
     if arr.ndim > 2:
         arr = arr.reshape(arr.shape[0], -1)
     return torch.from_numpy(as_samples(arr, name, fn, min_samples=4))
