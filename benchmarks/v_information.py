@@ -19,9 +19,8 @@ import argparse
 
 import numpy as np
 
-from _common import environment, format_table, measure, set_threads, write_results
-
 import infolens as il
+from _common import environment, format_table, measure, set_threads, write_results
 
 
 def _layer(n: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -120,11 +120,26 @@ def test_probe_layers_bits_are_the_v_information() -> None:
     assert report.mi_lower_bound_ci[0] == pytest.approx(est.ci, abs=1e-6)
 
 
+def test_auto_regularisation_is_chosen_on_validation_and_stated() -> None:
+    from infolens.probes import C_GRID
+
+    y = _labels(200)
+    rng = np.random.default_rng(0)
+    # a wide layer of noise with 2 informative units: C = 1 overfits, "auto" picks a stronger penalty
+    t = np.concatenate([np.eye(4)[y][:, :2] + rng.normal(size=(200, 2)), rng.normal(size=(200, 150))], axis=1)
+    auto = il.v_information(t, y, n_splits=3)
+    weak = il.v_information(t, y, n_splits=3, C=1.0)
+    assert auto.params["C"] == "auto" and auto.details["C"] in C_GRID and auto.details["C"] < 1.0
+    assert auto.value > weak.value + 0.1, (auto, weak)
+    assert il.v_information(t[:, :4], y, n_splits=2, family="mlp").details["C"] == 1.0
+
+
 @pytest.mark.parametrize(("kwargs", "name"), [
     ({"family": "svm"}, "'family' parameter"),
     ({"n_splits": 1}, "'n_splits' parameter"),
     ({"test_size": 1.0}, "'test_size' parameter"),
     ({"C": 0.0}, "'C' parameter"),
+    ({"C": "big"}, "'C' parameter"),
     ({"units": "dits"}, "units"),
 ])
 def test_bad_parameters_name_themselves(kwargs: dict, name: str) -> None:

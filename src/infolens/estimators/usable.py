@@ -39,6 +39,7 @@ from infolens.measures import entropy
 from infolens.probes import (
     _as_features,
     _corrected_interval,
+    _select_strength,
     _single_threaded,
     _splits,
     _standardized,
@@ -92,8 +93,8 @@ class _SplitFits:
 
 
 def v_information(t: Any, y: Any, *, family: str = "linear", test_size: float = 0.25, n_splits: int = 5,
-                  seed: int = 0, C: float = 1.0, hidden: int = 64, epochs: int = 60, ci: float = 0.95,
-                  units: str = "bits", device: Any = None) -> VInformation:
+                  seed: int = 0, C: float | str = "auto", hidden: int = 64, epochs: int = 60,
+                  ci: float = 0.95, units: str = "bits", device: Any = None) -> VInformation:
     """Usable information ``I_V(T -> Y)`` of a family of predictors, on held-out splits.
 
     Parameters
@@ -115,8 +116,13 @@ def v_information(t: Any, y: Any, *, family: str = "linear", test_size: float = 
         Number of splits; the interval is over them.
     seed : int
         Seed of the splits (and of the MLP's initialisation and batches).
-    C : float > 0
-        Inverse regularisation strength (scikit-learn's meaning).
+    C : float > 0 or "auto"
+        Inverse regularisation strength (scikit-learn's meaning). ``"auto"``: for ``"linear"``,
+        the value of :data:`infolens.probes.C_GRID` with the lowest cross-entropy on a 75/25
+        validation split of the first training part (as :func:`infolens.probe_layers`; on wide
+        layers a weak penalty lets the probe overfit its held-out cross-entropy badly); for
+        ``"mlp"``, 1.0 (early stopping does the regularising). The value used is
+        ``details["C"]``.
     hidden, epochs : int
         MLP width and epoch budget.
     ci : float in (0, 1)
@@ -148,7 +154,10 @@ def v_information(t: Any, y: Any, *, family: str = "linear", test_size: float = 
     test_size = check_float("test_size", test_size, fn, minimum=0.0, maximum=0.9, strict_minimum=True)
     n_splits = check_int("n_splits", n_splits, fn, minimum=2)
     seed = int(check_seed("seed", seed, fn))
-    C = check_float("C", C, fn, minimum=0.0, strict_minimum=True)
+    auto = isinstance(C, str) and C == "auto"
+    if not auto and not (not isinstance(C, (bool, str)) and isinstance(C, (int, float))
+                         and math.isfinite(C) and C > 0):
+        raise fail("C", fn, "a finite float > 0 or 'auto'", C)
     hidden = check_int("hidden", hidden, fn, minimum=1)
     epochs = check_int("epochs", epochs, fn, minimum=1)
     level = check_float("ci", ci, fn, minimum=0.0, maximum=1.0, strict_minimum=True)
@@ -169,8 +178,11 @@ def v_information(t: Any, y: Any, *, family: str = "linear", test_size: float = 
     splits = _splits(labels, n_splits, test_size, seed)
     target = torch.as_tensor(labels, device=data.device)
     with _single_threaded(data.device.type == "cpu"):
-        fits = _fit_splits(data, target, splits, n_classes, family, C, fn, hidden=hidden, epochs=epochs,
-                           seed=seed)
+        strength, init = (1.0 if auto else float(C)), None
+        if auto and family == "linear":
+            strength, init = _select_strength(data, target, labels, splits[0][0], n_classes, seed)
+        fits = _fit_splits(data, target, splits, n_classes, family, strength, fn, hidden=hidden,
+                           epochs=epochs, seed=seed, init=init)
     n_test, n_train = len(splits[0][1]), len(splits[0][0])
     info = fits.information
     low, high = _corrected_interval(info, n_train, n_test, level)
@@ -200,7 +212,8 @@ def v_information(t: Any, y: Any, *, family: str = "linear", test_size: float = 
         details={"entropy_null": float(conv(fits.entropy_null.mean())),
                  "cross_entropy": float(conv(fits.cross_entropy.mean())),
                  "split_values": tuple(float(v) for v in conv(info)),
-                 "accuracy": float(fits.accuracy.mean()), "chance_accuracy": float(fits.chance.mean())},
+                 "C": strength, "accuracy": float(fits.accuracy.mean()),
+                 "chance_accuracy": float(fits.chance.mean())},
         pointwise=tuple(float(v) for v in conv(total[rows] / seen[rows])),
         pointwise_index=tuple(int(i) for i in rows), pointwise_count=tuple(int(seen[i]) for i in rows))
 
