@@ -13,6 +13,11 @@ The pointwise form (Ethayarajh, Choi & Swayamdipta 2022) of a held-out sample is
 that split's estimate. :func:`infolens.probe_layers` computes its information bound through
 :func:`_fit_splits` here (one implementation).
 
+In the information plane it estimates I(T;Y) only (it needs labels, and I(X;T) of a deterministic
+network is not a prediction problem): ``v_information(t, y, units="nats", family=..., C=...,
+n_splits=..., test_size=..., seed=...).value`` per layer, with ``flags`` saying when a fit is at
+chance or overfits.
+
 References
 ----------
 Y. Xu, S. Zhao, J. Song, R. Stewart and S. Ermon, "A theory of usable information under
