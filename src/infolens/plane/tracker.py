@@ -31,7 +31,7 @@ import numpy as np
 
 from infolens._units import check_units
 from infolens._validation import _is_tensor, as_labels, as_samples, call_model, check_int, fail, to_numpy
-from infolens.plane.estimate import LayerEstimator, make_layer_estimator, plane_records
+from infolens.plane.estimate import PlaneEstimators, make_plane_estimators, plane_records
 from infolens.plane.result import PlaneResult
 from infolens.plane.schedule import Schedule, make_schedule
 
@@ -54,8 +54,14 @@ class InformationPlane:
         Layer names, globs or a predicate, passed to :func:`infolens.layers.capture`. Default:
         the model's ``layer_names`` attribute when it has one (the reference networks), else
         capture's default (the leaf layers that produce activations).
-    estimator : str
-        One of :data:`infolens.plane.ESTIMATORS` (see :mod:`infolens.plane.estimate`).
+    estimator : str, LayerEstimator or mapping
+        One of :data:`infolens.plane.ESTIMATORS` (see :mod:`infolens.plane.estimate`) for both
+        quantities; ``"auto"`` to choose per layer and quantity
+        (:func:`~infolens.plane.estimate.auto_choice`; each record names the choice in
+        ``estimated_by``); or one per quantity, ``{"I_XT": "kde", "I_TY": {"estimator":
+        "binning", "bins": 10}}`` (values: a name, a dict of ``estimator`` and settings, or a
+        LayerEstimator; ``estimator_params`` must then be empty). Every record carries
+        ``flags`` (:mod:`infolens.plane.flags`).
     schedule : "every", "log", int, list of int or Schedule
         Which epochs :meth:`should_record` accepts (:class:`~infolens.plane.schedule.Schedule`).
     units : {"bits", "nats"}
@@ -87,12 +93,12 @@ class InformationPlane:
         Wall time spent estimating (not running the model), summed over recordings.
     """
 
-    def __init__(self, x: Any, y: Any, layers: Any = None, estimator: str = "binning",
+    def __init__(self, x: Any, y: Any, layers: Any = None, estimator: Any = "binning",
                  schedule: Any = "every", *, units: str = "bits", softmax_output: bool = True,
                  device: Any = None, last_epoch: int | None = None, n_points: int = 10,
                  keep_activations: bool | Iterable[int] | Schedule = False, **estimator_params: Any):
         self.units = check_units(units, _FN)
-        self.estimator: LayerEstimator = make_layer_estimator(estimator, estimator_params, _FN)
+        self.estimator: PlaneEstimators = make_plane_estimators(estimator, estimator_params, _FN)
         self.schedule = make_schedule(schedule, last_epoch=last_epoch, n_points=n_points)
         self._x = self._as_input(x)
         self.y = as_labels(y, "y", _FN, min_samples=2)
@@ -103,10 +109,10 @@ class InformationPlane:
             raise fail("y", _FN, f"as long as 'x' ({self._x.shape[0]} samples)",
                        got=f"{len(self.y)} samples")
         self._x_vectors: np.ndarray | None = None
-        if self.estimator.name == "ksg" and len(self.y) <= self.estimator.params["k"]:
-            raise fail("k", _FN, f"an int below the number of samples ({len(self.y)})",
-                       self.estimator.params["k"])
-        if self.estimator.name == "ksg":
+        for one in self.estimator.by_quantity.values():
+            if "k" in one.params and len(self.y) <= one.params["k"]:
+                raise fail("k", _FN, f"an int below the number of samples ({len(self.y)})", one.params["k"])
+        if self.estimator.needs_inputs:
             self._x_vectors = as_samples(to_numpy(self._x).reshape(len(self.y), -1), "x", _FN)
         self.layers = layers
         if not isinstance(softmax_output, bool):
