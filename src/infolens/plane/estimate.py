@@ -69,14 +69,8 @@ from infolens._units import from_nats
 from infolens._validation import (
     _is_tensor,
     as_samples,
-    check_choice,
-    check_float,
-    check_int,
-    check_seed,
     fail,
-    integer_row_codes,
     to_numpy,
-    unique_row_codes,
 )
 from infolens.estimators._pairwise import as_float64
 from infolens.estimators.api import method_params
@@ -416,6 +410,14 @@ def layer_matrix(value: Any, name: str, n: int, fn: str, *, keep_float32: bool =
     return as_samples(arr, name, fn)
 
 
+def _grouped(chosen: Mapping[str, LayerEstimator]) -> list[tuple[LayerEstimator, tuple[str, ...]]]:
+    """Each distinct estimator of ``chosen`` with the quantities it makes (one pass per estimator)."""
+    groups: dict[str, tuple[LayerEstimator, list[str]]] = {}
+    for quantity, one in chosen.items():
+        groups.setdefault(one.label, (one, []))[1].append(quantity)
+    return [(one, tuple(quantities)) for one, quantities in groups.values()]
+
+
 def plane_records(activations: Mapping[str, Any], y: np.ndarray, n_classes: int,
                   estimator: LayerEstimator | PlaneEstimators, epoch: int, *, units: str, fn: str,
                   x: np.ndarray | None = None, run: str = "run", seed: int = 0,
@@ -435,17 +437,16 @@ def plane_records(activations: Mapping[str, Any], y: np.ndarray, n_classes: int,
     records: list[dict[str, Any]] = []
     flagged: dict[str, dict[str, list[str]]] = {}
     for layer, value in activations.items():
-        chosen = plane.for_layer(layer_matrix(value, f"activations[{layer!r}]", len(y), fn,
-                                              keep_float32=True)) if plane.auto else plane.by_quantity
-        count_based = all(e.spec.consumes == "codes" for e in chosen.values())
-        t = layer_matrix(value, f"activations[{layer!r}]", len(y), fn, keep_float32=count_based)
+        t = layer_matrix(value, f"activations[{layer!r}]", len(y), fn, keep_float32=True)
+        chosen = plane.for_layer(t)
         nats: dict[str, float] = {}
         flags: dict[str, list[str]] = {}
-        for one in dict.fromkeys(chosen.values()):
-            wanted = tuple(q for q in QUANTITIES if chosen[q] == one)
-            values, found = one.measure(t, y, n_classes, x, quantities=wanted)
+        for one, wanted in _grouped(chosen):
+            # sample estimators compute in float64; count-based ones quantize the layer as recorded
+            layer_t = t if one.spec.consumes == "codes" else t.astype(np.float64, copy=False)
+            values, found = one.measure(layer_t, y, n_classes, x, quantities=wanted)
             nats.update(values)
-            flags.update({q: found[q] for q in wanted})
+            flags.update(found)
         for quantity in QUANTITIES:
             record = {"run": run, "seed": seed, "activation": activation, "epoch": epoch,
                       "layer": str(layer), "quantity": quantity, "estimator": label,
@@ -456,7 +457,7 @@ def plane_records(activations: Mapping[str, Any], y: np.ndarray, n_classes: int,
             records.append(record)
             if flags[quantity]:
                 flagged.setdefault(str(layer), {})[quantity] = flags[quantity]
-    warn_flags(flagged, label, epoch, fn)
+    warn_flags(flagged, label, fn)
     return records
 
 

@@ -67,13 +67,16 @@ def layer_flags(values: Mapping[str, float], y: np.ndarray, n_classes: int, *,
     return out
 
 
-def warn_flags(flagged: Mapping[str, Mapping[str, list[str]]], label: str, epoch: int, fn: str) -> None:
-    """One warning naming every flagged (layer, quantity) of a recording, if there is any."""
+def warn_flags(flagged: Mapping[str, Mapping[str, list[str]]], label: str, fn: str) -> None:
+    """One warning naming every flagged (layer, quantity) of a recording, if there is any.
+
+    The message names no epoch, so Python's default filter shows it once per recording site
+    while the same layers stay flagged (every record keeps its own ``flags``)."""
     if not flagged:
         return
     parts = "; ".join(f"{layer} {quantity}: {', '.join(flags)}" for layer, by in flagged.items()
                       for quantity, flags in by.items())
-    warnings.warn(f"{fn}: epoch {epoch} under {label}: {parts} (see infolens.plane.flags: these numbers "
+    warnings.warn(f"{fn}: under {label}: {parts} (see infolens.plane.flags: these numbers "
                   "describe the estimator's saturation, not the layer).", InfoLensWarning, stacklevel=4)
 
 

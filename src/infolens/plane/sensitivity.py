@@ -177,7 +177,8 @@ def sensitivity(activations_by_epoch: Mapping[Any, Any], y: Any, estimators: Map
         params = dict(spec)
         estimator = make_plane_estimators(params.pop("estimator", label), params, _FN)
         if estimator.needs_inputs and x_vectors is None:
-            raise fail("x", _FN, f"the input vectors for the estimator {estimator.label!r} (it reads X)", None)
+            raise fail("x", _FN, f"the input vectors for the estimator {estimator.label!r} (it reads X)",
+                       None)
         records: list[dict[str, Any]] = []
         layers: list[str] = []
         for (activation, seed), by_epoch in replicates.items():
