@@ -150,7 +150,10 @@ class ModelInputs:
         except InfoLensError:
             raise
         except (MemoryError, RuntimeError, TypeError, ValueError, IndexError) as err:
-            raise model_error(err, name, fn, self.shapes) from err
+            integer = any(not t.is_floating_point() for t in self.tensors().values())
+            hint = " (integer inputs are passed as integers, as token ids need: cast x to float for a model" \
+                   " that takes floats)" if integer else ""
+            raise model_error(err, name, fn, self.shapes + hint) from err
 
 
 def model_error(err: BaseException, name: str, fn: str, shapes: str,

@@ -207,8 +207,9 @@ class InformationPlane:
                            seed: int = 0, activation: str = "", **tags: Any) -> list[dict[str, Any]]:
         """Record activations computed elsewhere: ``{layer: tensor or array of shape (n, ...)}``.
 
-        Rows must follow the order of ``x``/``y``. Nothing is applied to them (pass output
-        probabilities, not logits, if that is what the plane should show). With ``members``
+        Rows must follow the order of ``x``/``y``. Nothing is applied to them but flattening to
+        ``(n, features)`` (the records say ``reduce="flatten"``; pass output probabilities, not
+        logits, if that is what the plane should show). With ``members``
         (a sequence of ``(activation, seed)``), every value has shape ``(M, n, ...)`` and slice
         ``m`` is recorded as member ``members[m]`` (see :meth:`record`).
         """
@@ -228,6 +229,7 @@ class InformationPlane:
                                                    run=run, seed=member_seed, activation=kind, **tags)
             return records
         seed = check_int("seed", seed, fn, minimum=0)
+        tags.setdefault("reduce", "flatten")  # given activations are flattened to (n, features)
         start = time.perf_counter()
         records = plane_records(acts, self.y, self.n_classes, self.estimator, epoch, units=self.units,
                                 fn=fn, x=self._x_vectors, run=str(run), seed=seed,
