@@ -127,7 +127,8 @@ def test_bad_reduce_and_inputs_name_the_parameter():
     images = torch.rand(40, 1, 6, 6)
     with pytest.raises(InfoLensError, match="'reduce' parameter of capture.*'mean' for layer '0' with"):
         il.InformationPlane(images, y, layers=["0"], reduce="mean").record(cnn, 0)  # (n, C, H, W)
-    with pytest.raises(InfoLensError, match="'reduce' parameter of capture"), il.capture(cnn, "0", reduce="token"):
+    with pytest.raises(InfoLensError, match="'reduce' parameter of capture"), \
+            il.capture(cnn, "0", reduce="token"):
         pass
     with pytest.raises(InfoLensError, match="'x' parameter of InformationPlane.*same number of rows"):
         il.InformationPlane({"input_ids": ids, "attention_mask": mask[:30]}, y)
