@@ -33,6 +33,7 @@ _LAZY: dict[str, str] = {
     "METHODS": "infolens.estimators.api",
     "list_layers": "infolens.layers",
     "capture": "infolens.layers",
+    "run_model": "infolens.model_inputs",
     "InformationPlane": "infolens.plane",
     "PlaneResult": "infolens.plane",
     "Schedule": "infolens.plane",

@@ -47,7 +47,7 @@ import math
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,7 +61,7 @@ from infolens._units import check_units, from_nats
 from infolens._validation import (
     as_labels,
     as_samples,
-    call_model,
+    check_choice,
     check_float,
     check_int,
     check_probability_level,
@@ -70,8 +70,9 @@ from infolens._validation import (
     fail,
     to_numpy,
 )
-from infolens.layers import capture, eval_mode
+from infolens.layers import REDUCE, capture, eval_mode
 from infolens.measures import entropy
+from infolens.model_inputs import ModelInputs, device_of, float_dtype_of, run_model
 
 if TYPE_CHECKING:
     from infolens.pruning import PruningResult
@@ -245,16 +246,18 @@ class ProbeReport:
 def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, include_input: bool = True,
                  n_splits: int = 5, test_size: float = 0.25, C: float | str = "auto", seed: int = 0,
                  ci: float = 0.95, tolerance: float = 0.0, units: str = "bits", batch_size: int = 1024,
-                 device: Any = None) -> ProbeReport:
+                 device: Any = None, forward: Any = None, reduce: str = "flatten") -> ProbeReport:
     """Fit a linear probe on every layer of ``model`` (and on the raw input) to predict ``y``.
 
     Parameters
     ----------
     model : nn.Module
         Run in eval mode under ``torch.no_grad()`` (its training flag is restored afterwards).
-    x : array-like or tensor of shape (n, ...)
-        Inputs. Use data the model was *not* trained on: on training data, probe accuracy of late
-        layers reflects memorisation.
+    x : array-like or tensor of shape (n, ...), or a tuple or dict of them
+        Inputs, in any form of :mod:`infolens.model_inputs` (token ids with an attention mask,
+        say); they keep their dtype, floating ones are cast to the model's float dtype. Use data
+        the model was *not* trained on: on training data, probe accuracy of late layers reflects
+        memorisation.
     y : array-like of shape (n,)
         Class labels.
     layers : layer selection, optional
@@ -269,6 +272,12 @@ def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, includ
         Forward-pass batch size while capturing.
     device : optional
         Where the probes are fitted; default the device of the model's parameters.
+    forward : callable ``(model, batch) -> output``, optional
+        How to run the model on a batch of ``x`` (default ``model(x)``, ``model(*x)``,
+        ``model(**x)``).
+    reduce : {"flatten", "mean", "last", "first"}
+        One vector per sample of each layer (:data:`infolens.layers.REDUCE`); named in
+        ``report.params["reduce"]``.
 
     Returns
     -------
@@ -278,33 +287,24 @@ def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, includ
     if not isinstance(model, nn.Module):
         raise fail("model", fn, "a torch.nn.Module", model)
     batch_size = check_int("batch_size", batch_size, fn, minimum=1)
-
-    parameter = next(model.parameters(), None)
-    model_device = parameter.device if parameter is not None else torch.device("cpu")
-    floating = parameter is not None and parameter.is_floating_point()
-    model_dtype = parameter.dtype if floating else torch.float32
-    try:
-        inputs = torch.as_tensor(to_numpy(x) if not isinstance(x, torch.Tensor) else x)
-    except (TypeError, ValueError, RuntimeError) as err:  # ragged, strings, objects, meta
-        raise fail("x", fn, "a numeric array of shape (n, ...) with n >= 4", x) from err
-    if inputs.ndim == 0 or inputs.shape[0] < 4 or inputs.device.type == "meta":
-        raise fail("x", fn, "an array of shape (n, ...) with n >= 4", x)
-    inputs = inputs.to(device=model_device, dtype=model_dtype)
+    check_choice("reduce", reduce, REDUCE, fn)
+    model_device = device_of(model)
+    inputs = ModelInputs(x, "x", fn, min_samples=4, forward=forward).to(model_device, float_dtype_of(model))
     if layers is None:
         layers = getattr(model, "layer_names", None)
-    with eval_mode(model), torch.no_grad(), capture(model, layers, flatten=True) as acts:
-        for start in range(0, inputs.shape[0], batch_size):
-            call_model(model, (inputs[start:start + batch_size],), "x", fn)
+    with eval_mode(model), torch.no_grad(), capture(model, layers, reduce=reduce) as acts:
+        run_model(model, inputs, batch_size=batch_size, fn=fn)
     recorded = {name: acts[name] for name in acts}
     activations: dict[str, Any] = {}
     if include_input:
-        activations[INPUT] = inputs.reshape(inputs.shape[0], -1)
+        activations[INPUT] = inputs.flat()
     for name, value in recorded.items():
         if name == INPUT:
             raise fail("layers", fn, f"layers not named {INPUT!r} (reserved for the raw input)", name)
         activations[name] = value
-    return _probe_activations(activations, y, n_splits, test_size, C, seed, ci, tolerance, units,
-                              device if device is not None else model_device, fn)
+    report = _probe_activations(activations, y, n_splits, test_size, C, seed, ci, tolerance, units,
+                                device if device is not None else model_device, fn)
+    return replace(report, params={**report.params, "reduce": reduce})
 
 
 def probe_activations(activations: Mapping[str, Any], y: Any, *, n_splits: int = 5, test_size: float = 0.25,
@@ -434,7 +434,8 @@ def _probe_activations(activations: Mapping[str, Any], y: Any, n_splits: int, te
         regularization=tuple(strengths),
         split_accuracy=tuple(tuple(float(v) for v in row) for row in acc),
         split_cross_entropy=tuple(tuple(float(v) for v in row) for row in ce_units),
-        seconds=seconds, params={"C": C, "seed": seed, "probe": "softmax regression, L-BFGS, float64"},
+        seconds=seconds, params={"C": C, "seed": seed, "probe": "softmax regression, L-BFGS, float64",
+                                 "reduce": "flatten"},
     )
 
 
