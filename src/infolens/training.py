@@ -136,9 +136,10 @@ def _tensors(split: Split, device: torch.device, fn: str, n_features: int | None
     if n_classes is not None and max(int(split.y_train.max()), int(split.y_test.max())) >= n_classes:
         raise fail("split", fn, f"labels below {n_classes} (the model's number of outputs)",
                    got=f"labels up to {max(int(split.y_train.max()), int(split.y_test.max()))}")
+    x_dtype = torch.long if np.issubdtype(split.x_train.dtype, np.integer) else torch.float32
     return tuple(torch.as_tensor(a, device=device, dtype=dt) for a, dt in (
-        (split.x_train, torch.float32), (split.y_train, torch.long),
-        (split.x_test, torch.float32), (split.y_test, torch.long)))
+        (split.x_train, x_dtype), (split.y_train, torch.long),
+        (split.x_test, x_dtype), (split.y_test, torch.long)))
 
 
 @torch.no_grad()
