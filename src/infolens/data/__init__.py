@@ -18,6 +18,6 @@ from infolens.data.szt12 import szt12
 from infolens.data.tokens import marker_count
 
 __all__ = ["DATASETS", "KnownMITask", "Split", "correlated_gaussians", "digits", "gaussian_entropy",
-           "gaussian_task", "known_mi_tasks", "load", "marker_count", "mixture_task", "mnist1d", "mnist_digits", "split",
-           "student_t_mi",
-           "student_t_task", "szt12", "transformed_task", "uniform_noise_task"]
+           "gaussian_task", "known_mi_tasks", "load", "marker_count", "mixture_task", "mnist1d",
+           "mnist_digits", "split", "student_t_mi", "student_t_task", "szt12", "transformed_task",
+           "uniform_noise_task"]

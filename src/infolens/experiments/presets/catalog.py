@@ -133,10 +133,10 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
                "points_per_decade": 3},
         note="The marker-count task (infolens.data.marker_count): 32 token ids from 16 symbols, the label is "
              "the number of marker tokens modulo 4, so it needs every position and is not linear in the "
-             "tokens (a logistic regression on the token counts reaches 0.32, chance 0.25). Two pre-norm "
-             "encoder blocks (d = 64, 4 heads, feed-forward 128, GELU, no dropout), mean pooling, layer norm, "
-             "a linear head; Adam lr 1e-3, batches of 64; 3,200 train and 800 test sequences. Sequence layers "
-             "are read 'pooled' (the mean of each feature over the tokens) and 'flattened'."),
+             "tokens (a logistic regression on the token counts reaches 0.32, chance 0.25). Two "
+             "pre-norm encoder blocks (d = 64, 4 heads, feed-forward 128, GELU, no dropout), mean pooling, "
+             "layer norm, a linear head; Adam lr 1e-3, batches of 64; 3,200 train and 800 test sequences. "
+             "Sequence layers are read 'pooled' (the mean of each feature over the tokens) and 'flattened'."),
 )}
 
 

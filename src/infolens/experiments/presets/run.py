@@ -300,14 +300,13 @@ def _train_variant(preset: Preset, variant: Variant, split: Any, data: dict[str,
     import torch
 
     from infolens.store import save_checkpoint
-    from infolens.training import evaluate, train_members
+    from infolens.training import evaluate, input_tensor, train_members
 
     seeds = tuple(range(preset.n_seeds))
     if checkpoint is not None and int(checkpoint["epoch"]) >= preset.epochs:
         return
     model = build_model(preset, variant, seeds)
-    inputs = {name: torch.as_tensor(x, dtype=torch.long if np.issubdtype(x.dtype, np.integer) else torch.float32)
-              for name, (x, _) in data.items()}
+    inputs = {name: input_tensor(x) for name, (x, _) in data.items()}
     full = {"train": (torch.as_tensor(split.x_train), torch.as_tensor(split.y_train)),
             "test": (torch.as_tensor(split.x_test), torch.as_tensor(split.y_test))}
     schedule = next(iter(planes.values())).schedule
