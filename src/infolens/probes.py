@@ -77,8 +77,10 @@ from infolens.model_inputs import ModelInputs, device_of, float_dtype_of, run_mo
 if TYPE_CHECKING:
     from infolens.pruning import PruningResult
 
-#: Regularisation strengths tried per layer with ``C="auto"`` (scikit-learn's meaning of C).
-C_GRID: tuple[float, ...] = (0.01, 0.1, 1.0)
+#: Regularisation strengths tried per layer with ``C="auto"`` (scikit-learn's meaning of C). The
+#: strong end matters on wide layers: an untrained 2,048-unit transformer block on 750 training
+#: sequences overfits at C = 0.01 by 1.7 bits of held-out cross-entropy and reads about 0 at 1e-4.
+C_GRID: tuple[float, ...] = (1e-4, 1e-3, 0.01, 0.1, 1.0)
 INPUT = "input"
 
 
