@@ -540,13 +540,15 @@ def _as_features(value: Any, name: str, fn: str) -> torch.Tensor:
 
 def _splits(labels: np.ndarray, n_splits: int, test_size: float,
             seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Seeded stratified shuffle splits (plain shuffle splits if a class is too small to stratify)."""
+    """Seeded stratified shuffle splits (plain shuffle splits if a class is too small to stratify:
+    fewer than 2 members, or fewer test or training rows than classes)."""
     from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
     n = labels.shape[0]
     n_test = int(math.ceil(test_size * n))
     n_classes = int(labels.max()) + 1
-    can_stratify = n_test >= n_classes and n - n_test >= n_classes
+    can_stratify = (n_test >= n_classes and n - n_test >= n_classes
+                    and int(np.bincount(labels, minlength=n_classes).min()) >= 2)
     splitter = (StratifiedShuffleSplit if can_stratify else ShuffleSplit)(
         n_splits=n_splits, test_size=test_size, random_state=seed)
     return [(np.sort(train), np.sort(test)) for train, test in splitter.split(np.zeros((n, 1)), labels)]
