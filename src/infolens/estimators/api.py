@@ -49,6 +49,13 @@ HIGH_DIMENSION = 20
 UNDERSAMPLED_RATIO = 2
 #: Fraction of duplicated rows above which k-NN estimators warn about ties.
 TIES_FRACTION = 0.01
+#: The cap of a method that does not estimate entropies of codes (k-NN, KDE, Gaussian, ...) is the
+#: plug-in entropy of the discrete variable; such an estimate may exceed it by up to this many nats
+#: per distinct symbol and sample (``K / N`` in all) before it is flagged ``above_cap``. On samples
+#: of a discrete variable the mixed estimator reads ``ln N - psi(n_s)`` on symbol s (seen n_s times)
+#: where the plug-in entropy reads ``ln(N / n_s)``, an excess ``ln n_s - psi(n_s)`` in
+#: ``(1 / (2 n_s), 1 / n_s)``: at most ``K / N`` over the K symbols by construction.
+CAP_MARGIN_PER_SYMBOL = 1.0
 
 
 def _int_at_least(minimum: int) -> Checker:
@@ -119,6 +126,9 @@ class MethodSpec:
     params: Mapping[str, tuple[Any, Checker]] = field(default_factory=dict)
     resampling: str | None = "bootstrap"
     min_samples: Callable[[Mapping[str, Any]], int] = lambda params: 2
+    #: Whether the estimate is learnt from repeated symbols (NSB): flagged "no_coincidences"
+    #: on samples without any.
+    needs_coincidences: bool = False
 
     def supports(self, quantity: str) -> bool:
         """Whether this method estimates ``quantity`` ("entropy", "mi" or "cmi")."""
@@ -156,7 +166,7 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
     MethodSpec("chao_shen", "discrete", "codes", "Chao & Shen 2003",
                entropy=f"{_DISCRETE}:entropy_chao_shen"),
     MethodSpec("nsb", "discrete", "codes", "Nemenman, Shafee & Bialek 2002",
-               entropy="infolens.estimators.nsb:entropy_nsb"),
+               entropy="infolens.estimators.nsb:entropy_nsb", needs_coincidences=True),
     MethodSpec("binning", "binning", "binned", "Shwartz-Ziv & Tishby 2017; Saxe et al. 2018",
                entropy=f"{_DISCRETE}:entropy_plugin",
                params={"bins": (30, _bins),
@@ -408,7 +418,10 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         p_value = resampling.permutation_p_value(req.evaluate, got.rows, got.n_used,
                                                  req.n_permutations, rng)
     cap = _cap(quantity, req.checked, req.discrete, _discrete_entropy(spec, req.params))
-    flags += _value_flags(quantity, got.value, cap, got.n_used, fn)
+    margin = 0.0 if cap is None or spec.prepare in ("codes", "binned") else _cap_margin(req, got.n_used)
+    flags += _value_flags(quantity, got.value, cap, got.n_used, fn, margin)
+    if spec.needs_coincidences:
+        flags += _no_coincidences(spec, req.checked, fn)
     if quantity != "entropy" and spec.prepare in ("codes", "binned"):
         flags += _undersampled(_prepare(spec, req.arrays, req.discrete, req.params), n, fn)
     return Estimate(
@@ -470,6 +483,33 @@ def _cap(quantity: str, arrays: list[np.ndarray], discrete: list[bool],
     return min(entropy_fn(unique_row_codes(a)) for a, d in zip(arrays[:2], discrete[:2], strict=True) if d)
 
 
+def _cap_margin(req: _Request, n_used: int) -> float:
+    """The allowance in nats above a plug-in cap: ``K / N`` for the K symbols of the discrete
+    variable with the smaller plug-in entropy (the one that sets the cap) and N samples used."""
+    entropy_fn = _resolve(f"{_DISCRETE}:entropy_plugin")
+    labels = [unique_row_codes(a) for a, d in zip(req.checked[:2], req.discrete[:2], strict=True) if d]
+    symbols = min((entropy_fn(codes), int(codes.max()) + 1) for codes in labels)[1]
+    return CAP_MARGIN_PER_SYMBOL * symbols / n_used
+
+
+def _no_coincidences(spec: MethodSpec, arrays: list[np.ndarray], fn: str) -> list[str]:
+    """Flag a coincidence-based estimate (NSB) on samples where no joint symbol repeats.
+
+    NSB learns the entropy from coincidences (symbols seen more than once); without any, the
+    posterior is proper but its mean is set by the prior alone.
+    """
+    n = len(arrays[0])
+    symbols = int(unique_row_codes(np.hstack(arrays)).max()) + 1
+    if symbols < n:
+        return []
+    warnings.warn(f"{fn}: method={spec.name!r} on {n} samples with no repeated symbol: without "
+                  "coincidences the data do not inform the estimate, which is the mean of the "
+                  "prior (NSB's mixture of symmetric Dirichlet priors, weighted so that the prior "
+                  f"on the entropy is nearly uniform on [0, ln K], K = {symbols} observed symbols "
+                  "unless K= is given); use more samples.", InfoLensWarning, stacklevel=4)
+    return ["no_coincidences"]
+
+
 def _undersampled(prepared: list[np.ndarray], n: int, fn: str) -> list[str]:
     """Flag a discrete MI or CMI with fewer than 2 samples per observed joint symbol.
 
@@ -488,13 +528,15 @@ def _undersampled(prepared: list[np.ndarray], n: int, fn: str) -> list[str]:
     return ["undersampled"]
 
 
-def _value_flags(quantity: str, value: float, cap: float | None, n: int, fn: str) -> list[str]:
+def _value_flags(quantity: str, value: float, cap: float | None, n: int, fn: str,
+                 margin: float = 0.0) -> list[str]:
     flags = []
     if quantity in ("mi", "cmi") and value < 0:
         flags.append("negative")
-    if cap is not None and value > cap + 1e-9:
+    if cap is not None and value > cap + margin + 1e-9:
+        allowance = f" by more than the small-sample allowance K/N = {margin:.4f} nats" if margin else ""
         warnings.warn(f"{fn} returned {value:.4f} nats, above the entropy of the discrete "
-                      f"variable ({cap:.4f} nats): the estimate is biased upwards.",
+                      f"variable ({cap:.4f} nats){allowance}: the estimate is biased upwards.",
                       InfoLensWarning, stacklevel=4)
         flags.append("above_cap")
     if quantity in ("mi", "cmi") and value > math.log(n) - 1.0:
