@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import infolens as il
-from infolens import InfoLensWarning
+from infolens import InfoLensError, InfoLensWarning
 
 LN2 = math.log(2.0)
 
@@ -61,3 +61,67 @@ def test_nsb_without_coincidences_is_flagged_with_its_prior() -> None:
         warnings.simplefilter("error")
         repeated = il.estimate_entropy([1, 2, 3, 4, 5, 1, 2, 3], method="nsb")
     assert "no_coincidences" not in repeated.flags
+
+
+# ----------------------------------------------------------------------------- base=
+@pytest.mark.parametrize(("base", "units", "per_nat"), [
+    (10, "dits", 1 / math.log(10)), ("hartleys", "hartleys", 1 / math.log(10)),
+    (2.5, "base 2.5", 1 / math.log(2.5)), (4, "base 4.0", 1 / math.log(4)), (math.e, "nats", 1.0)])
+def test_base_gives_logarithms_in_that_base(base, units, per_nat) -> None:
+    # dit, dit/tests (Distribution.set_base(10)) and infomeasure, tests (base 2.5, 4, 5, 8, 10):
+    # the entropy of a fair coin in base b is log_b 2; of four equiprobable symbols, log_b 4
+    assert il.entropy([0.5, 0.5], base=base) == pytest.approx(LN2 * per_nat, rel=1e-12)
+    assert il.entropy([0.25] * 4, base=base) == pytest.approx(math.log(4) * per_nat, rel=1e-12)
+    pxy = np.array([[0.4, 0.1], [0.1, 0.4]])
+    assert il.mutual_information(pxy, base=base) == pytest.approx(
+        il.mutual_information(pxy, units="nats") * per_nat, rel=1e-12)
+    est = il.estimate_entropy(["a", "b", "a", "b"], base=base, method="plugin")
+    assert (est.value, est.units) == (pytest.approx(LN2 * per_nat, rel=1e-12), units)
+    mi = il.estimate_mi([0, 1, 0, 1], [0, 1, 0, 1], method="plugin", base=base)
+    assert mi.value == pytest.approx(LN2 * per_nat, rel=1e-12)
+
+
+def test_scipy_entropy_base_example() -> None:
+    # scipy, scipy/stats/_entropy.py docstring: entropy([9/10, 1/10], base=2) = 0.46899559358928117
+    assert il.entropy([0.9, 0.1], base=2) == pytest.approx(0.46899559358928117, rel=1e-12)
+    assert il.entropy([0.9, 0.1], base=10) == pytest.approx(0.46899559358928117 * math.log10(2), rel=1e-12)
+
+
+@pytest.mark.parametrize("base", [0, -2, 1, 1.0, float("nan"), float("inf"), "bit", True, [2]])
+def test_a_bad_base_is_refused_naming_it(base) -> None:
+    for call in (lambda: il.entropy([0.5, 0.5], base=base),
+                 lambda: il.estimate_entropy([0, 1, 0, 1], base=base),
+                 lambda: il.kl_divergence([0.5, 0.5], [0.9, 0.1], base=base)):
+        with pytest.raises(InfoLensError, match=r"The 'base' parameter of \w+ must be a logarithm base"):
+            call()
+
+
+def test_units_and_base_must_agree() -> None:
+    with pytest.raises(InfoLensError, match="The 'units' parameter of entropy must be left at 'bits'"):
+        il.entropy([0.5, 0.5], units="nats", base=10)
+    assert il.entropy([0.5, 0.5], units="nats", base="nats") == pytest.approx(LN2)
+
+
+# ----------------------------------------------------------------------------- string labels
+def test_string_labels_are_symbols() -> None:
+    # pyitlib, pyitlib/discrete_random_variable.py docstring (entropy(['a', 'b', 'a', 'b']) = 1 bit
+    # by its default ML estimator) and infomeasure's entropy(..., approach="discrete")
+    assert il.estimate_entropy(["a", "b", "a", "b"], method="plugin").value == pytest.approx(1.0)
+    assert il.estimate_entropy(np.array([b"x", b"y", b"y", b"y"]), method="plugin").value == \
+        pytest.approx(il.entropy([0.25, 0.75]))
+    objects = np.array(["cat", "dog", "cat", "emu"], dtype=object)
+    assert il.estimate_entropy(objects, method="plugin").value == pytest.approx(1.5)
+    # the codes are those of np.unique: the same estimate as the integer labels, for any method
+    words = ["b", "a", "c", "a", "b", "b", "c", "a"]
+    ints = np.unique(words, return_inverse=True)[1]
+    for method in ("plugin", "miller_madow", "chao_shen", "nsb"):
+        assert il.estimate_entropy(words, method=method).value == \
+            il.estimate_entropy(ints, method=method).value
+    assert il.estimate_mi(words, words, method="plugin").value == pytest.approx(
+        il.estimate_entropy(words, method="plugin").value)
+    assert il.estimate_entropy(words).method == "miller_madow"  # strings are discrete under auto
+
+
+def test_labels_of_mixed_types_are_refused() -> None:
+    with pytest.raises(InfoLensError, match="The 'x' parameter of estimate_entropy must be"):
+        il.estimate_entropy(np.array(["a", 1, 2.5], dtype=object))

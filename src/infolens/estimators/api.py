@@ -346,9 +346,9 @@ class _Request:
 
 def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
               ci: float | None, n_resamples: int, max_samples: int | None,
-              n_permutations: int | None, params: Mapping[str, Any]) -> _Request:
+              n_permutations: int | None, params: Mapping[str, Any], base: Any = None) -> _Request:
     """Check every argument, resolve ``method="auto"`` and coerce the samples once."""
-    units = check_units(units, fn)
+    units = check_units(units, fn, base)
     choices = ["auto", *[m for m, s in METHODS.items() if s.supports(quantity) and m != "auto"]]
     method = check_choice("method", method, choices, fn)
     discrete = [is_discrete(v) for v in named.values()]
@@ -387,10 +387,10 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
 def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
               ci: float | None, n_resamples: int, random_state: int | None,
               max_samples: int | None, n_permutations: int | None,
-              params: Mapping[str, Any]) -> Estimate:
+              params: Mapping[str, Any], base: Any = None) -> Estimate:
     """Validate, estimate (with resampling as asked), flag, and convert to ``units``."""
     req = _validate(quantity, fn, named, method, units, ci, n_resamples, max_samples,
-                    n_permutations, params)
+                    n_permutations, params, base)
     spec, n = req.spec, len(req.checked[0])
     random_state = check_seed("random_state", random_state, fn, allow_none=True)
     rng = np.random.default_rng(random_state)
@@ -557,6 +557,9 @@ _COMMON_DOC = """
         ``ksg_copula``, ``ksg_radial`` (k-NN);
         ``kde``; ``gaussian``, ``gaussian_copula``; ``mine``, ``nwj``, ``infonce``, ``smile``.
     units : {"bits", "nats"}
+    base : float or str, optional
+        The base of the logarithm instead of ``units``: a number > 0 and != 1, or ``"bits"``,
+        ``"nats"``, ``"dits"``, ``"hartleys"`` (``base=10`` gives dits).
     ci : float, optional
         Confidence level of an interval (percentile bootstrap; subsampling for k-NN and KDE;
         ``auto`` computes its own from half-samples and ignores ``n_resamples``).
@@ -580,7 +583,7 @@ _COMMON_DOC = """
 def estimate_entropy(x: Any, method: str = "auto", *, units: str = "bits",
                      ci: float | None = None, n_resamples: int = 200,
                      random_state: int | None = None, max_samples: int | None = None,
-                     **params: Any) -> Estimate:
+                     base: Any = None, **params: Any) -> Estimate:
     """Estimate the entropy of ``x`` from samples of shape (n,) or (n, d).
 
     Discrete and binned methods give the Shannon entropy of the (quantized) variable; ``kl``,
@@ -591,13 +594,13 @@ def estimate_entropy(x: Any, method: str = "auto", *, units: str = "bits",
     x : array-like or tensor of shape (n,) or (n, d)
     """
     return _estimate("entropy", "estimate_entropy", {"x": x}, method, units, ci, n_resamples,
-                     random_state, max_samples, None, params)
+                     random_state, max_samples, None, params, base)
 
 
 def estimate_mi(x: Any, y: Any, method: str = "auto", *, units: str = "bits",
                 ci: float | None = None, n_resamples: int = 200,
                 random_state: int | None = None, max_samples: int | None = None,
-                n_permutations: int | None = None, **params: Any) -> Estimate:
+                n_permutations: int | None = None, base: Any = None, **params: Any) -> Estimate:
     """Estimate the mutual information ``I(X; Y)`` from paired samples.
 
     Parameters
@@ -607,13 +610,13 @@ def estimate_mi(x: Any, y: Any, method: str = "auto", *, units: str = "bits",
         Run a permutation test of independence and put its p-value on the result.
     """
     return _estimate("mi", "estimate_mi", {"x": x, "y": y}, method, units, ci, n_resamples,
-                     random_state, max_samples, n_permutations, params)
+                     random_state, max_samples, n_permutations, params, base)
 
 
 def estimate_cmi(x: Any, y: Any, z: Any, method: str = "auto", *, units: str = "bits",
                  ci: float | None = None, n_resamples: int = 200,
                  random_state: int | None = None, max_samples: int | None = None,
-                 **params: Any) -> Estimate:
+                 base: Any = None, **params: Any) -> Estimate:
     """Estimate the conditional mutual information ``I(X; Y | Z)`` from samples.
 
     Parameters
@@ -621,7 +624,7 @@ def estimate_cmi(x: Any, y: Any, z: Any, method: str = "auto", *, units: str = "
     x, y, z : array-like or tensor of shape (n,) or (n, d)
     """
     return _estimate("cmi", "estimate_cmi", {"x": x, "y": y, "z": z}, method, units, ci,
-                     n_resamples, random_state, max_samples, None, params)
+                     n_resamples, random_state, max_samples, None, params, base)
 
 
 for _public in (estimate_entropy, estimate_mi, estimate_cmi):
