@@ -125,3 +125,39 @@ def test_string_labels_are_symbols() -> None:
 def test_labels_of_mixed_types_are_refused() -> None:
     with pytest.raises(InfoLensError, match="The 'x' parameter of estimate_entropy must be"):
         il.estimate_entropy(np.array(["a", 1, 2.5], dtype=object))
+
+
+# ----------------------------------------------------------------------------- weighted JSD
+def test_weighted_jensen_shannon_of_several_distributions() -> None:
+    # dit, dit/divergences/tests/test_jensen_shannon_divergence.py, test_jsd4: d1 = "AB" and
+    # d2 = "BC", each uniform, weights [0.25, 0.75]: 0.40563906222956625 bits
+    d1, d2 = [0.5, 0.5, 0.0], [0.0, 0.5, 0.5]
+    assert il.js_divergence([d1, d2], weights=[0.25, 0.75]) == pytest.approx(0.40563906222956625, abs=1e-12)
+    assert il.js_divergence(d1, d2, weights=[0.25, 0.75]) == pytest.approx(0.40563906222956625, abs=1e-12)
+    # test_jsd2 / test_jsd3 (equal weights): half-overlapping 0.5 bit, disjoint 1 bit
+    assert il.js_divergence([d1, d2]) == pytest.approx(0.5, abs=1e-12)
+    assert il.js_divergence([[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]]) == pytest.approx(1.0, abs=1e-12)
+    # closed form: k disjoint distributions with weights w give H(w)
+    w = [0.5, 0.25, 0.25]
+    assert il.js_divergence(np.eye(3), weights=w, units="nats") == pytest.approx(il.entropy(w, units="nats"))
+    # the two-argument call is unchanged: KL(p||m)/2 + KL(q||m)/2
+    p, q = np.array([0.1, 0.6, 0.3]), np.array([0.5, 0.25, 0.25])
+    m = (p + q) / 2
+    expected = (il.kl_divergence(p, m) + il.kl_divergence(q, m)) / 2
+    assert il.js_divergence(p, q) == pytest.approx(expected, rel=1e-12)
+    assert il.js_divergence(p, q, "nats") == pytest.approx(expected * LN2, rel=1e-12)
+
+
+def test_weighted_jsd_keeps_autograd() -> None:
+    torch = pytest.importorskip("torch")
+    dists = torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], dtype=torch.float64, requires_grad=True)
+    value = il.js_divergence(dists, weights=[0.25, 0.75])
+    value.backward()
+    assert float(value) == pytest.approx(0.40563906222956625) and dists.grad is not None
+
+
+@pytest.mark.parametrize("weights", [[0.5, 0.6], [-0.25, 1.25], [1.0], [0.1, 0.6, 0.3], [0.5, float("nan")]])
+def test_bad_weights_are_refused_naming_them(weights) -> None:
+    # dit test_jsd5: more weights than distributions is an error
+    with pytest.raises(InfoLensError, match="'weights' parameter of js_divergence must be 2 non-negative"):
+        il.js_divergence([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], weights=weights)

@@ -210,15 +210,85 @@ def cross_entropy(p: Any, q: Any, units: str = "bits", *, base: Any = None,
     return _finish(-nx.sum(nx.xlogy(p, q)), units, nx)
 
 
-def js_divergence(p: Any, q: Any, units: str = "bits", *, base: Any = None,
-            normalize: bool = False) -> Any:
-    """Jensen-Shannon divergence ``KL(p || m)/2 + KL(q || m)/2`` with ``m = (p + q)/2``.
+def js_divergence(p: Any, q: Any = None, units: str = "bits", *, base: Any = None,
+                  weights: Any = None, normalize: bool = False) -> Any:
+    """Jensen-Shannon divergence ``H(sum_i w_i p_i) - sum_i w_i H(p_i)`` of weighted distributions.
 
-    Symmetric, finite and at most 1 bit (ln 2 nats) (Lin 1991).
+    ``js_divergence(p, q)`` is ``KL(p || m)/2 + KL(q || m)/2`` with ``m = (p + q)/2``: symmetric,
+    finite and at most 1 bit (ln 2 nats) (Lin 1991). ``js_divergence([p1, p2, ...],
+    weights=[w1, w2, ...])`` is the generalized divergence of several distributions (dit's
+    ``jensen_shannon_divergence(dists, weights)``), at most ``H(w)``.
+
+    Parameters
+    ----------
+    p : array-like or tensor
+        A distribution (with ``q``), or, without ``q``, a sequence of distributions of one shape
+        (a list, or an array whose rows are the distributions).
+    q : array-like or tensor, optional
+        The second distribution, of the shape of ``p``.
+    units : {"bits", "nats"}
+    base : float or str, optional
+        The base of the logarithm instead of ``units`` (see :func:`entropy`).
+    weights : array-like, optional
+        One non-negative weight per distribution, summing to 1; equal weights by default.
+    normalize : bool
+        Rescale each distribution to sum to 1 instead of refusing one whose sum is off.
+
+    Examples
+    --------
+    >>> round(js_divergence([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], weights=[0.25, 0.75]), 4)
+    0.4056
     """
     fn = "js_divergence"
     units = check_units(units, fn, base)
-    p, q, nx = _pair(p, q, fn, normalize)
-    m = (p + q) / 2
-    js = _neg_sum_plogp(m, nx) - (_neg_sum_plogp(p, nx) + _neg_sum_plogp(q, nx)) / 2
+    if q is not None:
+        p_arr, q_arr, nx = _pair(p, q, fn, normalize)
+        dists = [p_arr, q_arr]
+    else:
+        dists, nx = _several(p, fn, normalize)
+    w = _weights(weights, len(dists), fn)
+    m = dists[0] * w[0]
+    for weight, dist in zip(w[1:], dists[1:], strict=True):
+        m = m + dist * weight
+    js = _neg_sum_plogp(m, nx)
+    for weight, dist in zip(w, dists, strict=True):
+        js = js - weight * _neg_sum_plogp(dist, nx)
     return _finish(js, units, nx)
+
+
+def _several(ps: Any, fn: str, normalize: bool) -> tuple[list[Any], Any]:
+    """A sequence of distributions of one shape (a list, or the rows of an array), validated."""
+    expected = "a sequence of at least 2 distributions of one shape when 'q' is not given"
+    try:
+        stacked = to_numpy(ps)
+    except (TypeError, ValueError, RuntimeError):  # a ragged list: checked item by item below
+        stacked = None
+    if stacked is not None and (stacked.ndim < 2 or stacked.shape[0] < 2):
+        raise fail("p", fn, expected, stacked)
+    items = list(ps) if stacked is None or not _is_tensor(ps) else [ps[i] for i in range(len(ps))]
+    if len(items) < 2:
+        raise fail("p", fn, expected, got=f"{len(items)} distributions")
+    nx = get_backend(*items)
+    like = next((item for item in items if _is_tensor(item)), None)
+    dists = [_distribution(item, "p", fn, tuple(range(1, 33)), normalize, nx, like) for item in items]
+    for i, dist in enumerate(dists[1:], start=1):
+        if tuple(dist.shape) != tuple(dists[0].shape):
+            raise fail("p", fn, f"distributions of one shape {tuple(dists[0].shape)}",
+                       got=f"distribution {i} of shape {tuple(dist.shape)}")
+    return dists, nx
+
+
+def _weights(weights: Any, count: int, fn: str) -> list[float]:
+    """``count`` non-negative weights summing to 1 (within :data:`SUM_TOLERANCE`); equal if None."""
+    if weights is None:
+        return [1.0 / count] * count
+    expected = f"{count} non-negative finite weights summing to 1 (one per distribution)"
+    try:
+        values = np.asarray(to_numpy(weights), dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise fail("weights", fn, expected, weights) from err
+    if values.shape != (count,) or not np.isfinite(values).all() or (values < 0).any():
+        raise fail("weights", fn, expected, values)
+    if abs(float(values.sum()) - 1.0) > SUM_TOLERANCE:
+        raise fail("weights", fn, expected, values, got=f"weights summing to {float(values.sum()):.8g}")
+    return values.tolist()
