@@ -324,7 +324,7 @@ Y = np.random.default_rng(13).standard_normal(50)
     (lambda: il.estimate_mi(X + 1j, Y), r"'x' .*real numeric array \(not complex, object or "
                                         r"string\). Got an array of shape \(50, 2\) and dtype complex128"),
     (lambda: il.estimate_mi(X, Y.astype(object), method="gaussian"), r"'y' .*dtype object"),
-    (lambda: il.estimate_entropy(np.array(["a", "b", "c"])), r"'x' .*real numeric"),
+    (lambda: il.estimate_entropy(np.array(["a", None, "c"], dtype=object)), r"'x' .*real numeric"),
     (lambda: il.estimate_entropy(np.zeros((4, 2, 2))), r"'x' .*shape \(n,\) or \(n, d\)"),
     (lambda: il.estimate_entropy(np.zeros((4, 0))), r"'x' .*at least one column"),
     (lambda: il.estimate_mi(X, Y, method="magic"),

@@ -161,3 +161,27 @@ def test_bad_weights_are_refused_naming_them(weights) -> None:
     # dit test_jsd5: more weights than distributions is an error
     with pytest.raises(InfoLensError, match="'weights' parameter of js_divergence must be 2 non-negative"):
         il.js_divergence([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], weights=weights)
+
+
+# ----------------------------------------------------------------------------- NSB with K
+def test_nsb_with_a_known_alphabet_size() -> None:
+    # infomeasure, tests/.../test_nsb.py, test_nsb_k_parameter_functional_api: data [1, 1, 2, 2, 3]
+    # (3 observed symbols): K=4 and K=10 give different estimates, each unlike the default
+    data = [1, 1, 2, 2, 3]
+    default = il.estimate_entropy(data, method="nsb").value
+    k3, k4, k10 = (il.estimate_entropy(data, method="nsb", K=k).value for k in (3, 4, 10))
+    assert k3 == default  # K = the observed symbols is the default
+    assert default < k4 < k10 < math.log2(10)  # unseen symbols raise the estimate, below log K
+    # closed form: many samples of 8 equiprobable symbols, K = 8 known: H = 3 bits
+    x = np.random.default_rng(3).integers(0, 8, 4000)
+    assert il.estimate_entropy(x, method="nsb", K=8).value == pytest.approx(3.0, abs=0.01)
+    # K names a 16-symbol alphabet of which 8 are seen: the posterior still says about 3 bits
+    assert il.estimate_entropy(x, method="nsb", K=16).value == pytest.approx(3.0, abs=0.02)
+
+
+def test_an_alphabet_size_below_the_observed_symbols_is_refused() -> None:
+    with pytest.raises(InfoLensError, match=r"The 'K' parameter of estimate_entropy must be an int >= "
+                                            r"the 5 distinct symbols observed in 'x'. Got 4 instead"):
+        il.estimate_entropy([1, 2, 3, 4, 5, 1], method="nsb", K=4)
+    with pytest.raises(InfoLensError, match="The 'K' parameter of estimate_mi must be None"):
+        il.estimate_mi([1, 2, 1, 2], [1, 2, 2, 1], method="nsb", K=4)

@@ -12,6 +12,7 @@ unchecked path for the package's own callers (the information plane).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import math
@@ -166,7 +167,8 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
     MethodSpec("chao_shen", "discrete", "codes", "Chao & Shen 2003",
                entropy=f"{_DISCRETE}:entropy_chao_shen"),
     MethodSpec("nsb", "discrete", "codes", "Nemenman, Shafee & Bialek 2002",
-               entropy="infolens.estimators.nsb:entropy_nsb", needs_coincidences=True),
+               entropy="infolens.estimators.nsb:entropy_nsb", needs_coincidences=True,
+               params={"K": (None, _optional(_int_at_least(1)))}),
     MethodSpec("binning", "binning", "binned", "Shwartz-Ziv & Tishby 2017; Saxe et al. 2018",
                entropy=f"{_DISCRETE}:entropy_plugin",
                params={"bins": (30, _bins),
@@ -275,7 +277,10 @@ def _discrete_entropy(spec: MethodSpec, params: Mapping[str, Any]) -> Callable[[
     if spec.family == "binning" and params["correction"] == "miller_madow":
         return _resolve(f"{_DISCRETE}:entropy_miller_madow")
     if spec.prepare in ("codes", "binned"):
-        return _resolve(spec.entropy)  # type: ignore[arg-type]
+        entropy = _resolve(spec.entropy)  # type: ignore[arg-type]
+        if params.get("K") is not None:  # a known alphabet size (NSB)
+            return functools.partial(entropy, alphabet_size=params["K"])
+        return entropy
     return _resolve(f"{_DISCRETE}:entropy_plugin")
 
 
@@ -372,6 +377,8 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                              allow_constant=spec.family not in ("knn", "gaussian", "auto"))
                for (k, v), d in zip(named.items(), discrete, strict=True)}
     check_same_length(fn, **checked)
+    if params.get("K") is not None:
+        _check_alphabet_size(params["K"], quantity, list(checked.values()), fn)
     # raw methods (neural) get the inputs as given and "device" methods (k-NN) get tensors as
     # float64 tensors, so tensors keep their device; checks and warnings use the numpy copies
     if spec.prepare == "raw":
@@ -382,6 +389,15 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         arrays = list(checked.values())
     return _Request(quantity, spec, params, units, ci, n_resamples, max_samples, n_permutations,
                     discrete, list(checked.values()), arrays)
+
+
+def _check_alphabet_size(size: int, quantity: str, arrays: list[np.ndarray], fn: str) -> None:
+    """``K``, the number of possible symbols, is one variable's: at least the observed ones."""
+    if quantity != "entropy":
+        raise fail("K", fn, "None outside estimate_entropy (an alphabet size is one variable's)", size)
+    observed = int(unique_row_codes(arrays[0]).max()) + 1
+    if size < observed:
+        raise fail("K", fn, f"an int >= the {observed} distinct symbols observed in 'x'", size)
 
 
 def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
