@@ -185,3 +185,101 @@ def test_an_alphabet_size_below_the_observed_symbols_is_refused() -> None:
         il.estimate_entropy([1, 2, 3, 4, 5, 1], method="nsb", K=4)
     with pytest.raises(InfoLensError, match="The 'K' parameter of estimate_mi must be None"):
         il.estimate_mi([1, 2, 1, 2], [1, 2, 2, 1], method="nsb", K=4)
+
+
+# ----------------------------------------------------------------------------- H(X|Y), H(p, q), KL of samples
+def test_conditional_entropy_from_samples() -> None:
+    # pyitlib, pyitlib/discrete_random_variable.py, entropy_conditional docstring: X = [1,1,2,2],
+    # Y = [1,2,1,2] (independent) gives H(X|Y) = 1 bit; Y = X gives 0
+    x, y = [1, 1, 2, 2], [1, 2, 1, 2]
+    with pytest.warns(InfoLensWarning, match="undersampled"):
+        est = il.estimate_conditional_entropy(x, y, method="plugin")
+    assert (est.value, est.quantity, est.units) == (pytest.approx(1.0), "conditional_entropy", "bits")
+    assert il.estimate_conditional_entropy(x, x, method="plugin").value == pytest.approx(0.0, abs=1e-15)
+    # closed form on a larger sample: plug-in H(X|Y) of the empirical joint table
+    rng = np.random.default_rng(4)
+    xs, ys = rng.integers(0, 4, 500), rng.integers(0, 3, 500)
+    table = np.histogram2d(xs, ys, bins=(4, 3))[0] / 500
+    est = il.estimate_conditional_entropy(xs, ys, method="plugin", units="nats")
+    assert est.value == pytest.approx(il.conditional_entropy(table, units="nats"), rel=1e-12)
+    assert il.estimate_conditional_entropy(["a", "b", "a", "b"], ["u", "u", "v", "v"],
+                                           method="plugin").value == pytest.approx(1.0)
+    with pytest.raises(InfoLensError, match="The 'method' parameter of estimate_conditional_entropy"):
+        il.estimate_conditional_entropy(rng.normal(size=20), rng.normal(size=20))
+
+
+def test_plugin_cross_entropy_and_kl_from_two_samples() -> None:
+    # pyitlib divergence_kullbackleibler / entropy_cross and infomeasure kld (discrete): the plug-in
+    # answer equals the measure on the two empirical tables
+    x, y = ["a", "a", "b", "b"], ["a", "b", "b", "b"]
+    kl = il.estimate_kl_divergence(x, y)
+    assert (kl.value, kl.method, kl.quantity) == (pytest.approx(il.kl_divergence([0.5, 0.5], [0.25, 0.75])),
+                                                  "plugin", "kl_divergence")
+    ce = il.estimate_cross_entropy(x, y, units="nats")
+    assert ce.value == pytest.approx(il.cross_entropy([0.5, 0.5], [0.25, 0.75], units="nats"))
+    assert il.estimate_kl_divergence([0, 1, 1], [1, 1, 0, 0]).value == pytest.approx(
+        il.kl_divergence([1 / 3, 2 / 3], [0.5, 0.5]))
+    with pytest.warns(InfoLensWarning, match="never occur in 'y'"):
+        unseen = il.estimate_kl_divergence(["a", "c"], ["a", "b"])  # coded jointly: c is not b
+    assert unseen.value == math.inf and "unseen_in_y" in unseen.flags
+
+
+def _npeet_kldiv(x: np.ndarray, y: np.ndarray, k: int = 3) -> float:
+    """NPEET, npeet/entropy_estimators.py, kldiv (nats), re-expressed: const + d * mean log ratio."""
+    from scipy.spatial import cKDTree
+
+    n, d = x.shape
+    nn = cKDTree(x).query(x, k + 1, p=np.inf)[0][:, k]
+    nnp = cKDTree(y).query(x, k, p=np.inf)[0][:, k - 1]
+    return math.log(len(y)) - math.log(n - 1) + d * (np.log(nnp).mean() - np.log(nn).mean())
+
+
+def test_knn_kl_divergence_matches_npeet_and_the_gaussian_closed_form() -> None:
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(2000, 1)), rng.normal(1.0, 1.0, size=(3000, 1))
+    est = il.estimate_kl_divergence(x, y, units="nats")
+    assert est.method == "knn" and est.value == pytest.approx(_npeet_kldiv(x, y), rel=1e-12)
+    assert est.value == pytest.approx(0.5, abs=0.05)  # KL(N(0,1) || N(1,1)) = 1/2 nat
+    wide = rng.normal(0.0, 2.0, size=(3000, 2))
+    x2 = rng.normal(size=(2000, 2))
+    kl = il.estimate_kl_divergence(x2, wide, units="nats")  # 2 (ln 2 + 1/8 - 1/2) in 2-D
+    assert kl.value == pytest.approx(_npeet_kldiv(x2, wide), rel=1e-12)
+    assert kl.value == pytest.approx(2 * (LN2 + 1 / 8 - 0.5), abs=0.06)
+    ce = il.estimate_cross_entropy(x2, wide, units="nats")  # 2 (ln(2 pi 4)/2 + 1/8)
+    assert ce.value == pytest.approx(2 * (0.5 * math.log(2 * math.pi * 4) + 1 / 8), abs=0.06)
+    with pytest.raises(InfoLensError, match="'x' parameter of estimate_kl_divergence must be continuous"):
+        il.estimate_kl_divergence(np.repeat(x[:10], 4, axis=0), y, method="knn")
+    with pytest.raises(InfoLensError, match="'y' parameter of estimate_kl_divergence must be samples with"):
+        il.estimate_kl_divergence(x, wide)
+
+
+# ----------------------------------------------------------------------------- discrete_features
+def test_discrete_features_says_which_variables_are_discrete() -> None:
+    # scikit-learn, sklearn/feature_selection/tests/test_mutual_info.py,
+    # test_mutual_info_regression_X_int_dtype: integer-valued continuous features give the same
+    # MI as their float copy (independent draws: true MI 0)
+    rng = np.random.RandomState(0)
+    x, y = rng.randint(100, size=(100, 1)), rng.randint(100, size=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ties and a small N: auto says it has not converged
+        told = il.estimate_mi(x, y, units="nats", discrete_features=False)
+        floats = il.estimate_mi(x.astype(float), y.astype(float), units="nats")
+        by_dtype = il.estimate_mi(x, y, units="nats")
+    # (100 samples on 100 values: the k-NN estimate of 0 is noisy, 0.24 nats here, not 3.6)
+    assert told.value == floats.value and abs(told.value) < 0.5 and told.method == "auto"
+    assert by_dtype.method == "miller_madow" and by_dtype.value > 3  # by dtype, as before
+    # a float label told discrete: auto picks the mixed estimator, as for an integer label
+    labels = rng.randint(3, size=300)
+    z = labels + rng.normal(size=300)
+    named = il.estimate_mi(z, labels.astype(float), discrete_features=["y"])
+    assert named.method == "mixed"
+    assert named.value == il.estimate_mi(z, labels, method="mixed").value
+    assert il.estimate_mi(z, labels.astype(float), discrete_features=[False, True]).value == named.value
+    assert il.estimate_mi(z, labels.astype(float), discrete_features=[1]).value == named.value
+
+
+@pytest.mark.parametrize("bad", [["w"], [2], "z", 3.5, [0, "q"]])
+def test_discrete_features_naming_a_missing_variable_is_refused(bad) -> None:
+    with pytest.raises(InfoLensError, match=r"The 'discrete_features' parameter of estimate_mi must be "
+                                            r"'auto', a bool, or the discrete variables among 'x', 'y'"):
+        il.estimate_mi([0.1, 0.2, 0.3, 0.4], [1, 2, 1, 2], discrete_features=bad)

@@ -135,7 +135,7 @@ class MethodSpec:
         """Whether this method estimates ``quantity`` ("entropy", "mi" or "cmi")."""
         if self.prepare in ("codes", "binned"):
             return self.entropy is not None
-        return getattr(self, quantity) is not None
+        return getattr(self, quantity, None) is not None  # conditional_entropy: codes/binned only
 
 
 _DISCRETE = "infolens.estimators.discrete"
@@ -269,6 +269,7 @@ _ENTROPY_SIGNS = {
     "entropy": [((0,), 1)],
     "mi": [((0,), 1), ((1,), 1), ((0, 1), -1)],
     "cmi": [((0, 2), 1), ((1, 2), 1), ((0, 1, 2), -1), ((2,), -1)],
+    "conditional_entropy": [((0, 1), 1), ((1,), -1)],
 }
 
 
@@ -351,12 +352,16 @@ class _Request:
 
 def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
               ci: float | None, n_resamples: int, max_samples: int | None,
-              n_permutations: int | None, params: Mapping[str, Any], base: Any = None) -> _Request:
+              n_permutations: int | None, params: Mapping[str, Any], base: Any = None,
+              discrete_features: Any = "auto") -> _Request:
     """Check every argument, resolve ``method="auto"`` and coerce the samples once."""
     units = check_units(units, fn, base)
     choices = ["auto", *[m for m, s in METHODS.items() if s.supports(quantity) and m != "auto"]]
     method = check_choice("method", method, choices, fn)
-    discrete = [is_discrete(v) for v in named.values()]
+    discrete = _discrete_mask(discrete_features, named, fn)
+    if method == "auto" and quantity == "conditional_entropy" and not all(discrete):
+        raise fail("method", fn, "a discrete or binning method for continuous samples (one of "
+                   + ", ".join(repr(c) for c in choices[1:]) + ")", method)
     method = _auto(quantity, discrete) if method == "auto" else method
     spec = METHODS[method]
     params = _check_params(spec, params, fn)
@@ -391,6 +396,39 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                     discrete, list(checked.values()), arrays)
 
 
+def _discrete_mask(discrete_features: Any, named: Mapping[str, Any], fn: str) -> list[bool]:
+    """Which variables are discrete: by dtype (``"auto"``), all or none (a bool), or those named.
+
+    As scikit-learn's ``discrete_features``, for the variables of this call: a bool, a bool mask
+    with one entry per variable, or the names (``"x"``, ``"y"``) or positions of the discrete ones.
+    """
+    names = list(named)
+    if isinstance(discrete_features, str) and discrete_features == "auto":
+        return [is_discrete(v) for v in named.values()]
+    if isinstance(discrete_features, (bool, np.bool_)):
+        return [bool(discrete_features)] * len(names)
+    expected = ("'auto', a bool, or the discrete variables among " + ", ".join(repr(n) for n in names)
+                + f" (names, positions 0..{len(names) - 1}, or a mask of {len(names)} bools)")
+    chosen = [discrete_features] if isinstance(discrete_features, str) else discrete_features
+    try:
+        items = list(chosen)
+    except TypeError as err:
+        raise fail("discrete_features", fn, expected, discrete_features) from err
+    if len(items) == len(names) and all(isinstance(i, (bool, np.bool_)) for i in items):
+        return [bool(i) for i in items]
+    picked = set()
+    for item in items:
+        if isinstance(item, str) and item in names:
+            picked.add(names.index(item))
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)) \
+                and 0 <= item < len(names):
+            picked.add(int(item))
+        else:
+            raise fail("discrete_features", fn, expected, discrete_features,
+                       got=f"{item!r}, which is not one of the variables")
+    return [i in picked for i in range(len(names))]
+
+
 def _check_alphabet_size(size: int, quantity: str, arrays: list[np.ndarray], fn: str) -> None:
     """``K``, the number of possible symbols, is one variable's: at least the observed ones."""
     if quantity != "entropy":
@@ -403,10 +441,10 @@ def _check_alphabet_size(size: int, quantity: str, arrays: list[np.ndarray], fn:
 def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
               ci: float | None, n_resamples: int, random_state: int | None,
               max_samples: int | None, n_permutations: int | None,
-              params: Mapping[str, Any], base: Any = None) -> Estimate:
+              params: Mapping[str, Any], base: Any = None, discrete_features: Any = "auto") -> Estimate:
     """Validate, estimate (with resampling as asked), flag, and convert to ``units``."""
     req = _validate(quantity, fn, named, method, units, ci, n_resamples, max_samples,
-                    n_permutations, params, base)
+                    n_permutations, params, base, discrete_features)
     spec, n = req.spec, len(req.checked[0])
     random_state = check_seed("random_state", random_state, fn, allow_none=True)
     rng = np.random.default_rng(random_state)
@@ -616,7 +654,8 @@ def estimate_entropy(x: Any, method: str = "auto", *, units: str = "bits",
 def estimate_mi(x: Any, y: Any, method: str = "auto", *, units: str = "bits",
                 ci: float | None = None, n_resamples: int = 200,
                 random_state: int | None = None, max_samples: int | None = None,
-                n_permutations: int | None = None, base: Any = None, **params: Any) -> Estimate:
+                n_permutations: int | None = None, base: Any = None,
+                discrete_features: Any = "auto", **params: Any) -> Estimate:
     """Estimate the mutual information ``I(X; Y)`` from paired samples.
 
     Parameters
@@ -624,9 +663,32 @@ def estimate_mi(x: Any, y: Any, method: str = "auto", *, units: str = "bits",
     x, y : array-like or tensor of shape (n,) or (n, d)
     n_permutations : int, optional
         Run a permutation test of independence and put its p-value on the result.
+    discrete_features : "auto", bool or sequence
+        Which of x and y are discrete, as scikit-learn's ``discrete_features``: ``"auto"`` (by
+        dtype: integers, booleans and strings are discrete), a bool for both, a mask of two bools,
+        or the names (``"x"``, ``"y"``) or positions (0, 1) of the discrete ones. Integer-valued
+        measurements told continuous (``discrete_features=False``) are estimated as floats.
     """
     return _estimate("mi", "estimate_mi", {"x": x, "y": y}, method, units, ci, n_resamples,
-                     random_state, max_samples, n_permutations, params, base)
+                     random_state, max_samples, n_permutations, params, base, discrete_features)
+
+
+def estimate_conditional_entropy(x: Any, y: Any, method: str = "auto", *, units: str = "bits",
+                                 ci: float | None = None, n_resamples: int = 200,
+                                 random_state: int | None = None, max_samples: int | None = None,
+                                 base: Any = None, **params: Any) -> Estimate:
+    """Estimate the conditional entropy ``H(X | Y) = H(X, Y) - H(Y)`` from paired samples.
+
+    Discrete (``plugin``, ``miller_madow``, ``chao_shen``, ``nsb``) and binned methods only,
+    each entropy by the method's own estimator (pyitlib's ``entropy_conditional`` is
+    ``method="plugin"``).
+
+    Parameters
+    ----------
+    x, y : array-like or tensor of shape (n,) or (n, d)
+    """
+    return _estimate("conditional_entropy", "estimate_conditional_entropy", {"x": x, "y": y},
+                     method, units, ci, n_resamples, random_state, max_samples, None, params, base)
 
 
 def estimate_cmi(x: Any, y: Any, z: Any, method: str = "auto", *, units: str = "bits",
@@ -643,5 +705,5 @@ def estimate_cmi(x: Any, y: Any, z: Any, method: str = "auto", *, units: str = "
                      n_resamples, random_state, max_samples, None, params, base)
 
 
-for _public in (estimate_entropy, estimate_mi, estimate_cmi):
+for _public in (estimate_entropy, estimate_mi, estimate_cmi, estimate_conditional_entropy):
     _public.__doc__ = (_public.__doc__ or "").rstrip() + "\n" + _COMMON_DOC
