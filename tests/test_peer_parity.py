@@ -7,6 +7,7 @@ numbers are written here with the peer's tolerance.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import warnings
@@ -322,3 +323,19 @@ def test_the_coming_from_page_holds(coming_from) -> None:
     assert ns["kl_knn"].value == pytest.approx(0.5, abs=0.15)  # one draw: spread 0.04 nats
     assert ns["jsd"] == pytest.approx(0.5) and round(ns["jsd_weighted"], 4) == 0.4056
     assert ns["h_table"] == pytest.approx(1.0) and ns["h_samples"].value == pytest.approx(1.0)
+
+
+def test_the_cli_takes_a_base(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from infolens.cli import main
+
+    np.save(tmp_path / "x.npy", np.arange(100) % 10)  # uniform on 10 symbols: 1 dit
+    ok = CliRunner().invoke(main, ["estimate", str(tmp_path / "x.npy"), "--method", "plugin", "--base", "10"])
+    assert ok.exit_code == 0, ok.output
+    payload = json.loads(ok.output)
+    assert payload["value"] == pytest.approx(1.0) and payload["units"] == "dits"
+    nsb = CliRunner().invoke(main, ["estimate", str(tmp_path / "x.npy"), "--method", "nsb", "--param", "K=9"])
+    assert nsb.exit_code != 0 and "The 'K' parameter of estimate_entropy must be an int >= the 10" in nsb.output
+    bad = CliRunner().invoke(main, ["estimate", str(tmp_path / "x.npy"), "--base", "1"])
+    assert bad.exit_code != 0 and "The 'base' parameter of estimate_entropy must be a logarithm base" in bad.output
