@@ -336,6 +336,8 @@ def test_the_cli_takes_a_base(tmp_path) -> None:
     payload = json.loads(ok.output)
     assert payload["value"] == pytest.approx(1.0) and payload["units"] == "dits"
     nsb = CliRunner().invoke(main, ["estimate", str(tmp_path / "x.npy"), "--method", "nsb", "--param", "K=9"])
-    assert nsb.exit_code != 0 and "The 'K' parameter of estimate_entropy must be an int >= the 10" in nsb.output
+    assert nsb.exit_code != 0
+    assert "The 'K' parameter of estimate_entropy must be an int >= the 10" in nsb.output
     bad = CliRunner().invoke(main, ["estimate", str(tmp_path / "x.npy"), "--base", "1"])
-    assert bad.exit_code != 0 and "The 'base' parameter of estimate_entropy must be a logarithm base" in bad.output
+    assert bad.exit_code != 0
+    assert "The 'base' parameter of estimate_entropy must be a logarithm base" in bad.output
