@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -838,3 +839,106 @@ def all_cases(seed: int = 0) -> list[Case]:
     rng = np.random.default_rng(seed)
     return (measure_cases(rng) + estimator_cases(rng) + plane_cases(rng) + layer_cases(rng)
             + bottleneck_cases(rng) + data_cases(rng))
+
+
+# ------------------------------------------------------------------ held-out corners (issue 20)
+def _close_to(expected: float, tol: float = 1e-9) -> Callable[[Any], str | None]:
+    def check(result: Any) -> str | None:
+        value = float(getattr(result, "value", result))
+        return None if abs(value - expected) <= tol else f"{value!r}, expected {expected!r}"
+    return check
+
+
+def _store_after_close(path: Path) -> Any:
+    store = il.RunStore(path)
+    store.close()
+    return store.runs()
+
+
+def _embedding_scale_free(points: np.ndarray) -> Callable[[Any], str | None]:
+    reference = il.embed(points, method="pca").coords
+
+    def check(result: Any) -> str | None:
+        ok = np.allclose(np.abs(result.coords) / np.abs(reference).max(),
+                         np.abs(reference) / np.abs(reference).max(), atol=1e-6)
+        return None if ok else "PCA of a rescaled embedding differs from the unscaled one"
+    return check
+
+
+def _plane_ty_of_constant_labels(result: Any) -> str | None:
+    ty = [r["value"] for r in result if r["quantity"] == "I_TY"]
+    return None if all(abs(v) < 1e-12 for v in ty) else f"I(T;Y) = {ty} with one class (H(Y) = 0)"
+
+
+def corner_cases(rng: np.random.Generator, tmp: Path | None = None) -> list[Case]:
+    """The families of issue 20 that a held-out sweep found: one Case per member."""
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="infolens-corners-")) if tmp is None else tmp
+    cases = []
+    for n in (4, 5, 6, 7):
+        x, z = rng.normal(size=(n, 1)), rng.normal(size=(n, 1))
+        cases.append(Case("corners_knn_ci", f"kl n={n}",
+                          lambda x=x: il.estimate_entropy(x, method="kl", ci=0.9, n_resamples=10),
+                          frozenset({"ci"})))
+        for method in ("ksg", "mixed", "ksg_copula", "ksg_radial"):
+            cases.append(Case("corners_knn_ci", f"{method} n={n}",
+                              lambda x=x, z=z, m=method: il.estimate_mi(x, z, method=m, ci=0.9,
+                                                                        n_resamples=10),
+                              frozenset({"ci"})))
+        cases.append(Case("corners_knn_ci", f"cmi n={n}",
+                          lambda x=x, z=z: il.estimate_cmi(x, z, z[::-1].copy(), ci=0.9, n_resamples=10),
+                          frozenset({"ci"})))
+    paths = {"none": None, "int": 3, "nul": str(tmp / "a\0b.sqlite"), "directory": str(tmp)}
+    for label, path in paths.items():
+        cases.append(Case("corners_store", f"path={label}", lambda p=path: il.RunStore(p),
+                          frozenset({"path"})))
+    cases.append(Case("corners_store", "after close", lambda: _store_after_close(tmp / "closed.sqlite"),
+                      frozenset({"RunStore"})))
+    model = _model()
+    x, y = rng.normal(size=(20, 2)).astype(np.float32), _labels(20)
+    for pattern in ("[!]", "[z-a]"):
+        cases.append(Case("corners_plane", f"layers={pattern}",
+                          lambda p=pattern: il.InformationPlane(x, y, layers=p).record(model, 0),
+                          frozenset({"layers"})))
+    for device in ("cuda", "foo"):
+        cases.append(Case("corners_plane", f"device={device}",
+                          lambda d=device: il.InformationPlane(x, y, device=d).record(model, 0),
+                          frozenset({"device"})))
+    huge = np.full(20, 2**63 - 1, dtype=np.int64)
+    cases.append(Case("corners_plane", "labels near 2^63",
+                      lambda: il.InformationPlane(x, huge).record(model, 0), frozenset({"y"}),
+                      check=_plane_ty_of_constant_labels))
+    cases.append(Case("corners_capture", "unknown layer",
+                      lambda: il.capture(model, ["no.such.layer"]).__enter__(), frozenset({"layers"})))
+    pxy = np.array([[0.3, 0.2], [0.1, 0.4]])
+    bad_init = {"nan": np.full((2, 2), np.nan), "negative": np.array([[1.5, -0.5], [0.5, 0.5]])}
+    for label, init in bad_init.items():
+        cases.append(Case("corners_iterative_ib", f"init={label}",
+                          lambda i=init: il.bottleneck.iterative_ib(pxy, beta=5.0, n_clusters=2, init=i),
+                          frozenset({"init"})))
+    cases.append(Case("corners_iterative_ib", "unknown keyword",
+                      lambda: il.bottleneck.iterative_ib(pxy, beta=5.0, n_clusters=2, tolerance=3),
+                      frozenset({"tolerance"})))
+    cases.append(Case("corners_iterative_ib", "init=abc",
+                      lambda: il.bottleneck.iterative_ib(pxy, beta=5.0, n_clusters=2, init="abc"),
+                      frozenset({"init"})))
+    tiny = np.array([[0.5, 5e-324], [5e-324, 0.5]])
+    cases.append(Case("corners_iterative_ib", "5e-324 at beta=0",
+                      lambda: il.bottleneck.iterative_ib(tiny, beta=0.0, n_clusters=2), frozenset({"pxy"})))
+    cases.append(Case("corners_ib_curve", "table at 1e308",
+                      lambda: il.bottleneck.ib_curve(pxy * 1e308 / 0.4 * 0.9, [0.5, 5.0]),
+                      frozenset({"pxy"})))
+    independent = np.outer([0.3, 0.7], [0.6, 0.4])
+    cases.append(Case("corners_exact", "MI of an independent table",
+                      lambda: il.mutual_information(independent), frozenset(), check=_close_to(0.0, 0.0)))
+    diagonal = np.diag([0.2, 0.3, 0.5])
+    cases.append(Case("corners_exact", "H(X|Y) of a diagonal table",
+                      lambda: il.conditional_entropy(diagonal), frozenset(), check=_close_to(0.0, 0.0)))
+    points = rng.normal(size=(30, 5))
+    cases.append(Case("corners_embed", "pca at 1e-200", lambda: il.embed(1e-200 * points, method="pca"),
+                      frozenset({"x", "activations"}), check=_embedding_scale_free(points)))
+    cases.append(Case("corners_probes", "complex x",
+                      lambda: il.probe_layers(model, rng.normal(size=(40, 2)) + 1j, _labels(40)),
+                      frozenset({"x"})))
+    return cases

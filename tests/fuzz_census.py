@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,7 +31,8 @@ def main() -> int:
     parser.add_argument("--log", default=None, help="write one line per call (outcome, seconds)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    cases = [c for c in fuzz_cases.all_cases() if args.only in c.target]
+    cases = [c for c in fuzz_cases.all_cases() + fuzz_cases.corner_cases(np.random.default_rng(0))
+             if args.only in c.target]
     table: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     others = []
     slowest = (0.0, "")

@@ -126,11 +126,11 @@ def test_a_full_disk_while_storing_an_epoch_keeps_the_epochs_stored_before(tmp_p
             def executemany(self, sql, rows):
                 raise sqlite3.OperationalError("database or disk is full")
 
-        store._db = FullDisk()
+        store._connection = FullDisk()
         with pytest.raises(OSError, match="No space left on device") as caught:
             store.record_epoch("r", 1, [{**row, "epoch": 1}])
         assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(path)
-        store._db = real
+        store._connection = real
         assert [m["epoch"] for m in store.measurements("r")] == [0]
 
 

@@ -97,10 +97,10 @@ def test_record_epoch_is_all_or_nothing(tmp_path):
                     raise sqlite3.OperationalError("disk I/O error")
                 return real.executemany(sql, rows)
 
-        store._db = FailOnMetrics()
+        store._connection = FailOnMetrics()
         with pytest.raises(OSError, match="disk I/O error on the run store"):
             store.record_epoch("r", 0, _measurements(0), [{"name": "loss", "value": 1.0}])
-        store._db = real
+        store._connection = real
         assert store.measurements("r") == [] and store.metrics("r") == []
         assert store.last_epoch("r") is None
 

@@ -121,12 +121,16 @@ class RunStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        existing = self.path.is_file() and self.path.stat().st_size > 0
-        self._db = None
+        self._connection: sqlite3.Connection | None = None
+        self.path = _store_path(path)
         try:
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise fail("path", "RunStore", "a file path whose directory can be created",
+                       got=f"{str(path)!r} ({err.strerror or err})") from err
+        existing = self.path.is_file() and self.path.stat().st_size > 0
+        try:
+            self._connection = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -149,14 +153,22 @@ class RunStore:
             raise
 
     # ------------------------------------------------------------------ plumbing
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The open connection; a closed store raises, naming itself."""
+        if self._connection is None:
+            raise fail("RunStore", "RunStore", "an open store (this one was closed; open a new RunStore "
+                       "on the same path)", got=repr(str(self.path)))
+        return self._connection
+
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self.path)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        if getattr(self, "_db", None) is not None:
-            self._db.close()
-            self._db = None  # type: ignore[assignment]
+        if getattr(self, "_connection", None) is not None:
+            self._connection.close()
+            self._connection = None
 
     def __enter__(self) -> RunStore:
         return self
@@ -371,6 +383,19 @@ class _Transaction:
                 _raise_store_error(self._path, err)
         if isinstance(exc, sqlite3.Error):
             _raise_store_error(self._path, exc)
+
+
+def _store_path(path: Any) -> Path:
+    """``path`` as a Path to a store file; anything else raises naming ``path``."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise fail("path", "RunStore", "a str or os.PathLike file path", path)
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text or "\0" in text:
+        raise fail("path", "RunStore", "a non-empty file path without NUL characters", path)
+    resolved = Path(text)
+    if resolved.is_dir():
+        raise fail("path", "RunStore", "a file path, not a directory (e.g. DIR/store.sqlite)", text)
+    return resolved
 
 
 def _translate(path: Path, err: sqlite3.Error) -> Exception:

@@ -377,6 +377,12 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         raise fail("n_permutations", fn, f"None for method={method!r} (too costly to permute)",
                     n_permutations)
     minimum = spec.min_samples(params)
+    if ci is not None and spec.resampling == "subsample":
+        n = _n_rows(next(iter(named.values())))
+        if n is not None and n // 2 < minimum:
+            raise fail("ci", fn, f"None, or samples enough for a half-sample interval (at least "
+                       f"{2 * minimum}: each half-sample needs {minimum} rows for method={method!r})",
+                       got=f"ci={ci} with {n} samples")
     exact = spec.prepare in ("codes", "binned")  # discrete inputs as exact label codes
     checked = {k: as_samples(v, k, fn, min_samples=minimum, labels=exact and d,
                              allow_constant=spec.family not in ("knn", "gaussian", "auto"))
@@ -394,6 +400,17 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         arrays = list(checked.values())
     return _Request(quantity, spec, params, units, ci, n_resamples, max_samples, n_permutations,
                     discrete, list(checked.values()), arrays)
+
+
+def _n_rows(value: Any) -> int | None:
+    """The number of rows of an input, or None when it has no length (its own check names it)."""
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return int(shape[0]) if len(shape) else None
+    try:
+        return len(value)
+    except TypeError:
+        return None
 
 
 def _discrete_mask(discrete_features: Any, named: Mapping[str, Any], fn: str) -> list[bool]:
