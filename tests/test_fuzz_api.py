@@ -55,6 +55,14 @@ def test_every_bad_input_gets_a_value_or_a_clear_error(family: str, data: st.Dat
     assert outcome.kind in ("ok", "error", "signature"), f"{case.target} {case.kind}: {outcome.detail}"
 
 
+def test_every_held_out_corner_gets_a_value_or_a_clear_error(tmp_path) -> None:
+    # issue 20's families, every member once (45 calls, well under a second)
+    cases = fuzz_cases.corner_cases(np.random.default_rng(0), tmp_path)
+    faults = [f"{c.target} {c.kind}: {o.detail}" for c in cases
+              if (o := fuzz_cases.run(c)).kind not in ("ok", "error", "signature")]
+    assert faults == []
+
+
 def test_the_census_covers_every_public_function() -> None:
     assert set(FAMILIES) <= set(_cases_by_family())
     methods = {c.target.split("[")[1].rstrip("]") for c in fuzz_cases.all_cases()

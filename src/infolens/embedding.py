@@ -330,8 +330,17 @@ def _labels_for(labels: Any, n: int, fn: str) -> np.ndarray | None:
 
 
 def _pca(data: np.ndarray, dims: int) -> tuple[np.ndarray, tuple[float, ...]]:
-    """Project centred data on the top ``dims`` covariance eigenvectors (deterministic signs)."""
+    """Project centred data on the top ``dims`` covariance eigenvectors (deterministic signs).
+
+    The data are divided by their largest absolute centred value first (and the coordinates
+    multiplied back), so that squares neither underflow nor overflow at extreme scales.
+    """
     centred = data - data.mean(axis=0)
+    scale = float(np.abs(centred).max())
+    if scale > 0 and np.isfinite(scale):
+        centred = centred / scale
+    else:
+        scale = 1.0
     n, d = centred.shape
     if d <= n:
         eigvals, eigvecs = np.linalg.eigh(centred.T @ centred)
@@ -347,7 +356,7 @@ def _pca(data: np.ndarray, dims: int) -> tuple[np.ndarray, tuple[float, ...]]:
     signs = np.sign(components[np.argmax(np.abs(components), axis=0), np.arange(dims)])
     components = components * np.where(signs == 0, 1.0, signs)
     ratio = tuple(float(v / total) if total > 0 else 0.0 for v in variances)
-    return centred @ components, ratio
+    return (centred @ components) * scale, ratio
 
 
 def _tsne(data: np.ndarray, dims: int, seed: int, init: np.ndarray | None, n_jobs: int,

@@ -176,7 +176,11 @@ def _as_predicate(layers: Layers, named: list[tuple[str, nn.Module]],
     for spec in specs:
         if isinstance(spec, str):
             if _GLOB_CHARS & set(spec):
-                pattern = _glob_regex(spec)
+                try:
+                    pattern = _glob_regex(spec)
+                except re.error as err:
+                    raise fail("layers", fn, "valid glob patterns ('*', '?', '**', '[abc]', '[!abc]', "
+                               "'[a-z]')", got=f"{spec!r} ({err})") from err
                 if not any(pattern.fullmatch(name) for name in names):
                     raise _unknown_layer(spec, names, fn, "matches no layer")
                 patterns.append(pattern)
@@ -233,8 +237,15 @@ def _specs(layers: Layers) -> list[Any]:
 
 
 def _unknown_layer(spec: str, names: list[str], fn: str, problem: str) -> InfoLensError:
-    close = difflib.get_close_matches(spec, [n for n in names if n], n=5, cutoff=0.4)
-    hint = f"; closest layer names: {', '.join(repr(c) for c in close)}" if close else ""
+    named = [n for n in names if n]
+    close = difflib.get_close_matches(spec, named, n=5, cutoff=0.4)
+    if close:
+        hint = f"; closest layer names: {', '.join(repr(c) for c in close)}"
+    elif named:
+        more = f", ... ({len(named)} in all)" if len(named) > 8 else ""
+        hint = f"; the model's layers: {', '.join(repr(c) for c in named[:8])}{more}"
+    else:
+        hint = "; the model has no submodules (select it with a predicate or its module)"
     return fail("layers", fn, "names from model.named_modules() (see infolens.list_layers)",
                 got=f"{spec!r}, which {problem}{hint}")
 

@@ -186,6 +186,30 @@ def float_dtype_of(model: nn.Module) -> torch.dtype | None:
     return None
 
 
+def available_devices() -> list[str]:
+    """The torch devices this machine has: ``cpu``, then ``cuda``/``cuda:i`` and ``mps`` if present."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def check_device(value: Any, fn: str, name: str = "device") -> torch.device:
+    """``value`` (a str or torch.device) as a device that exists on this machine, else raise."""
+    available = available_devices()
+    try:
+        device = torch.device(value)
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise fail(name, fn, f"a torch device (one of {', '.join(available)})", value) from err
+    if str(device) not in available and device.type != "meta":
+        raise fail(name, fn, f"a device available on this machine (one of {', '.join(available)})",
+                   str(device))
+    return device
+
+
 def device_of(model: nn.Module) -> torch.device:
     """The device of the model's first parameter or buffer; CPU for a model without any."""
     for tensor in (*model.parameters(), *model.buffers()):
@@ -248,5 +272,5 @@ def _as_tensor(value: Any, name: str, fn: str, *, allow_bool: bool) -> torch.Ten
     return value
 
 
-__all__ = ["Forward", "ModelInputs", "device_of", "float_dtype_of", "is_out_of_memory", "model_error",
-           "run_model"]
+__all__ = ["Forward", "ModelInputs", "available_devices", "check_device", "device_of", "float_dtype_of",
+           "is_out_of_memory", "model_error", "run_model"]

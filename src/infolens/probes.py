@@ -72,7 +72,7 @@ from infolens._validation import (
 )
 from infolens.layers import REDUCE, capture, eval_mode
 from infolens.measures import entropy
-from infolens.model_inputs import ModelInputs, device_of, float_dtype_of, run_model
+from infolens.model_inputs import ModelInputs, check_device, device_of, float_dtype_of, run_model
 
 if TYPE_CHECKING:
     from infolens.pruning import PruningResult
@@ -371,6 +371,8 @@ def _probe_activations(activations: Mapping[str, Any], y: Any, n_splits: int, te
     names = list(activations)
     if device is None:
         device = next((v.device for v in activations.values() if isinstance(v, torch.Tensor)), "cpu")
+    else:
+        device = check_device(device, fn)
     features: list[torch.Tensor] = []
     for name in names:
         value = _as_features(activations[name], f"activations[{name!r}]", fn)

@@ -412,10 +412,15 @@ def generalized_ib(pxy: Any, beta: float, alpha: float = 1.0, n_clusters: int | 
     rng = np.random.default_rng(seed)
     starts = [_random_encoder(len(prob.p_x), n_t, alpha, rng) for _ in range(n_restarts)]
     if init is not None:
-        init = np.asarray(init, dtype=np.float64)
-        if init.shape != (len(prob.p_x), n_t):
-            raise fail("init", fn, f"an encoder of shape {(len(prob.p_x), n_t)}", init)
-        starts.insert(0, init)
+        what = f"an encoder of shape {(len(prob.p_x), n_t)}: finite, non-negative rows summing to 1"
+        try:
+            encoder = np.asarray(init, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise fail("init", fn, what, init) from err
+        if encoder.shape != (len(prob.p_x), n_t) or not np.isfinite(encoder).all() or (encoder < 0).any() \
+                or not np.allclose(encoder.sum(axis=1), 1.0, atol=1e-9):
+            raise fail("init", fn, what, init)
+        starts.insert(0, encoder)
     enc, n_iter, converged = _solve(prob, beta, alpha, n_t, starts, max_iter, tol)
     return _solution(prob, enc, beta, alpha, units, n_iter, converged)
 

@@ -26,19 +26,6 @@ EXPERIMENTS = tuple(PRESETS)
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-def available_devices() -> list[str]:
-    """The torch devices this machine has: ``cpu``, then ``cuda``/``cuda:i`` and ``mps`` if present."""
-    import torch
-
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append("mps")
-    return devices
-
-
 class Device(click.ParamType):
     """A torch device that exists on this machine (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
 
@@ -46,6 +33,8 @@ class Device(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         import torch
+
+        from infolens.model_inputs import available_devices
 
         text = str(value).strip()
         available = available_devices()

@@ -41,6 +41,7 @@ from infolens._units import check_units, from_nats
 from infolens._validation import as_labels, check_choice, check_float, check_int, check_seed, fail
 from infolens.estimators.result import Estimate
 from infolens.measures import entropy
+from infolens.model_inputs import check_device
 from infolens.probes import (
     _as_features,
     _corrected_interval,
@@ -174,7 +175,7 @@ def v_information(t: Any, y: Any, *, family: str = "linear", test_size: float = 
     n = int(data.shape[0])
     if labels.shape[0] != n:
         raise fail("y", fn, f"as many samples as t ({n})", got=f"{labels.shape[0]} samples")
-    data = data.to(device=device if device is not None else data.device, dtype=torch.float64)
+    data = data.to(device=data.device if device is None else check_device(device, fn), dtype=torch.float64)
     n_classes = int(labels.max()) + 1
     counts = np.bincount(labels, minlength=n_classes)
     if counts.min() < 2:

@@ -32,7 +32,7 @@ import numpy as np
 from infolens._units import check_units
 from infolens._validation import _is_tensor, as_labels, as_samples, check_choice, check_int, fail, to_numpy
 from infolens.layers import REDUCE
-from infolens.model_inputs import ModelInputs, float_dtype_of, run_model
+from infolens.model_inputs import ModelInputs, check_device, float_dtype_of, run_model
 from infolens.plane.estimate import PlaneEstimators, make_plane_estimators, plane_records
 from infolens.plane.result import PlaneResult
 from infolens.plane.schedule import Schedule, make_schedule
@@ -135,7 +135,7 @@ class InformationPlane:
         if not isinstance(softmax_output, bool):
             raise fail("softmax_output", _FN, "a bool", softmax_output)
         self.softmax_output = softmax_output
-        self.device = device
+        self.device = None if device is None else check_device(device, _FN)
         self._keep = self._keep_rule(keep_activations)
         self.activations: dict[tuple[str, int], dict[int, dict[str, np.ndarray]]] = {}
         self._records: list[dict[str, Any]] = []
