@@ -39,9 +39,7 @@ from torch import nn
 
 from infolens._units import check_units, from_nats
 from infolens._validation import as_labels, check_choice, check_float, check_int, check_seed, fail
-from infolens.estimators.result import Estimate
-from infolens.measures import entropy
-from infolens.probes import (
+from infolens.estimators._probe_fit import (
     _as_features,
     _corrected_interval,
     _select_strength,
@@ -50,6 +48,8 @@ from infolens.probes import (
     _standardized,
     fit_softmax_regression,
 )
+from infolens.estimators.result import Estimate
+from infolens.measures import entropy
 
 FAMILIES = ("linear", "mlp")
 
