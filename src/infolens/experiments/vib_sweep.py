@@ -13,12 +13,14 @@ samples per input: accuracy from the averaged class probabilities, the rate (an 
 I(Z;X)) and ``H(Y) - CE`` (a lower bound on I(Z;Y), with ``H(Y)`` the plug-in entropy of the
 test labels), in bits.
 
-:func:`run_ib_experiment` writes to its output directory ``summary.json`` (``points``: one
+:func:`run_ib_sweep` writes to its output directory ``summary.json`` (``points``: one
 ``{"beta", "test_accuracy", "rate_bits", "I_ZY_bits"}`` per beta, plus train-split values, the
-evaluated expectations under ``checks`` and ``timings``), ``vib_sweep.png`` (accuracy and both
-bounds against beta), ``vib_plane.png`` (the points in the information plane) and a self-contained
-``report.html``. For ``dataset="szt12"`` it also computes the exact IB curve of the task
-(:func:`infolens.bottleneck.ib_curve`, ``I(T;Y) = min(I(X;T), H(Y))`` for its deterministic labels)
+evaluated expectations under ``checks`` and ``timings``); the report
+(:func:`infolens.report.ib.build_ib_report`, run after it by :func:`infolens.jobs.run_ib_experiment`)
+draws ``vib_sweep.png`` (accuracy and both bounds against beta), ``vib_plane.png`` (the points in
+the information plane) and a self-contained ``report.html``. For ``dataset="szt12"`` it also
+computes the exact IB curve of the task (:func:`infolens.bottleneck.ib_curve`,
+``I(T;Y) = min(I(X;T), H(Y))`` for its deterministic labels)
 and draws it with the VIB points and, given the directory of an ``infolens run`` information-plane
 run, that run's trained layers (final I(X;T) and I(T;Y), read from its store).
 """
@@ -48,7 +50,7 @@ __all__ = [
     "plot_ib_curve_with_layers",
     "plot_sweep_metrics",
     "plot_sweep_plane",
-    "run_ib_experiment",
+    "run_ib_sweep",
     "run_vib_sweep",
     "szt_ib_curve",
 ]
@@ -438,9 +440,11 @@ def plot_ib_curve_with_layers(curve: Any, layers: Sequence[Mapping[str, Any]] = 
 
 
 # ------------------------------------------------------------------------------------ the command
-def run_ib_experiment(config: VIBSweepConfig, out: str | Path, *, run_dir: str | Path | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Run the sweep, then write ``summary.json``, the figures and ``report.html`` to ``out``.
+def run_ib_sweep(config: VIBSweepConfig, out: str | Path, *, run_dir: str | Path | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Run the sweep (and, on SZT, the exact IB curve), then write ``summary.json`` to ``out``, which
+    the report (:func:`infolens.report.ib.build_ib_report`) reads; :func:`infolens.jobs.run_ib_experiment`
+    runs both.
 
     Parameters
     ----------
@@ -456,7 +460,6 @@ def run_ib_experiment(config: VIBSweepConfig, out: str | Path, *, run_dir: str |
         The contents of ``summary.json``.
     """
     from infolens._json import write_json
-    from infolens.report.ib import build_ib_report
 
     if run_dir is not None and config.dataset != "szt12":
         raise fail("run_dir", "run_ib_experiment", "None unless dataset='szt12' (the exact IB curve "
@@ -475,5 +478,4 @@ def run_ib_experiment(config: VIBSweepConfig, out: str | Path, *, run_dir: str |
         if run_dir is not None:
             summary["run_dir"] = str(run_dir)
     write_json(out / "summary.json", summary)
-    build_ib_report(out)
     return summary
