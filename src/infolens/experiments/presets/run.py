@@ -1,4 +1,4 @@
-"""Run an experiment preset: train every variant's seeds together, record the planes, analyse, report.
+"""Run an experiment preset: train every variant's seeds together and record the planes.
 
 Each variant's seeds form one stacked model (:class:`~infolens.models.StackedMLP`, one batched
 matrix product per layer for all seeds; CNNs a :class:`~infolens.models.MemberStack`) trained by
