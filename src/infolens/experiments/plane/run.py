@@ -9,7 +9,8 @@ recorded as a network of its own). Each recorded epoch writes one store transact
 (measurements and metrics) and a weight snapshot; a checkpoint is written every
 ``checkpoint_every`` epochs, both by atomic rename.
 
-A killed run continues with ``run_plane(config, out=..., resume=True)`` from its last checkpoint:
+A killed run continues with ``infolens.jobs.run_plane(config, out=..., resume=True)``
+from its last checkpoint:
 the epochs after it are trained again and re-recorded, and the store replaces rather than
 duplicates their rows (its rows are keyed by run, seed, activation, epoch, layer, quantity and
 estimator).
