@@ -100,6 +100,13 @@ def test_readme_and_notebooks_are_rendered(site: Path) -> None:
         assert (site / "notebooks" / path.stem / "index.html").exists(), path.name
 
 
+def test_the_coming_from_page_is_rendered(site: Path) -> None:
+    # its snippets run, and their numbers are checked, in tests/test_peer_parity.py
+    page = (site / "coming-from" / "index.html").read_text()
+    assert "Coming from scipy, scikit-learn, dit, NPEET or pyitlib" in page
+    assert "jensen_shannon_divergence([d1, d2], [0.25, 0.75])" in page and "il.estimate_kl_divergence" in page
+
+
 def test_a_public_name_without_a_docstring_fails_the_build() -> None:
     require(TOOLS, REASON)
     from mkdocs.exceptions import PluginError

@@ -244,13 +244,32 @@ def test_keep_activations_feeds_sensitivity_and_estimators_disagree():
         "binning 30": {"estimator": "binning", "bins": 30},
         "kde 1e-1": {"estimator": "kde", "noise_var": 0.1}}, smooth=1)
     frame = result.to_frame()
-    assert list(frame.columns) == ["estimator", "activation", "layer", "compression_score", "compresses"]
+    assert list(frame.columns) == ["estimator", "activation", "layer", "compression_score", "score_low",
+                                   "score_high", "compresses", "flags"]
+    assert list(frame["flags"]) == ["disagree", "disagree"]  # one seed: the split itself
     by_label = frame.set_index("estimator")
     assert by_label.loc["binning 30", "compression_score"] == pytest.approx(0.0, abs=1e-12)
     assert not by_label.loc["binning 30", "compresses"]
     assert by_label.loc["kde 1e-1", "compresses"]
     assert result.table().loc[("tanh", "t"), "kde 1e-1"]
     assert set(result.combined().estimators) == {"binning(bins=30)", "kde(noise_var=0.1)"}
+
+
+def test_disagree_needs_scores_apart_beyond_their_spread_over_seeds():
+    rng = np.random.default_rng(9)
+    n, scales = 256, [0.2, 0.6, 1.0, 1.4, 1.0, 0.6, 0.3, 0.2]
+    z = rng.normal(size=(n, 2))
+    y = (z[:, 0] > 0).astype(int)
+    runs = {("tanh", seed): {e: {"t": s * (z + 0.01 * seed)} for e, s in enumerate(scales)}
+            for seed in range(3)}
+    agree = sensitivity(runs, y, {"binning 30": {"estimator": "binning", "bins": 30},
+                                  "binning 10": {"estimator": "binning", "bins": 10}}, smooth=1)
+    assert set(agree.to_frame()["flags"]) == {""}
+    split = sensitivity(runs, y, {"binning 30": {"estimator": "binning", "bins": 30},
+                                  "kde 1e-1": {"estimator": "kde", "noise_var": 0.1}}, smooth=1).to_frame()
+    assert set(split["flags"]) == {"disagree"}
+    assert (split.set_index("estimator").loc["kde 1e-1", "score_low"]
+            > split.set_index("estimator").loc["binning 30", "score_high"])
 
 
 def test_sensitivity_on_a_fixed_subset_of_samples():

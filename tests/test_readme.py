@@ -70,7 +70,7 @@ def test_plane_example(readme):
     assert not readme["acts"]["layers.2"].requires_grad
     frame = readme["plane"].result.to_frame()
     assert list(frame.columns) == ["run", "seed", "activation", "epoch", "layer", "quantity", "estimator",
-                                   "value", "units"]
+                                   "value", "units", "flags", "reduce"]
     recorded = sorted(set(frame["epoch"]))
     assert recorded == il.Schedule("log", last_epoch=40).epochs() and recorded[0] == 0
     assert set(frame["layer"]) == {f"layers.{i}" for i in range(6)}

@@ -230,3 +230,30 @@ def test_killed_run_resumes_without_lost_or_duplicated_rows(tmp_path):
         # values continue the checkpointed "training": weights[0] == epoch + 1 at every epoch
         assert all(r["value"] == r["epoch"] + 1 + LAYERS.index(r["layer"]) for r in rows)
     assert _count_keys(db) == (n_epochs * 12, n_epochs * 12)
+
+
+def test_flags_and_estimated_by_are_stored_and_an_old_store_gains_the_columns(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # a store written before the flags columns existed
+        db.executescript(
+            "CREATE TABLE runs (run_id TEXT PRIMARY KEY, config_json TEXT NOT NULL, created REAL NOT NULL, "
+            "status TEXT NOT NULL);"
+            "CREATE TABLE measurements (run_id TEXT NOT NULL REFERENCES runs(run_id), seed INTEGER NOT NULL, "
+            "activation TEXT NOT NULL, epoch INTEGER NOT NULL, layer TEXT NOT NULL, quantity TEXT NOT NULL, "
+            "estimator TEXT NOT NULL, value REAL, units TEXT NOT NULL, UNIQUE (run_id, seed, activation, "
+            "epoch, layer, quantity, estimator));"
+            "INSERT INTO runs VALUES ('old', '{}', 0, 'finished');"
+            "INSERT INTO measurements VALUES ('old', 0, 'tanh', 0, 'h', 'I_XT', 'binning(bins=30)', 1.5, "
+            "'bits');")
+    with RunStore(path) as store:
+        assert store.measurements("old")[0]["flags"] == ""
+        assert "estimated_by" not in store.measurements("old")[0]
+        store.begin_run("new", {})
+        rows = _measurements(0)
+        rows[0] = {**rows[0], "flags": "near_log_n,all_distinct", "estimated_by": "kde(noise_var=0.1)"}
+        store.record_epoch("new", 0, rows)
+        back = store.measurements("new")
+    assert back[0]["flags"] == "near_log_n,all_distinct" and back[0]["estimated_by"] == "kde(noise_var=0.1)"
+    assert back[1]["flags"] == "" and "estimated_by" not in back[1]
+    frame = PlaneResult(back).to_frame()
+    assert list(frame["flags"])[:2] == ["near_log_n,all_distinct", ""]

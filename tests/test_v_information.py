@@ -167,6 +167,14 @@ def test_nan_and_too_few_samples_per_class_are_refused() -> None:
         il.v_information(np.zeros((40, 2)), y[:30])
 
 
+def test_a_class_of_two_samples_is_answered_not_raised_from_the_inner_split() -> None:
+    # two members of class 1: one per side of the outer split, so the C search's inner split of the
+    # training part holds one; it falls back to a plain shuffle split instead of scikit-learn's error
+    y = np.array([0] * 20 + [1] * 2)
+    est = il.v_information(np.random.default_rng(0).normal(size=(22, 3)), y)
+    assert np.isfinite(est.value) and est.value < 0.2
+
+
 @pytest.mark.parametrize("family", ["linear", "mlp"])
 def test_seeded_calls_repeat_and_tensors_match_arrays(family: str) -> None:
     import torch

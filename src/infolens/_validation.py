@@ -144,9 +144,11 @@ def as_samples(x: Any, name: str, fn: str, *, min_samples: int = 2,
                allow_constant: bool = True, labels: bool = False) -> np.ndarray:
     """Coerce samples to a C-contiguous array of shape (n, d): float64, or int64 label codes.
 
-    A 1-D input of length n becomes (n, 1). NaN/inf, complex, object (other than integers),
-    string dtypes, more than two dimensions and fewer than ``min_samples`` rows raise
-    :class:`InfoLensError`; with ``allow_constant=False`` so do columns with zero variance.
+    A 1-D input of length n becomes (n, 1). String labels (str or bytes, as an array or a list)
+    become integer codes per column, in sorted order (``np.unique``), as discrete samples.
+    NaN/inf, complex, object (other than integers or strings), more than two dimensions and
+    fewer than ``min_samples`` rows raise :class:`InfoLensError`; with ``allow_constant=False``
+    so do columns with zero variance.
     With ``labels=True``, integer input (of any size: int64, uint64 or Python ints beyond 64
     bits) becomes exact per-column codes ``0..K_j - 1`` in sorted order, never rounded through
     float64 (which merges integers beyond 2**53); float input stays float64.
@@ -186,6 +188,8 @@ def _numeric_array(x: Any, name: str, fn: str) -> np.ndarray:
         raise fail(name, fn, "a numeric array", x) from err
     if arr.dtype == bool:
         arr = arr.astype(np.int64)
+    if _is_text(arr):
+        return _text_codes(arr, name, fn)
     if arr.dtype == object and arr.size and all(
             isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in arr.flat):
         return arr  # Python ints beyond 64 bits: exact as labels, converted as numbers
@@ -194,12 +198,34 @@ def _numeric_array(x: Any, name: str, fn: str) -> np.ndarray:
     return arr
 
 
+def _is_text(arr: np.ndarray) -> bool:
+    """Whether an array holds string labels (a str or bytes dtype, or objects that are all str)."""
+    if arr.dtype.kind in "US":
+        return True
+    return arr.dtype == object and arr.size > 0 and all(isinstance(v, (str, bytes)) for v in arr.flat)
+
+
+def _text_codes(arr: np.ndarray, name: str, fn: str) -> np.ndarray:
+    """String labels as int64 codes ``0..K_j - 1`` per column, in sorted label order (np.unique)."""
+    columns = arr[:, None] if arr.ndim == 1 else arr
+    if columns.ndim != 2 or arr.size == 0:
+        raise fail(name, fn, "an array of shape (n,) or (n, d)", arr)
+    try:
+        codes = [np.unique(column, return_inverse=True)[1].reshape(-1) for column in columns.T]
+    except TypeError as err:  # str and bytes mixed: not comparable
+        raise fail(name, fn, "labels of one type (all str or all bytes)", arr) from err
+    out = np.column_stack(codes).astype(np.int64) if codes else np.zeros(columns.shape, np.int64)
+    return out.reshape(arr.shape)
+
+
 def is_discrete(x: Any) -> bool:
-    """Whether samples are discrete labels: an integer or boolean dtype, or Python integers."""
+    """Whether samples are discrete labels: an integer or boolean dtype, Python integers, or strings."""
     try:
         arr = to_numpy(x)
     except (TypeError, ValueError, RuntimeError):  # as_samples raises the InfoLensError
         return False
+    if _is_text(arr):
+        return True
     if arr.dtype == object:
         return arr.size > 0 and all(isinstance(v, numbers.Integral) for v in arr.flat)
     return arr.dtype == bool or np.issubdtype(arr.dtype, np.integer)

@@ -2,8 +2,9 @@
 
 Every function takes numpy arrays (or nested lists) and returns a Python float, or takes torch
 tensors and returns a 0-d tensor on the same device with autograd intact, so each measure can be a
-training loss. Units are ``"bits"`` (default) or ``"nats"``. The convention ``0 log 0 = 0`` holds
-throughout. Joint tables put X on axis 0, Y on axis 1 and Z on axis 2.
+training loss. Units are ``"bits"`` (default) or ``"nats"``; ``base=`` sets any other logarithm
+base instead (``base=10`` or ``"dits"``, a number > 0 and != 1; see :mod:`infolens._units`).
+The convention ``0 log 0 = 0`` holds throughout. Joint tables put X on axis 0, Y on axis 1 and Z on axis 2.
 
 References
 ----------
@@ -70,7 +71,7 @@ def _finish(value_nats: Any, units: str, nx: Any) -> Any:
     return nx.scalar(from_nats(value_nats, units) + 0.0)  # + 0.0 turns -0.0 into 0.0
 
 
-def self_information(p: Any, units: str = "bits") -> Any:
+def self_information(p: Any, units: str = "bits", *, base: Any = None) -> Any:
     """Information content ``-log p`` of events with probabilities ``p`` (elementwise).
 
     Parameters
@@ -84,7 +85,7 @@ def self_information(p: Any, units: str = "bits") -> Any:
     float, ndarray or tensor of the shape of ``p``. A 1% event carries 6.644 bits.
     """
     fn = "self_information"
-    units = check_units(units, fn)
+    units = check_units(units, fn, base)
     nx = get_backend(p)
     try:
         values = to_numpy(p)
@@ -99,13 +100,17 @@ def self_information(p: Any, units: str = "bits") -> Any:
     return float(out) if np.ndim(values) == 0 and nx.name == "numpy" else out
 
 
-def entropy(p: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+def entropy(p: Any, units: str = "bits", *, base: Any = None,
+            normalize: bool = False) -> Any:
     """Shannon entropy ``H(p) = -sum p log p`` of a probability vector.
 
     Parameters
     ----------
     p : array-like or tensor of shape (k,)
     units : {"bits", "nats"}
+    base : float or str, optional
+        The base of the logarithm instead of ``units``: a number > 0 and != 1, or ``"bits"``,
+        ``"nats"``, ``"dits"``, ``"hartleys"`` (``base=10`` gives dits).
     normalize : bool
         Rescale ``p`` to sum to 1 instead of refusing a table whose sum is off.
 
@@ -115,38 +120,41 @@ def entropy(p: Any, units: str = "bits", *, normalize: bool = False) -> Any:
     1.0
     """
     fn = "entropy"
-    units = check_units(units, fn)
+    units = check_units(units, fn, base)
     nx = get_backend(p)
     p = _distribution(p, "p", fn, 1, normalize, nx)
     return _finish(_neg_sum_plogp(p, nx), units, nx)
 
 
-def joint_entropy(pxy: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+def joint_entropy(pxy: Any, units: str = "bits", *, base: Any = None,
+            normalize: bool = False) -> Any:
     """Joint entropy ``H(X, Y, ...)`` of a joint table of any dimensionality >= 2."""
     fn = "joint_entropy"
-    units = check_units(units, fn)
+    units = check_units(units, fn, base)
     nx = get_backend(pxy)
     pxy = _distribution(pxy, "pxy", fn, tuple(range(2, 33)), normalize, nx)
     return _finish(_neg_sum_plogp(pxy, nx), units, nx)
 
 
-def conditional_entropy(pxy: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+def conditional_entropy(pxy: Any, units: str = "bits", *, base: Any = None,
+            normalize: bool = False) -> Any:
     """Conditional entropy ``H(X | Y) = H(X, Y) - H(Y)`` of a 2-D table, X on axis 0."""
     fn = "conditional_entropy"
-    units = check_units(units, fn)
+    units = check_units(units, fn, base)
     nx = get_backend(pxy)
     pxy = _distribution(pxy, "pxy", fn, 2, normalize, nx)
     h = _neg_sum_plogp(pxy, nx) - _neg_sum_plogp(nx.sum(pxy, axis=0), nx)
     return _finish(h, units, nx)
 
 
-def mutual_information(pxy: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+def mutual_information(pxy: Any, units: str = "bits", *, base: Any = None,
+            normalize: bool = False) -> Any:
     """Mutual information ``I(X; Y) = H(X) + H(Y) - H(X, Y)`` of a 2-D joint table.
 
     Computed as ``sum p(x,y) log p(x,y) / (p(x) p(y))`` so that it is >= 0 to rounding.
     """
     fn = "mutual_information"
-    units = check_units(units, fn)
+    units = check_units(units, fn, base)
     nx = get_backend(pxy)
     pxy = _distribution(pxy, "pxy", fn, 2, normalize, nx)
     px = nx.sum(pxy, axis=1)
@@ -155,11 +163,11 @@ def mutual_information(pxy: Any, units: str = "bits", *, normalize: bool = False
     return _finish(mi, units, nx)
 
 
-def conditional_mutual_information(pxyz: Any, units: str = "bits", *,
+def conditional_mutual_information(pxyz: Any, units: str = "bits", *, base: Any = None,
                                    normalize: bool = False) -> Any:
     """Conditional MI ``I(X; Y | Z) = H(X,Z) + H(Y,Z) - H(X,Y,Z) - H(Z)`` of a 3-D table."""
     fn = "conditional_mutual_information"
-    units = check_units(units, fn)
+    units = check_units(units, fn, base)
     nx = get_backend(pxyz)
     pxyz = _distribution(pxyz, "pxyz", fn, 3, normalize, nx)
     pxz = nx.sum(pxyz, axis=1)
@@ -180,34 +188,107 @@ def _pair(p: Any, q: Any, fn: str, normalize: bool) -> tuple[Any, Any, Any]:
     return p_arr, q_arr, nx
 
 
-def kl_divergence(p: Any, q: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+def kl_divergence(p: Any, q: Any, units: str = "bits", *, base: Any = None,
+            normalize: bool = False) -> Any:
     """Kullback-Leibler divergence ``KL(p || q) = sum p log(p / q)``.
 
     ``+inf`` where some ``q = 0 < p`` (p is not absolutely continuous with respect to q).
     Always >= 0 (Gibbs' inequality).
     """
     fn = "kl_divergence"
-    units = check_units(units, fn)
+    units = check_units(units, fn, base)
     p, q, nx = _pair(p, q, fn, normalize)
     return _finish(nx.sum(nx.xlogy(p, p)) - nx.sum(nx.xlogy(p, q)), units, nx)
 
 
-def cross_entropy(p: Any, q: Any, units: str = "bits", *, normalize: bool = False) -> Any:
+def cross_entropy(p: Any, q: Any, units: str = "bits", *, base: Any = None,
+            normalize: bool = False) -> Any:
     """Cross-entropy ``H(p, q) = -sum p log q = H(p) + KL(p || q)``; ``+inf`` where q = 0 < p."""
     fn = "cross_entropy"
-    units = check_units(units, fn)
+    units = check_units(units, fn, base)
     p, q, nx = _pair(p, q, fn, normalize)
     return _finish(-nx.sum(nx.xlogy(p, q)), units, nx)
 
 
-def js_divergence(p: Any, q: Any, units: str = "bits", *, normalize: bool = False) -> Any:
-    """Jensen-Shannon divergence ``KL(p || m)/2 + KL(q || m)/2`` with ``m = (p + q)/2``.
+def js_divergence(p: Any, q: Any = None, units: str = "bits", *, base: Any = None,
+                  weights: Any = None, normalize: bool = False) -> Any:
+    """Jensen-Shannon divergence ``H(sum_i w_i p_i) - sum_i w_i H(p_i)`` of weighted distributions.
 
-    Symmetric, finite and at most 1 bit (ln 2 nats) (Lin 1991).
+    ``js_divergence(p, q)`` is ``KL(p || m)/2 + KL(q || m)/2`` with ``m = (p + q)/2``: symmetric,
+    finite and at most 1 bit (ln 2 nats) (Lin 1991). ``js_divergence([p1, p2, ...],
+    weights=[w1, w2, ...])`` is the generalized divergence of several distributions (dit's
+    ``jensen_shannon_divergence(dists, weights)``), at most ``H(w)``.
+
+    Parameters
+    ----------
+    p : array-like or tensor
+        A distribution (with ``q``), or, without ``q``, a sequence of distributions of one shape
+        (a list, or an array whose rows are the distributions).
+    q : array-like or tensor, optional
+        The second distribution, of the shape of ``p``.
+    units : {"bits", "nats"}
+    base : float or str, optional
+        The base of the logarithm instead of ``units`` (see :func:`entropy`).
+    weights : array-like, optional
+        One non-negative weight per distribution, summing to 1; equal weights by default.
+    normalize : bool
+        Rescale each distribution to sum to 1 instead of refusing one whose sum is off.
+
+    Examples
+    --------
+    >>> round(js_divergence([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], weights=[0.25, 0.75]), 4)
+    0.4056
     """
     fn = "js_divergence"
-    units = check_units(units, fn)
-    p, q, nx = _pair(p, q, fn, normalize)
-    m = (p + q) / 2
-    js = _neg_sum_plogp(m, nx) - (_neg_sum_plogp(p, nx) + _neg_sum_plogp(q, nx)) / 2
+    units = check_units(units, fn, base)
+    if q is not None:
+        p_arr, q_arr, nx = _pair(p, q, fn, normalize)
+        dists = [p_arr, q_arr]
+    else:
+        dists, nx = _several(p, fn, normalize)
+    w = _weights(weights, len(dists), fn)
+    m = dists[0] * w[0]
+    for weight, dist in zip(w[1:], dists[1:], strict=True):
+        m = m + dist * weight
+    js = _neg_sum_plogp(m, nx)
+    for weight, dist in zip(w, dists, strict=True):
+        js = js - weight * _neg_sum_plogp(dist, nx)
     return _finish(js, units, nx)
+
+
+def _several(ps: Any, fn: str, normalize: bool) -> tuple[list[Any], Any]:
+    """A sequence of distributions of one shape (a list, or the rows of an array), validated."""
+    expected = "a sequence of at least 2 distributions of one shape when 'q' is not given"
+    try:
+        stacked = to_numpy(ps)
+    except (TypeError, ValueError, RuntimeError):  # a ragged list: checked item by item below
+        stacked = None
+    if stacked is not None and (stacked.ndim < 2 or stacked.shape[0] < 2):
+        raise fail("p", fn, expected, stacked)
+    items = list(ps) if stacked is None or not _is_tensor(ps) else [ps[i] for i in range(len(ps))]
+    if len(items) < 2:
+        raise fail("p", fn, expected, got=f"{len(items)} distributions")
+    nx = get_backend(*items)
+    like = next((item for item in items if _is_tensor(item)), None)
+    dists = [_distribution(item, "p", fn, tuple(range(1, 33)), normalize, nx, like) for item in items]
+    for i, dist in enumerate(dists[1:], start=1):
+        if tuple(dist.shape) != tuple(dists[0].shape):
+            raise fail("p", fn, f"distributions of one shape {tuple(dists[0].shape)}",
+                       got=f"distribution {i} of shape {tuple(dist.shape)}")
+    return dists, nx
+
+
+def _weights(weights: Any, count: int, fn: str) -> list[float]:
+    """``count`` non-negative weights summing to 1 (within :data:`SUM_TOLERANCE`); equal if None."""
+    if weights is None:
+        return [1.0 / count] * count
+    expected = f"{count} non-negative finite weights summing to 1 (one per distribution)"
+    try:
+        values = np.asarray(to_numpy(weights), dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise fail("weights", fn, expected, weights) from err
+    if values.shape != (count,) or not np.isfinite(values).all() or (values < 0).any():
+        raise fail("weights", fn, expected, values)
+    if abs(float(values.sum()) - 1.0) > SUM_TOLERANCE:
+        raise fail("weights", fn, expected, values, got=f"weights summing to {float(values.sum()):.8g}")
+    return values.tolist()

@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS measurements (
     estimator TEXT NOT NULL,
     value REAL,
     units TEXT NOT NULL,
+    flags TEXT NOT NULL DEFAULT '',
+    estimated_by TEXT,
     UNIQUE (run_id, seed, activation, epoch, layer, quantity, estimator)
 );
 CREATE TABLE IF NOT EXISTS metrics (
@@ -74,7 +76,11 @@ CREATE TABLE IF NOT EXISTS epochs (
     UNIQUE (run_id, epoch)
 );
 """
-_MEASUREMENT_FIELDS = ("seed", "activation", "epoch", "layer", "quantity", "estimator", "value", "units")
+_MEASUREMENT_FIELDS = ("seed", "activation", "epoch", "layer", "quantity", "estimator", "value", "units",
+                       "flags", "estimated_by")
+#: Measurement columns added after the first stored runs: ``(name, SQL type)``; a store that
+#: lacks them gains them when opened (old rows read ``flags`` = "" and no ``estimated_by``).
+_ADDED_COLUMNS = (("flags", "TEXT NOT NULL DEFAULT ''"), ("estimated_by", "TEXT"))
 _METRIC_FIELDS = ("seed", "activation", "epoch", "name", "value")
 STATUSES = ("running", "finished", "failed")
 _SQLITE_FULL = 13                      # SQLITE_FULL
@@ -132,6 +138,10 @@ class RunStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                present = {row[1] for row in self._db.execute("PRAGMA table_info(measurements)")}
+                for column, sql_type in _ADDED_COLUMNS:
+                    if column not in present:
+                        self._db.execute(f"ALTER TABLE measurements ADD COLUMN {column} {sql_type}")
         except BaseException as err:
             self.close()
             if isinstance(err, sqlite3.Error):
@@ -219,10 +229,11 @@ class RunStore:
         """Write one epoch's measurements and metrics in one transaction.
 
         ``measurements`` are plane records (keys seed, activation, epoch, layer, quantity,
-        estimator, value, units; a ``run`` key is ignored: rows go to ``run_id``); ``metrics``
-        have keys seed, activation, name, value (``epoch`` defaults to ``epoch``). A row whose
-        identifying fields were recorded before replaces the old one, so re-recording an epoch
-        after a resume never duplicates rows. Either all rows are written or none.
+        estimator, value, units, and optionally ``flags`` and ``estimated_by``, see
+        :meth:`infolens.InformationPlane.record`; a ``run`` key is ignored: rows go to
+        ``run_id``); ``metrics`` have keys seed, activation, name, value (``epoch`` defaults to
+        ``epoch``). A row whose identifying fields were recorded before replaces the old one, so
+        re-recording an epoch after a resume never duplicates rows. Either all rows are written or none.
         """
         fn = "RunStore.record_epoch"
         epoch = check_int("epoch", epoch, fn, minimum=0)
@@ -232,9 +243,11 @@ class RunStore:
         k_rows = [self._row(m, _METRIC_FIELDS, epoch, f"metrics[{i}]", fn) for i, m in enumerate(metrics)]
         with self._transaction():
             self._db.executemany(
-                "INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "INSERT INTO measurements (run_id, " + ", ".join(_MEASUREMENT_FIELDS) + ") VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
                 "(run_id, seed, activation, epoch, layer, quantity, estimator) DO UPDATE SET "
-                "value = excluded.value, units = excluded.units", [(run_id, *r) for r in m_rows])
+                "value = excluded.value, units = excluded.units, flags = excluded.flags, "
+                "estimated_by = excluded.estimated_by", [(run_id, *r) for r in m_rows])
             self._db.executemany(
                 "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
                 "(run_id, seed, activation, epoch, name) DO UPDATE SET value = excluded.value",
@@ -247,7 +260,7 @@ class RunStore:
              fn: str) -> tuple[Any, ...]:
         if not isinstance(record, Mapping):
             raise fail(name, fn, "a mapping", record)
-        defaults = {"seed": 0, "activation": "", "epoch": epoch}
+        defaults = {"seed": 0, "activation": "", "epoch": epoch, "flags": "", "estimated_by": None}
         missing = [f for f in fields if f not in record and f not in defaults]
         if missing:
             raise fail(name, fn, "a mapping with keys " + ", ".join(fields),
@@ -263,7 +276,7 @@ class RunStore:
                 if isinstance(value, bool) or not isinstance(value, numbers.Real):
                     raise fail(f"{name}['value']", fn, "a real number", value)
                 value = _float_or_none(value)
-            else:
+            elif value is not None or field != "estimated_by":
                 value = str(value)
             out.append(value)
         return tuple(out)
@@ -310,11 +323,17 @@ class RunStore:
         """
         self._require_run(run_id, "RunStore.measurements")
         rows = self._db.execute(
-            "SELECT seed, activation, epoch, layer, quantity, estimator, value, units "
-            "FROM measurements WHERE run_id = ? ORDER BY rowid", (run_id,))
-        return [{"run": run_id, "seed": r[0], "activation": r[1], "epoch": r[2], "layer": r[3],
-                 "quantity": r[4], "estimator": r[5], "value": _read_value(r[6]), "units": r[7]}
-                for r in rows]
+            "SELECT seed, activation, epoch, layer, quantity, estimator, value, units, flags, "
+            "estimated_by FROM measurements WHERE run_id = ? ORDER BY rowid", (run_id,))
+        out = []
+        for r in rows:
+            record = {"run": run_id, "seed": r[0], "activation": r[1], "epoch": r[2], "layer": r[3],
+                      "quantity": r[4], "estimator": r[5], "value": _read_value(r[6]), "units": r[7],
+                      "flags": r[8]}
+            if r[9] is not None:
+                record["estimated_by"] = r[9]
+            out.append(record)
+        return out
 
     def metrics(self, run_id: str) -> list[dict[str, Any]]:
         """The run's metrics: ``[{"run", "seed", "activation", "epoch", "name", "value"}]``."""

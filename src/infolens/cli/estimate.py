@@ -21,6 +21,14 @@ def _parse_param(text: str) -> tuple[str, Any]:
         return name, raw
 
 
+def _number_or_name(text: str) -> float | str:
+    """A --base as a number when it reads as one, else the name (checked by the estimator)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _variables(files: tuple[str, ...], x: str | None, y: str | None, z: str | None) -> list[np.ndarray]:
     """X (and Y, Z): columns of one file picked by --x/--y/--z, or one whole file each."""
     from infolens.data.tables import read_table
@@ -47,14 +55,16 @@ def _variables(files: tuple[str, ...], x: str | None, y: str | None, z: str | No
 @click.option("--z", "z", default=None, metavar="COLS", help="Columns of Z (CMI of X and Y given Z).")
 @click.option("--method", default="auto", show_default=True, help="Estimator (see infolens.METHODS).")
 @click.option("--units", type=click.Choice(["bits", "nats"]), default="bits", show_default=True)
+@click.option("--base", default=None, metavar="BASE",
+              help="Logarithm base instead of --units: a number > 0 and != 1, or bits, nats, dits, hartleys.")
 @click.option("--ci", type=float, default=None, help="Confidence level of an interval, e.g. 0.95.")
 @click.option("--permutations", type=int, default=None, help="Permutation test of independence.")
 @click.option("--max-samples", type=int, default=None, help="Subsample above this many samples.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--param", "params", multiple=True, help="Estimator parameter NAME=VALUE, e.g. k=5.")
 def command(files: tuple[str, ...], x: str | None, y: str | None, z: str | None, method: str, units: str,
-            ci: float | None, permutations: int | None, max_samples: int | None, seed: int,
-            params: tuple[str, ...]) -> None:
+            base: str | None, ci: float | None, permutations: int | None, max_samples: int | None,
+            seed: int, params: tuple[str, ...]) -> None:
     """Estimate H(X), I(X;Y) or I(X;Y|Z) from sample files; prints the estimate as JSON.
 
     \b
@@ -62,7 +72,8 @@ def command(files: tuple[str, ...], x: str | None, y: str | None, z: str | None,
     One file per variable:                infolens estimate x.npy [y.npy [z.npy]]
 
     CSV (comma), TSV (tab) and .txt (whitespace) tables may start with a header line; .npz files
-    name their arrays with --x/--y/--z. Integer-valued data are treated as discrete.
+    name their arrays with --x/--y/--z. Integer-valued data are treated as discrete. NSB takes
+    a known alphabet size as --param K=N.
     """
     from infolens._json import dumps
     from infolens.estimators.api import estimate_cmi, estimate_entropy, estimate_mi
@@ -72,7 +83,8 @@ def command(files: tuple[str, ...], x: str | None, y: str | None, z: str | None,
         raise fail("--permutations", "infolens estimate", "used with two variables (a test of I(X;Y) = 0)",
                    got=f"{len(arrays)} variable(s)")
     common = {"method": method, "units": units, "ci": ci, "random_state": seed,
-              "max_samples": max_samples, **dict(_parse_param(p) for p in params)}
+              "max_samples": max_samples, "base": None if base is None else _number_or_name(base),
+              **dict(_parse_param(p) for p in params)}
     if len(arrays) == 1:
         result = estimate_entropy(arrays[0], **common)
     elif len(arrays) == 2:

@@ -26,8 +26,10 @@ from infolens._validation import as_samples, fail, to_numpy
 
 __all__ = ["C_GRID", "fit_softmax_regression"]
 
-#: Regularisation strengths tried per layer with ``C="auto"`` (scikit-learn's meaning of C).
-C_GRID: tuple[float, ...] = (0.01, 0.1, 1.0)
+#: Regularisation strengths tried per layer with ``C="auto"`` (scikit-learn's meaning of C). The
+#: strong end matters on wide layers: an untrained 2,048-unit transformer block on 750 training
+#: sequences overfits at C = 0.01 by 1.7 bits of held-out cross-entropy and reads about 0 at 1e-4.
+C_GRID: tuple[float, ...] = (1e-4, 1e-3, 0.01, 0.1, 1.0)
 
 
 @contextmanager
@@ -108,13 +110,15 @@ def _as_features(value: Any, name: str, fn: str) -> torch.Tensor:
 
 def _splits(labels: np.ndarray, n_splits: int, test_size: float,
             seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Seeded stratified shuffle splits (plain shuffle splits if a class is too small to stratify)."""
+    """Seeded stratified shuffle splits (plain shuffle splits if a class is too small to stratify:
+    fewer than 2 members, or fewer test or training rows than classes)."""
     from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
     n = labels.shape[0]
     n_test = int(math.ceil(test_size * n))
     n_classes = int(labels.max()) + 1
-    can_stratify = n_test >= n_classes and n - n_test >= n_classes
+    can_stratify = (n_test >= n_classes and n - n_test >= n_classes
+                    and int(np.bincount(labels, minlength=n_classes).min()) >= 2)
     splitter = (StratifiedShuffleSplit if can_stratify else ShuffleSplit)(
         n_splits=n_splits, test_size=test_size, random_state=seed)
     return [(np.sort(train), np.sort(test)) for train, test in splitter.split(np.zeros((n, 1)), labels)]

@@ -12,6 +12,7 @@ unchecked path for the package's own callers (the information plane).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import math
@@ -49,6 +50,13 @@ HIGH_DIMENSION = 20
 UNDERSAMPLED_RATIO = 2
 #: Fraction of duplicated rows above which k-NN estimators warn about ties.
 TIES_FRACTION = 0.01
+#: The cap of a method that does not estimate entropies of codes (k-NN, KDE, Gaussian, ...) is the
+#: plug-in entropy of the discrete variable; such an estimate may exceed it by up to this many nats
+#: per distinct symbol and sample (``K / N`` in all) before it is flagged ``above_cap``. On samples
+#: of a discrete variable the mixed estimator reads ``ln N - psi(n_s)`` on symbol s (seen n_s times)
+#: where the plug-in entropy reads ``ln(N / n_s)``, an excess ``ln n_s - psi(n_s)`` in
+#: ``(1 / (2 n_s), 1 / n_s)``: at most ``K / N`` over the K symbols by construction.
+CAP_MARGIN_PER_SYMBOL = 1.0
 
 
 def _int_at_least(minimum: int) -> Checker:
@@ -119,12 +127,15 @@ class MethodSpec:
     params: Mapping[str, tuple[Any, Checker]] = field(default_factory=dict)
     resampling: str | None = "bootstrap"
     min_samples: Callable[[Mapping[str, Any]], int] = lambda params: 2
+    #: Whether the estimate is learnt from repeated symbols (NSB): flagged "no_coincidences"
+    #: on samples without any.
+    needs_coincidences: bool = False
 
     def supports(self, quantity: str) -> bool:
         """Whether this method estimates ``quantity`` ("entropy", "mi" or "cmi")."""
         if self.prepare in ("codes", "binned"):
             return self.entropy is not None
-        return getattr(self, quantity) is not None
+        return getattr(self, quantity, None) is not None  # conditional_entropy: codes/binned only
 
 
 _DISCRETE = "infolens.estimators.discrete"
@@ -156,7 +167,8 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
     MethodSpec("chao_shen", "discrete", "codes", "Chao & Shen 2003",
                entropy=f"{_DISCRETE}:entropy_chao_shen"),
     MethodSpec("nsb", "discrete", "codes", "Nemenman, Shafee & Bialek 2002",
-               entropy="infolens.estimators.nsb:entropy_nsb"),
+               entropy="infolens.estimators.nsb:entropy_nsb", needs_coincidences=True,
+               params={"K": (None, _optional(_int_at_least(1)))}),
     MethodSpec("binning", "binning", "binned", "Shwartz-Ziv & Tishby 2017; Saxe et al. 2018",
                entropy=f"{_DISCRETE}:entropy_plugin",
                params={"bins": (30, _bins),
@@ -257,6 +269,7 @@ _ENTROPY_SIGNS = {
     "entropy": [((0,), 1)],
     "mi": [((0,), 1), ((1,), 1), ((0, 1), -1)],
     "cmi": [((0, 2), 1), ((1, 2), 1), ((0, 1, 2), -1), ((2,), -1)],
+    "conditional_entropy": [((0, 1), 1), ((1,), -1)],
 }
 
 
@@ -265,7 +278,10 @@ def _discrete_entropy(spec: MethodSpec, params: Mapping[str, Any]) -> Callable[[
     if spec.family == "binning" and params["correction"] == "miller_madow":
         return _resolve(f"{_DISCRETE}:entropy_miller_madow")
     if spec.prepare in ("codes", "binned"):
-        return _resolve(spec.entropy)  # type: ignore[arg-type]
+        entropy = _resolve(spec.entropy)  # type: ignore[arg-type]
+        if params.get("K") is not None:  # a known alphabet size (NSB)
+            return functools.partial(entropy, alphabet_size=params["K"])
+        return entropy
     return _resolve(f"{_DISCRETE}:entropy_plugin")
 
 
@@ -336,12 +352,16 @@ class _Request:
 
 def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
               ci: float | None, n_resamples: int, max_samples: int | None,
-              n_permutations: int | None, params: Mapping[str, Any]) -> _Request:
+              n_permutations: int | None, params: Mapping[str, Any], base: Any = None,
+              discrete_features: Any = "auto") -> _Request:
     """Check every argument, resolve ``method="auto"`` and coerce the samples once."""
-    units = check_units(units, fn)
+    units = check_units(units, fn, base)
     choices = ["auto", *[m for m, s in METHODS.items() if s.supports(quantity) and m != "auto"]]
     method = check_choice("method", method, choices, fn)
-    discrete = [is_discrete(v) for v in named.values()]
+    discrete = _discrete_mask(discrete_features, named, fn)
+    if method == "auto" and quantity == "conditional_entropy" and not all(discrete):
+        raise fail("method", fn, "a discrete or binning method for continuous samples (one of "
+                   + ", ".join(repr(c) for c in choices[1:]) + ")", method)
     method = _auto(quantity, discrete) if method == "auto" else method
     spec = METHODS[method]
     params = _check_params(spec, params, fn)
@@ -362,6 +382,8 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                              allow_constant=spec.family not in ("knn", "gaussian", "auto"))
                for (k, v), d in zip(named.items(), discrete, strict=True)}
     check_same_length(fn, **checked)
+    if params.get("K") is not None:
+        _check_alphabet_size(params["K"], quantity, list(checked.values()), fn)
     # raw methods (neural) get the inputs as given and "device" methods (k-NN) get tensors as
     # float64 tensors, so tensors keep their device; checks and warnings use the numpy copies
     if spec.prepare == "raw":
@@ -374,13 +396,55 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
                     discrete, list(checked.values()), arrays)
 
 
+def _discrete_mask(discrete_features: Any, named: Mapping[str, Any], fn: str) -> list[bool]:
+    """Which variables are discrete: by dtype (``"auto"``), all or none (a bool), or those named.
+
+    As scikit-learn's ``discrete_features``, for the variables of this call: a bool, a bool mask
+    with one entry per variable, or the names (``"x"``, ``"y"``) or positions of the discrete ones.
+    """
+    names = list(named)
+    if isinstance(discrete_features, str) and discrete_features == "auto":
+        return [is_discrete(v) for v in named.values()]
+    if isinstance(discrete_features, (bool, np.bool_)):
+        return [bool(discrete_features)] * len(names)
+    expected = ("'auto', a bool, or the discrete variables among " + ", ".join(repr(n) for n in names)
+                + f" (names, positions 0..{len(names) - 1}, or a mask of {len(names)} bools)")
+    chosen = [discrete_features] if isinstance(discrete_features, str) else discrete_features
+    try:
+        items = list(chosen)
+    except TypeError as err:
+        raise fail("discrete_features", fn, expected, discrete_features) from err
+    if len(items) == len(names) and all(isinstance(i, (bool, np.bool_)) for i in items):
+        return [bool(i) for i in items]
+    picked = set()
+    for item in items:
+        if isinstance(item, str) and item in names:
+            picked.add(names.index(item))
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)) \
+                and 0 <= item < len(names):
+            picked.add(int(item))
+        else:
+            raise fail("discrete_features", fn, expected, discrete_features,
+                       got=f"{item!r}, which is not one of the variables")
+    return [i in picked for i in range(len(names))]
+
+
+def _check_alphabet_size(size: int, quantity: str, arrays: list[np.ndarray], fn: str) -> None:
+    """``K``, the number of possible symbols, is one variable's: at least the observed ones."""
+    if quantity != "entropy":
+        raise fail("K", fn, "None outside estimate_entropy (an alphabet size is one variable's)", size)
+    observed = int(unique_row_codes(arrays[0]).max()) + 1
+    if size < observed:
+        raise fail("K", fn, f"an int >= the {observed} distinct symbols observed in 'x'", size)
+
+
 def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units: str,
               ci: float | None, n_resamples: int, random_state: int | None,
               max_samples: int | None, n_permutations: int | None,
-              params: Mapping[str, Any]) -> Estimate:
+              params: Mapping[str, Any], base: Any = None, discrete_features: Any = "auto") -> Estimate:
     """Validate, estimate (with resampling as asked), flag, and convert to ``units``."""
     req = _validate(quantity, fn, named, method, units, ci, n_resamples, max_samples,
-                    n_permutations, params)
+                    n_permutations, params, base, discrete_features)
     spec, n = req.spec, len(req.checked[0])
     random_state = check_seed("random_state", random_state, fn, allow_none=True)
     rng = np.random.default_rng(random_state)
@@ -408,7 +472,10 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         p_value = resampling.permutation_p_value(req.evaluate, got.rows, got.n_used,
                                                  req.n_permutations, rng)
     cap = _cap(quantity, req.checked, req.discrete, _discrete_entropy(spec, req.params))
-    flags += _value_flags(quantity, got.value, cap, got.n_used, fn)
+    margin = 0.0 if cap is None or spec.prepare in ("codes", "binned") else _cap_margin(req, got.n_used)
+    flags += _value_flags(quantity, got.value, cap, got.n_used, fn, margin)
+    if spec.needs_coincidences:
+        flags += _no_coincidences(spec, req.checked, fn)
     if quantity != "entropy" and spec.prepare in ("codes", "binned"):
         flags += _undersampled(_prepare(spec, req.arrays, req.discrete, req.params), n, fn)
     return Estimate(
@@ -470,6 +537,33 @@ def _cap(quantity: str, arrays: list[np.ndarray], discrete: list[bool],
     return min(entropy_fn(unique_row_codes(a)) for a, d in zip(arrays[:2], discrete[:2], strict=True) if d)
 
 
+def _cap_margin(req: _Request, n_used: int) -> float:
+    """The allowance in nats above a plug-in cap: ``K / N`` for the K symbols of the discrete
+    variable with the smaller plug-in entropy (the one that sets the cap) and N samples used."""
+    entropy_fn = _resolve(f"{_DISCRETE}:entropy_plugin")
+    labels = [unique_row_codes(a) for a, d in zip(req.checked[:2], req.discrete[:2], strict=True) if d]
+    symbols = min((entropy_fn(codes), int(codes.max()) + 1) for codes in labels)[1]
+    return CAP_MARGIN_PER_SYMBOL * symbols / n_used
+
+
+def _no_coincidences(spec: MethodSpec, arrays: list[np.ndarray], fn: str) -> list[str]:
+    """Flag a coincidence-based estimate (NSB) on samples where no joint symbol repeats.
+
+    NSB learns the entropy from coincidences (symbols seen more than once); without any, the
+    posterior is proper but its mean is set by the prior alone.
+    """
+    n = len(arrays[0])
+    symbols = int(unique_row_codes(np.hstack(arrays)).max()) + 1
+    if symbols < n:
+        return []
+    warnings.warn(f"{fn}: method={spec.name!r} on {n} samples with no repeated symbol: without "
+                  "coincidences the data do not inform the estimate, which is the mean of the "
+                  "prior (NSB's mixture of symmetric Dirichlet priors, weighted so that the prior "
+                  f"on the entropy is nearly uniform on [0, ln K], K = {symbols} observed symbols "
+                  "unless K= is given); use more samples.", InfoLensWarning, stacklevel=4)
+    return ["no_coincidences"]
+
+
 def _undersampled(prepared: list[np.ndarray], n: int, fn: str) -> list[str]:
     """Flag a discrete MI or CMI with fewer than 2 samples per observed joint symbol.
 
@@ -488,13 +582,15 @@ def _undersampled(prepared: list[np.ndarray], n: int, fn: str) -> list[str]:
     return ["undersampled"]
 
 
-def _value_flags(quantity: str, value: float, cap: float | None, n: int, fn: str) -> list[str]:
+def _value_flags(quantity: str, value: float, cap: float | None, n: int, fn: str,
+                 margin: float = 0.0) -> list[str]:
     flags = []
     if quantity in ("mi", "cmi") and value < 0:
         flags.append("negative")
-    if cap is not None and value > cap + 1e-9:
+    if cap is not None and value > cap + margin + 1e-9:
+        allowance = f" by more than the small-sample allowance K/N = {margin:.4f} nats" if margin else ""
         warnings.warn(f"{fn} returned {value:.4f} nats, above the entropy of the discrete "
-                      f"variable ({cap:.4f} nats): the estimate is biased upwards.",
+                      f"variable ({cap:.4f} nats){allowance}: the estimate is biased upwards.",
                       InfoLensWarning, stacklevel=4)
         flags.append("above_cap")
     if quantity in ("mi", "cmi") and value > math.log(n) - 1.0:
@@ -515,6 +611,9 @@ _COMMON_DOC = """
         ``ksg_copula``, ``ksg_radial`` (k-NN);
         ``kde``; ``gaussian``, ``gaussian_copula``; ``mine``, ``nwj``, ``infonce``, ``smile``.
     units : {"bits", "nats"}
+    base : float or str, optional
+        The base of the logarithm instead of ``units``: a number > 0 and != 1, or ``"bits"``,
+        ``"nats"``, ``"dits"``, ``"hartleys"`` (``base=10`` gives dits).
     ci : float, optional
         Confidence level of an interval (percentile bootstrap; subsampling for k-NN and KDE;
         ``auto`` computes its own from half-samples and ignores ``n_resamples``).
@@ -538,7 +637,7 @@ _COMMON_DOC = """
 def estimate_entropy(x: Any, method: str = "auto", *, units: str = "bits",
                      ci: float | None = None, n_resamples: int = 200,
                      random_state: int | None = None, max_samples: int | None = None,
-                     **params: Any) -> Estimate:
+                     base: Any = None, **params: Any) -> Estimate:
     """Estimate the entropy of ``x`` from samples of shape (n,) or (n, d).
 
     Discrete and binned methods give the Shannon entropy of the (quantized) variable; ``kl``,
@@ -549,13 +648,14 @@ def estimate_entropy(x: Any, method: str = "auto", *, units: str = "bits",
     x : array-like or tensor of shape (n,) or (n, d)
     """
     return _estimate("entropy", "estimate_entropy", {"x": x}, method, units, ci, n_resamples,
-                     random_state, max_samples, None, params)
+                     random_state, max_samples, None, params, base)
 
 
 def estimate_mi(x: Any, y: Any, method: str = "auto", *, units: str = "bits",
                 ci: float | None = None, n_resamples: int = 200,
                 random_state: int | None = None, max_samples: int | None = None,
-                n_permutations: int | None = None, **params: Any) -> Estimate:
+                n_permutations: int | None = None, base: Any = None,
+                discrete_features: Any = "auto", **params: Any) -> Estimate:
     """Estimate the mutual information ``I(X; Y)`` from paired samples.
 
     Parameters
@@ -563,15 +663,38 @@ def estimate_mi(x: Any, y: Any, method: str = "auto", *, units: str = "bits",
     x, y : array-like or tensor of shape (n,) or (n, d)
     n_permutations : int, optional
         Run a permutation test of independence and put its p-value on the result.
+    discrete_features : "auto", bool or sequence
+        Which of x and y are discrete, as scikit-learn's ``discrete_features``: ``"auto"`` (by
+        dtype: integers, booleans and strings are discrete), a bool for both, a mask of two bools,
+        or the names (``"x"``, ``"y"``) or positions (0, 1) of the discrete ones. Integer-valued
+        measurements told continuous (``discrete_features=False``) are estimated as floats.
     """
     return _estimate("mi", "estimate_mi", {"x": x, "y": y}, method, units, ci, n_resamples,
-                     random_state, max_samples, n_permutations, params)
+                     random_state, max_samples, n_permutations, params, base, discrete_features)
+
+
+def estimate_conditional_entropy(x: Any, y: Any, method: str = "auto", *, units: str = "bits",
+                                 ci: float | None = None, n_resamples: int = 200,
+                                 random_state: int | None = None, max_samples: int | None = None,
+                                 base: Any = None, **params: Any) -> Estimate:
+    """Estimate the conditional entropy ``H(X | Y) = H(X, Y) - H(Y)`` from paired samples.
+
+    Discrete (``plugin``, ``miller_madow``, ``chao_shen``, ``nsb``) and binned methods only,
+    each entropy by the method's own estimator (pyitlib's ``entropy_conditional`` is
+    ``method="plugin"``).
+
+    Parameters
+    ----------
+    x, y : array-like or tensor of shape (n,) or (n, d)
+    """
+    return _estimate("conditional_entropy", "estimate_conditional_entropy", {"x": x, "y": y},
+                     method, units, ci, n_resamples, random_state, max_samples, None, params, base)
 
 
 def estimate_cmi(x: Any, y: Any, z: Any, method: str = "auto", *, units: str = "bits",
                  ci: float | None = None, n_resamples: int = 200,
                  random_state: int | None = None, max_samples: int | None = None,
-                 **params: Any) -> Estimate:
+                 base: Any = None, **params: Any) -> Estimate:
     """Estimate the conditional mutual information ``I(X; Y | Z)`` from samples.
 
     Parameters
@@ -579,8 +702,8 @@ def estimate_cmi(x: Any, y: Any, z: Any, method: str = "auto", *, units: str = "
     x, y, z : array-like or tensor of shape (n,) or (n, d)
     """
     return _estimate("cmi", "estimate_cmi", {"x": x, "y": y, "z": z}, method, units, ci,
-                     n_resamples, random_state, max_samples, None, params)
+                     n_resamples, random_state, max_samples, None, params, base)
 
 
-for _public in (estimate_entropy, estimate_mi, estimate_cmi):
+for _public in (estimate_entropy, estimate_mi, estimate_cmi, estimate_conditional_entropy):
     _public.__doc__ = (_public.__doc__ or "").rstrip() + "\n" + _COMMON_DOC

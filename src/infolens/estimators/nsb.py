@@ -123,6 +123,7 @@ def nsb_from_counts(counts: np.ndarray, alphabet_size: int | None = None) -> flo
                  / np.trapezoid(weight, u))
 
 
-def entropy_nsb(codes: np.ndarray) -> float:
-    """NSB entropy in nats of integer symbol codes (shape (n,)), with K the observed symbols."""
-    return nsb_from_counts(np.bincount(np.asarray(codes, dtype=np.int64).ravel()))
+def entropy_nsb(codes: np.ndarray, alphabet_size: int | None = None) -> float:
+    """NSB entropy in nats of integer symbol codes (shape (n,)); K is ``alphabet_size`` when
+    known (``estimate_entropy(x, method="nsb", K=...)``), else the observed symbols."""
+    return nsb_from_counts(np.bincount(np.asarray(codes, dtype=np.int64).ravel()), alphabet_size)

@@ -41,11 +41,14 @@ class Estimate:
         Permutation-test p-value of independence, when ``n_permutations`` was given.
     cap : float or None
         A known upper bound of the true quantity in ``units`` (H of a discrete variable, or
-        ln N for a sample-identity variable); ``value`` above it is flagged, never clipped.
+        ln N for a sample-identity variable); ``value`` above it is flagged, never clipped. A
+        plug-in cap of a method that is not a discrete one (k-NN, KDE, Gaussian) allows the
+        small-sample excess ``K / N`` nats (K symbols, N samples) before the flag.
     flags : tuple of str
         ``"negative"``, ``"above_cap"``, ``"near_log_n"``, ``"undersampled"`` (a discrete MI or
         CMI with fewer than 2 samples per observed joint symbol), ``"subsampled"``, ``"ties"``,
-        ``"high_dimension"``, ``"unreliable"`` (``method="auto"``: the chosen estimator has not
+        ``"high_dimension"``, ``"no_coincidences"`` (NSB on samples with no repeated symbol: the
+        value is the prior's), ``"unreliable"`` (``method="auto"``: the chosen estimator has not
         converged; a warning says so).
     details : Mapping
         Method-specific extras (for example both KDE bounds), in ``units``.

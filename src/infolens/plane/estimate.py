@@ -74,6 +74,7 @@ from infolens._validation import (
 )
 from infolens.estimators.api import method_params
 from infolens.estimators.discrete import entropy_miller_madow, entropy_plugin
+from infolens.estimators.result import Estimate
 from infolens.plane.estimators import QUANTITIES, TABLE, PlaneEstimator, entry
 
 #: Estimators of the information plane, in the order the docs present them.
@@ -146,7 +147,9 @@ class LayerEstimator:
                 quantities: tuple[str, ...] = QUANTITIES) -> tuple[dict[str, float], dict[str, list[str]]]:
         """``({quantity: nats}, {quantity: flags})`` for one layer: :meth:`information` and the
         saturation flags of :func:`infolens.plane.flags.layer_flags` (the shuffled-label
-        baseline and the all-distinct check for count-based estimators, from the same codes)."""
+        baseline and the all-distinct check for count-based estimators, from the same codes),
+        after the estimator's own flags when its entry returns an :class:`~infolens.Estimate`
+        (in nats) for a quantity (``v_information``'s ``overfit``, ``at_chance``, ...)."""
         from infolens.plane.flags import layer_flags
 
         if self.spec.needs_inputs and x is None:
@@ -160,10 +163,13 @@ class LayerEstimator:
             values = {"I_XT": i_xt, "I_TY": i_ty}
         else:
             values = self.spec.information(t, y, n_classes, x, self.params, quantities)
-        values = {q: float(values[q]) for q in quantities}
+        own = {q: list(values[q].flags) if isinstance(values[q], Estimate) else [] for q in quantities}
+        values = {q: float(values[q].value if isinstance(values[q], Estimate) else values[q])
+                  for q in quantities}
         baseline = None if codes is None else (
             lambda shuffled: count_information(codes, shuffled, n_classes, correction)[1])
-        return values, layer_flags(values, y, n_classes, codes=codes, baseline=baseline)
+        found = layer_flags(values, y, n_classes, codes=codes, baseline=baseline)
+        return values, {q: own[q] + [f for f in found[q] if f not in own[q]] for q in quantities}
 
 
 def make_layer_estimator(estimator: Any, params: Mapping[str, Any], fn: str) -> LayerEstimator:

@@ -48,7 +48,8 @@ QUANTITIES: tuple[str, ...] = ("I_XT", "I_TY")
 #: How an estimator reads a layer (see the module notes).
 CONSUMES: tuple[str, ...] = ("codes", "sample", "minibatch")
 
-#: ``information(t, y, n_classes, x, params, quantities) -> {quantity: nats}``.
+#: ``information(t, y, n_classes, x, params, quantities) -> {quantity: nats}`` (a value may be an
+#: :class:`~infolens.Estimate` in nats: its flags then join the record's).
 Information = Callable[[np.ndarray, np.ndarray, int, "np.ndarray | None", Mapping[str, Any],
                         tuple[str, ...]], dict[str, float]]
 
@@ -162,7 +163,7 @@ def _v_information(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params:
                    quantities: tuple[str, ...]) -> dict[str, float]:
     from infolens.estimators.usable import v_information
 
-    return {"I_TY": v_information(t, y, units="nats", **params).value}
+    return {"I_TY": v_information(t, y, units="nats", **params)}  # its flags join the record's
 
 
 def _positive_c(name: str, value: Any, fn: str) -> Any:

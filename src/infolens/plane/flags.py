@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +68,27 @@ def layer_flags(values: Mapping[str, float], y: np.ndarray, n_classes: int, *,
     return out
 
 
+def flag_shares(records: Any) -> list[dict[str, Any]]:
+    """How often each (layer, quantity, flag) occurs in a plane's records, for reports.
+
+    ``records`` is a DataFrame of plane records (:meth:`infolens.PlaneResult.to_frame`); records
+    without a ``flags`` column (planes stored before flags existed) give no rows. Returns
+    ``[{"layer", "quantity", "flag", "records", "share"}]`` in record order, ``share`` the
+    fraction of that layer's records of that quantity carrying the flag.
+    """
+    if "flags" not in records.columns:
+        return []
+    rows: dict[tuple[str, str, str], int] = {}
+    totals: dict[tuple[str, str], int] = {}
+    for layer, quantity, flags in zip(records["layer"], records["quantity"], records["flags"], strict=True):
+        totals[(layer, quantity)] = totals.get((layer, quantity), 0) + 1
+        for flag in str(flags or "").split(","):
+            if flag:
+                rows[(layer, quantity, flag)] = rows.get((layer, quantity, flag), 0) + 1
+    return [{"layer": layer, "quantity": quantity, "flag": flag, "records": count,
+             "share": count / totals[(layer, quantity)]} for (layer, quantity, flag), count in rows.items()]
+
+
 def warn_flags(flagged: Mapping[str, Mapping[str, list[str]]], label: str, fn: str) -> None:
     """One warning naming every flagged (layer, quantity) of a recording, if there is any.
 
@@ -80,4 +102,5 @@ def warn_flags(flagged: Mapping[str, Mapping[str, list[str]]], label: str, fn: s
                   "describe the estimator's saturation, not the layer).", InfoLensWarning, stacklevel=4)
 
 
-__all__ = ["BASELINE_FRACTION", "FLAGS", "LOG_N_MARGIN", "MIN_TY_FRACTION", "layer_flags", "warn_flags"]
+__all__ = ["BASELINE_FRACTION", "FLAGS", "LOG_N_MARGIN", "MIN_TY_FRACTION", "flag_shares", "layer_flags",
+           "warn_flags"]

@@ -66,10 +66,16 @@ class SensitivityResult:
         return plot_compression_scores(bars, ax=ax, title="compression by estimator: 1 - final / peak I(X;T)")
 
     def to_frame(self) -> Any:
-        """DataFrame with columns estimator, activation, layer, compression_score, compresses.
+        """DataFrame with columns estimator, activation, layer, compression_score, score_low,
+        score_high, compresses, flags.
 
-        ``compression_score`` is the seed-mean score ``1 - final/peak`` of I(X;T) and
-        ``compresses`` is ``compression_score > threshold``.
+        ``compression_score`` is the seed-mean score ``1 - final/peak`` of I(X;T) with its 95 %
+        interval over seeds (``score_low``, ``score_high``; NaN with one seed), ``compresses`` is
+        ``compression_score > threshold``. ``flags`` is ``"disagree"`` on every row of a layer
+        whose estimators split on ``compresses`` with scores further apart than their spreads
+        over seeds (the lowest interval end of a compressing estimator above the highest end of
+        a non-compressing one; with one seed, any split), else ``""``
+        (:mod:`infolens.plane.flags`).
         """
         import pandas as pd
 
@@ -78,11 +84,17 @@ class SensitivityResult:
             scores = result.compression_scores(smooth=self.smooth, threshold=self.threshold)
             frames.append(pd.DataFrame({
                 "estimator": label, "activation": scores["activation"], "layer": scores["layer"],
-                "compression_score": scores["score"], "compresses": scores["compresses"]}))
-        columns = ["estimator", "activation", "layer", "compression_score", "compresses"]
+                "compression_score": scores["score"], "score_low": scores["score_low"],
+                "score_high": scores["score_high"], "compresses": scores["compresses"]}))
+        columns = ["estimator", "activation", "layer", "compression_score", "score_low", "score_high",
+                   "compresses", "flags"]
         if not frames:
             return pd.DataFrame(columns=columns)
-        return pd.concat(frames, ignore_index=True)[columns]
+        frame = pd.concat(frames, ignore_index=True)
+        disagree = frame.groupby(["activation", "layer"], sort=False).apply(_disagree, include_groups=False)
+        keys = list(zip(frame["activation"], frame["layer"], strict=True))
+        frame["flags"] = ["disagree" if disagree[key] else "" for key in keys]
+        return frame[columns]
 
     def table(self) -> Any:
         """``compresses`` pivoted: one row per (activation, layer), one column per estimator."""
@@ -99,6 +111,16 @@ class SensitivityResult:
         for result in self.results.values():
             out = out.merge(result)
         return out
+
+
+def _disagree(group: Any) -> bool:
+    """Whether one layer's estimators split on ``compresses`` beyond their spreads over seeds."""
+    yes, no = group[group["compresses"].astype(bool)], group[~group["compresses"].astype(bool)]
+    if yes.empty or no.empty:
+        return False
+    low = np.where(np.isnan(yes["score_low"]), yes["compression_score"], yes["score_low"]).max()
+    high = np.where(np.isnan(no["score_high"]), no["compression_score"], no["score_high"]).min()
+    return bool(low > high)
 
 
 def _replicates(activations_by_epoch: Any) -> dict[tuple[str, int], Mapping[int, Mapping[str, Any]]]:

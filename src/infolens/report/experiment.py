@@ -88,6 +88,7 @@ def build_experiment_report(run_dir: str | os.PathLike[str], *, log: Log | None 
         else:
             report.add_png(png, caption)
     _layers_section(report, summary)
+    _flags_section(report, data, summary)
     _timings_section(report, summary)
     path = report.write(root / "report.html")
     summary.setdefault("timings", {})["report"] = round(time.perf_counter() - start, 3)
@@ -258,6 +259,27 @@ def _layers_section(report: Report, summary: dict[str, Any]) -> None:
                         "the representations cluster: that is a strongly negative correlation after the "
                         "peak when the score grows with clustering.")
         report.add_table(summary["clustering"], "Compression against clustering.", float_format="{:.2f}")
+
+
+def _flags_section(report: Report, data: Any, summary: dict[str, Any]) -> None:
+    """The records the plane flags as set by the estimator, not the layer (:mod:`infolens.plane.flags`)."""
+    from infolens.plane.flags import flag_shares
+
+    labels, rows = _layer_labels(data), []
+    for key in data.preset.estimators:
+        for split in summary["experiment"]["splits"]:
+            frame = _plane_frame(data, summary, key, split)
+            for variant in summary["experiment"]["variants"]:
+                part = frame[frame["activation"] == variant]
+                rows += [{"estimator": key, "split": split, "variant": variant, **row,
+                          "layer": labels.get(row["layer"], row["layer"])} for row in flag_shares(part)]
+    if rows:
+        report.add_heading("Flagged numbers")
+        report.add_table(rows, "Records whose number the estimator, not the layer, sets "
+                         "(near_log_n: I(X;T) within 1 nat of log n; all_distinct: every sample in its own "
+                         "cell; shuffled_baseline: shuffled labels read at least half the I(T;Y); "
+                         "at_chance / overfit: the usable-information probe decodes nothing or overfits). "
+                         "Share = fraction of that layer's records (epochs x seeds).", float_format="{:.2f}")
 
 
 def _timings_section(report: Report, summary: dict[str, Any]) -> None:

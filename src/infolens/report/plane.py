@@ -284,9 +284,23 @@ def _plane_section(report: Report, shown: Shown) -> None:
         layer_labels=labels),
         "Mean over seeds with a plus or minus one standard deviation band; drag to zoom into a range, "
         "double-click to reset, click a legend entry to hide a layer. Static figure: mi_vs_epoch.png.")
+    _flags_table(report, frame, labels)
     report.add_heading("Accuracy")
     report.add_png(shown.pngs["accuracy.png"], "Train (solid) and test (dashed) accuracy at the recorded "
                    "epochs, mean over seeds with a plus or minus one standard deviation band.")
+
+
+def _flags_table(report: Report, frame: Any, labels: Mapping[str, str]) -> None:
+    """The plane's saturation flags (:mod:`infolens.plane.flags`), when any record carries one."""
+    from infolens.plane.flags import flag_shares
+
+    rows = [{**row, "layer": labels.get(row["layer"], row["layer"])} for row in flag_shares(frame)]
+    if rows:
+        report.add_table(rows, "Flagged records (infolens.plane.flags): where the estimator, not the layer, "
+                         "sets the number (near_log_n: I(X;T) within 1 nat of log n; all_distinct: every "
+                         "sample in its own cell; shuffled_baseline: shuffled labels read at least half "
+                         "the I(T;Y)). Share = fraction of that layer's records (epochs x seeds).",
+                         float_format="{:.2f}")
 
 
 def _compression_section(report: Report, shown: Shown) -> None:
@@ -341,6 +355,12 @@ def _sensitivity_section(report: Report, shown: Shown) -> None:
                if "relu" in agree.index.get_level_values(0) and label in agree else None}
               for label in order]
     report.add_table(counts, "Number of layers (output included) that compress, per estimator.")
+    split = sorted({(row["activation"], shown.layer_labels.get(row["layer"], row["layer"]))
+                    for row in shown.sensitivity["rows"] if row.get("flags") == "disagree"})
+    if split:
+        report.add_text("Flag disagree (the estimators split on compression with scores further apart "
+                        "than their spreads over seeds): " + ", ".join(f"{a} {lay}" for a, lay in split)
+                        + ".", css_class="note")
 
 
 def _probes_section(report: Report, shown: Shown) -> None:

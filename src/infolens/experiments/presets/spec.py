@@ -77,8 +77,9 @@ class Preset:
         MLP widths (input, hidden..., classes).
     variants : tuple of Variant
     estimators : mapping
-        Estimator key -> ``{"estimator": name, **settings}``
-        (:func:`infolens.plane.estimate.make_layer_estimator`).
+        Estimator key -> ``{"estimator": name, **settings}``, or ``{"estimator": {"I_XT": ...,
+        "I_TY": ...}}`` for one estimator per quantity
+        (:func:`infolens.plane.estimate.make_plane_estimators`).
     views : tuple of str
         How conv feature maps (n, C, H, W) and sequence layers (n, tokens, d) are turned into
         vectors: ``"pooled"`` (the mean of each channel over H x W: C values; of each feature over
@@ -130,12 +131,12 @@ class Preset:
 
     def labels_of(self, variant: Variant) -> dict[str, str]:
         """Estimator key -> the label its records carry for ``variant`` (e.g. ``"kde(noise_var=0.1)"``)."""
-        from infolens.plane.estimate import make_layer_estimator
+        from infolens.plane.estimate import make_plane_estimators
 
         out = {}
         for key, spec in self.estimators_of(variant).items():
             params = {k: v for k, v in spec.items() if k != "estimator"}
-            out[key] = make_layer_estimator(spec["estimator"], params, self.name).label
+            out[key] = make_plane_estimators(spec["estimator"], params, self.name).label
         return out
 
     def recorded_names(self, variant: Variant) -> list[str]:
