@@ -264,7 +264,8 @@ def on_config(config: Any) -> Any:
     api = [*first, *sorted(p for p in _pages if p.startswith("api/") and p not in first)]
     estimators = ["estimators/index.md", *(p for p in _pages if p.startswith("estimators/") and
                                            p != "estimators/index.md")]
-    config["nav"] = [{"Home": "index.md"}, {"Coming from other libraries": "coming-from.md"},
+    config["nav"] = [{"Home": "index.md"}, {"Architecture": "architecture.md"},
+                     {"Coming from other libraries": "coming-from.md"},
                      {"Notebooks": _notebooks()}, {"Estimators": estimators},
                      {"API reference": api}, {"Benchmarks": "benchmarks.md"}]
     return config

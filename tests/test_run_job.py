@@ -15,7 +15,8 @@ import time
 import pytest
 
 from infolens import InfoLensError
-from infolens.experiments.plane import PlaneRunConfig, load_run, run_plane
+from infolens.experiments.plane import PlaneRunConfig, load_run
+from infolens.jobs import run_plane
 from infolens.report.plane import build_report
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)

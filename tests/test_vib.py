@@ -343,7 +343,8 @@ def test_default_mnist1d_sweep_meets_the_expected_outcome_over_three_seeds(tmp_p
     0.095-0.134 accuracy against chance 0.110-0.119 (the job's limit: chance + 0.1); beta = 0 reaches
     0.599-0.616 (asserted: > 0.5).
     """
-    from infolens.experiments.vib_sweep import VIBSweepConfig, run_ib_experiment, run_vib_sweep
+    from infolens.experiments.vib_sweep import VIBSweepConfig, run_vib_sweep
+    from infolens.jobs import run_ib_experiment
 
     summary = run_ib_experiment(VIBSweepConfig(dataset="mnist1d", threads=threads), tmp_path)
     runs = [summary] + [run_vib_sweep(VIBSweepConfig(dataset="mnist1d", seed=seed, threads=threads)).to_dict()

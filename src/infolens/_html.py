@@ -1,6 +1,6 @@
 """HTML for notebook displays: the ``_repr_html_`` of the result objects.
 
-A display is one titled box of escaped facts, tables (:func:`infolens.report.html.table_html`,
+A display is one titled box of escaped facts, tables (:func:`infolens._html_parts.table_html`,
 which escapes every cell) and at most one small figure embedded as a base64 PNG: self-contained,
 no script, nothing fetched. Every string that reaches the page is escaped here or in
 ``table_html``, so a layer named ``<script>`` shows as text. Numbers are printed with
@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from infolens.report.html import figure_png, png_data_uri, table_html
+from infolens._html_parts import figure_png, png_data_uri, table_html
 
 FLOAT = "{:.4g}"
 _BOX = ("font-size:13px;line-height:1.4;border:1px solid #d1d9e0;border-radius:6px;"

@@ -327,8 +327,6 @@ def call_model(model: Any, args: tuple[Any, ...], name: str, fn: str, what: str 
     except InfoLensError:
         raise
     except (MemoryError, RuntimeError, TypeError, ValueError, IndexError) as err:
-        from infolens.model_inputs import model_error
-
         shapes = ", ".join(str(tuple(a.shape)) if hasattr(a, "shape") else type(a).__name__
                            for a in args)
         raise model_error(err, name, fn, shapes, what) from err
@@ -342,3 +340,52 @@ def check_same_length(fn: str, **arrays: np.ndarray) -> int:
         if length != n:
             raise fail(name, fn, f"as long as '{first_name}' ({n} samples)", got=f"{length} samples")
     return n
+
+
+def available_devices() -> list[str]:
+    """The torch devices this machine has: ``cpu``, then ``cuda``/``cuda:i`` and ``mps`` if present."""
+    import torch
+
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def check_device(value: Any, fn: str, name: str = "device") -> Any:
+    """``value`` (a str or torch.device) as a ``torch.device`` that exists on this machine, else raise."""
+    import torch
+
+    available = available_devices()
+    try:
+        device = torch.device(value)
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise fail(name, fn, f"a torch device (one of {', '.join(available)})", value) from err
+    if str(device) not in available and device.type != "meta":
+        raise fail(name, fn, f"a device available on this machine (one of {', '.join(available)})",
+                   str(device))
+    return device
+
+
+def model_error(err: BaseException, name: str, fn: str, shapes: str,
+                what: str = "the model") -> InfoLensError:
+    """The error for a forward pass that failed: out of memory (how much was asked, what to do), or
+    an input that ``what`` refuses (the model's own message)."""
+    text = str(err)
+    if is_out_of_memory(err):
+        return InfoLensError(
+            f"{fn} ran out of memory in the forward pass on inputs {shapes} (the input itself is valid): "
+            f"{text[:240]}. Run the model on fewer samples at a time: pass a smaller batch_size.")
+    return fail(name, fn, f"an input that {what} accepts",
+                got=f"{shapes}, on which it raised {type(err).__name__}: {text[:200]}")
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is an allocation failure (CPU or accelerator), not a bad input."""
+    if isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError":
+        return True
+    text = str(err)
+    return "can't allocate memory" in text or "out of memory" in text.lower()

@@ -39,6 +39,8 @@ POOLING = ("mean", "max")
 #: last or its first token; a 2-D output ``(n, features)`` is already one vector per sample and is
 #: kept; other shapes do not fit these three rules (an error names ``reduce``).
 REDUCE = ("flatten", "mean", "last", "first")
+#: The name under which the raw input is probed beside the layers (never a layer's own name).
+INPUT = "input"
 _GLOB_CHARS = frozenset("*?[")
 
 

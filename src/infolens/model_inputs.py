@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from infolens._validation import InfoLensError, _is_tensor, fail
+from infolens._validation import InfoLensError, _is_tensor, check_int, fail, is_out_of_memory, model_error
 
 Forward = Callable[[nn.Module, Any], Any]
 
@@ -156,27 +156,6 @@ class ModelInputs:
             raise model_error(err, name, fn, self.shapes + hint) from err
 
 
-def model_error(err: BaseException, name: str, fn: str, shapes: str,
-                what: str = "the model") -> InfoLensError:
-    """The error for a forward pass that failed: out of memory (how much was asked, what to do), or
-    an input that ``what`` refuses (the model's own message)."""
-    text = str(err)
-    if is_out_of_memory(err):
-        return InfoLensError(
-            f"{fn} ran out of memory in the forward pass on inputs {shapes} (the input itself is valid): "
-            f"{text[:240]}. Run the model on fewer samples at a time: pass a smaller batch_size.")
-    return fail(name, fn, f"an input that {what} accepts",
-                got=f"{shapes}, on which it raised {type(err).__name__}: {text[:200]}")
-
-
-def is_out_of_memory(err: BaseException) -> bool:
-    """Whether ``err`` is an allocation failure (CPU or accelerator), not a bad input."""
-    if isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError":
-        return True
-    text = str(err)
-    return "can't allocate memory" in text or "out of memory" in text.lower()
-
-
 def float_dtype_of(model: nn.Module) -> torch.dtype | None:
     """The dtype of the model's first floating parameter or buffer; None if it has none (floating
     inputs then keep their dtype)."""
@@ -184,30 +163,6 @@ def float_dtype_of(model: nn.Module) -> torch.dtype | None:
         if tensor.is_floating_point():
             return tensor.dtype
     return None
-
-
-def available_devices() -> list[str]:
-    """The torch devices this machine has: ``cpu``, then ``cuda``/``cuda:i`` and ``mps`` if present."""
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append("mps")
-    return devices
-
-
-def check_device(value: Any, fn: str, name: str = "device") -> torch.device:
-    """``value`` (a str or torch.device) as a device that exists on this machine, else raise."""
-    available = available_devices()
-    try:
-        device = torch.device(value)
-    except (RuntimeError, TypeError, ValueError) as err:
-        raise fail(name, fn, f"a torch device (one of {', '.join(available)})", value) from err
-    if str(device) not in available and device.type != "meta":
-        raise fail(name, fn, f"a device available on this machine (one of {', '.join(available)})",
-                   str(device))
-    return device
 
 
 def device_of(model: nn.Module) -> torch.device:
@@ -235,8 +190,6 @@ def run_model(model: nn.Module, x: Any, *, forward: Forward | None = None, batch
     -------
     The model outputs, joined along dimension 0 when they are tensors (else the last batch's).
     """
-    from infolens._validation import check_int
-
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, fn, minimum=1)
     if isinstance(x, ModelInputs):
@@ -272,5 +225,5 @@ def _as_tensor(value: Any, name: str, fn: str, *, allow_bool: bool) -> torch.Ten
     return value
 
 
-__all__ = ["Forward", "ModelInputs", "available_devices", "check_device", "device_of", "float_dtype_of",
+__all__ = ["Forward", "ModelInputs", "device_of", "float_dtype_of",
            "is_out_of_memory", "model_error", "run_model"]

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from infolens._validation import InfoLensError, check_float, check_int, fail, to_numpy
-from infolens.layers import eval_mode
+from infolens.layers import INPUT, eval_mode
 from infolens.training import finetune
 
 if TYPE_CHECKING:
@@ -275,8 +275,6 @@ def _flagged(report: ProbeReport, controls: Sequence[str] | None, fn: str
              ) -> tuple[list[str], Sequence[str] | None]:
     """The layers a probe report flags redundant and, unless given, the unflagged ones as controls
     (the raw input is never removed)."""
-    from infolens.probes import INPUT
-
     remove = [name for name in report.redundant if name != INPUT]
     if not remove:
         raise fail("remove", fn, "layer names, or a ProbeReport that flags a layer redundant "

@@ -34,7 +34,7 @@ class Device(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         import torch
 
-        from infolens.model_inputs import available_devices
+        from infolens._validation import available_devices
 
         text = str(value).strip()
         available = available_devices()

@@ -38,7 +38,8 @@ def command(**options: Any) -> None:
     """Train one VIB classifier per beta (all together), write summary.json, figures and
     report.html; with --dataset szt12 also draw the task's exact IB curve."""
     from infolens._atomic import directory_lock
-    from infolens.experiments.vib_sweep import VIBSweepConfig, run_ib_experiment
+    from infolens.experiments.vib_sweep import VIBSweepConfig
+    from infolens.jobs import run_ib_experiment
 
     out = options["out"] or f"runs/ib-{options['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}"
     show = sys.stderr.isatty() if options["progress"] is None else options["progress"]

@@ -45,7 +45,8 @@ def command(**options: Any) -> None:
 
     from infolens._atomic import directory_lock
     from infolens._threads import torch_threads
-    from infolens.experiments.probe_run import ProbeRunConfig, format_summary, run_probe
+    from infolens.experiments.probe_run import ProbeRunConfig, format_summary
+    from infolens.jobs import run_probe
 
     settings = {field: options[name] for name, field in _FIELDS.items() if options[name] is not None}
     if options["methods"]:

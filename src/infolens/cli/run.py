@@ -69,8 +69,9 @@ def command(ctx: click.Context, **options: Any) -> None:
     """Train the reference network with tanh and ReLU over several seeds, record the information
     plane of every layer, and write report.html, PNG figures, store.sqlite and summary.json."""
     from infolens._atomic import directory_lock
-    from infolens.experiments.plane import PlaneRunConfig, run_plane
+    from infolens.experiments.plane import PlaneRunConfig
     from infolens.experiments.plane.config import default_out_dir
+    from infolens.jobs import run_plane
 
     given = {name for name in options
              if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
@@ -111,7 +112,7 @@ _EXPERIMENT_OPTIONS = {"experiment", "quick", "out", "resume", "seeds", "epochs"
 def _run_experiment(options: dict[str, Any], given: set[str]) -> None:
     from infolens._atomic import directory_lock
     from infolens.experiments.plane.config import default_out_dir
-    from infolens.experiments.presets import run_experiment
+    from infolens.jobs import run_experiment
     from infolens.report.experiment import format_experiment_summary
 
     ignored = sorted(given - _EXPERIMENT_OPTIONS)

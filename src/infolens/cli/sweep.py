@@ -41,6 +41,7 @@ def command(kind: str, seeds: list[int], betas: list[float], datasets: tuple[str
     """Run a sweep and write sweep.json (one record per point) and a summary table."""
     import pandas as pd
 
+    from infolens import jobs
     from infolens._atomic import directory_lock
     from infolens._json import write_json
     from infolens.experiments import sweep_points
@@ -55,7 +56,7 @@ def command(kind: str, seeds: list[int], betas: list[float], datasets: tuple[str
         configs = grid(dataset=list(datasets or ("szt12",)), activation=list(activations),
                        data_seed=seeds, epochs=[epochs or 3000], estimator=list(estimators),
                        out_root=[str(root / "runs")])
-        point, points = sweep_points.plane_point, root / "points"
+        point, points = jobs.plane_point, root / "points"
     with directory_lock(root, fn="infolens sweep", name="--out"):
         result = run_sweep(point, configs, points, backend=backend, n_jobs=n_jobs,
                            address=address, progress=progress)

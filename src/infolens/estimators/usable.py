@@ -38,11 +38,16 @@ import torch
 from torch import nn
 
 from infolens._units import check_units, from_nats
-from infolens._validation import as_labels, check_choice, check_float, check_int, check_seed, fail
-from infolens.estimators.result import Estimate
-from infolens.measures import entropy
-from infolens.model_inputs import check_device
-from infolens.probes import (
+from infolens._validation import (
+    as_labels,
+    check_choice,
+    check_device,
+    check_float,
+    check_int,
+    check_seed,
+    fail,
+)
+from infolens.estimators._probe_fit import (
     _as_features,
     _corrected_interval,
     _select_strength,
@@ -51,6 +56,8 @@ from infolens.probes import (
     _standardized,
     fit_softmax_regression,
 )
+from infolens.estimators.result import Estimate
+from infolens.measures import entropy
 
 FAMILIES = ("linear", "mlp")
 

@@ -38,11 +38,16 @@ from torch import nn
 
 from infolens._validation import check_choice, check_int, fail
 
-__all__ = ["ProbeRunConfig", "ProbeRunResult", "RedundantMLP", "run_probe", "write_outputs"]
+__all__ = ["MAP_KEY", "ProbeRunConfig", "ProbeRunResult", "RedundantMLP", "run_probe", "write_outputs"]
 
 DATASETS = ("mnist1d", "digits", "szt12")
 METHODS = ("pca", "tsne", "umap")
 Log = Callable[[str], None]
+
+
+def MAP_KEY(layer: str, method: str, dims: int) -> str:  # noqa: N802 (a key format, named as a constant)
+    """The ``maps.npz`` key of one map's coordinates."""
+    return f"map|{layer}|{method}|{dims}"
 
 
 class RedundantMLP(nn.Module):
@@ -230,7 +235,8 @@ def _stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
 
 def run_probe(config: ProbeRunConfig | None = None, out: str | os.PathLike[str] | None = None, *,
               log: Log | None = None) -> ProbeRunResult:
-    """Run the experiment (see the module notes); write its outputs to ``out`` when given."""
+    """Run the experiment (see the module notes); store its outputs in ``out`` when given
+    (:func:`write_outputs`; :func:`infolens.jobs.run_probe` also builds the report)."""
     from infolens.embedding import embed, embed_sequence, knn_accuracy
     from infolens.layers import capture
     from infolens.probes import probe_layers
@@ -330,7 +336,6 @@ def run_probe(config: ProbeRunConfig | None = None, out: str | os.PathLike[str] 
     result.summary.update(summary)
     if out is not None:
         write_outputs(result, out)
-        say(f"wrote {Path(out) / 'report.html'}")
     return result
 
 
@@ -401,13 +406,12 @@ def summarize(result: ProbeRunResult) -> dict[str, Any]:
 
 def write_outputs(result: ProbeRunResult, out: str | os.PathLike[str]) -> Path:
     """Store the results in ``out`` (CSV tables, ``summary.json``, ``probes.json``, the maps'
-    coordinates in ``maps.npz`` and their k-NN scores in ``maps.json``), then build the report
-    from those files (:func:`infolens.report.probe.build_probe_report`); return ``out``."""
+    coordinates in ``maps.npz`` and their k-NN scores in ``maps.json``), which the report
+    (:func:`infolens.report.probe.build_probe_report`) reads; return ``out``."""
     import pandas as pd
 
     from infolens._atomic import atomic_write
     from infolens._json import write_json
-    from infolens.report.probe import MAP_KEY, build_probe_report
 
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
@@ -425,7 +429,6 @@ def write_outputs(result: ProbeRunResult, out: str | os.PathLike[str]) -> Path:
                                                      for method, maps in result.sequence.items()}})
     write_json(root / "probes.json", result.probes.to_dict())
     write_json(root / "summary.json", result.summary or summarize(result))
-    build_probe_report(root)
     return root
 
 

@@ -40,6 +40,7 @@ from infolens._validation import (
 )
 from infolens.estimators.api import METHODS, Checker
 from infolens.estimators.binning import quantize_adaptive, quantize_fixed
+from infolens.plane._layer_information import activity_scaled, grid_levels, kde_information, sp_information
 from infolens.quantize import check_grid
 
 #: The two quantities of a plane record.
@@ -110,8 +111,6 @@ def _plugin_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
 
 
 def _quantized_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
-    from infolens.plane.estimate import grid_levels
-
     return integer_row_codes(grid_levels(t, p["bits"], p["low"], p["high"]))
 
 
@@ -133,23 +132,17 @@ def _binning_caveat(params: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------- sample estimators
 def _kde(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
          quantities: tuple[str, ...]) -> dict[str, float]:
-    from infolens.plane.estimate import kde_information
-
     i_xt, i_ty = kde_information(t, y, n_classes, params)
     return {"I_XT": i_xt, "I_TY": i_ty}
 
 
 def _adaptive_kde(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
                   quantities: tuple[str, ...]) -> dict[str, float]:
-    from infolens.plane.estimate import activity_scaled
-
     return _kde(activity_scaled(t), y, n_classes, x, params, quantities)
 
 
 def _sample_propagation(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
                         quantities: tuple[str, ...]) -> dict[str, float]:
-    from infolens.plane.estimate import sp_information
-
     i_xt, i_ty = sp_information(t, y, n_classes, params)
     return {"I_XT": i_xt, "I_TY": i_ty}
 

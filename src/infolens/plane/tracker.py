@@ -30,9 +30,18 @@ from typing import Any
 import numpy as np
 
 from infolens._units import check_units
-from infolens._validation import _is_tensor, as_labels, as_samples, check_choice, check_int, fail, to_numpy
+from infolens._validation import (
+    _is_tensor,
+    as_labels,
+    as_samples,
+    check_choice,
+    check_device,
+    check_int,
+    fail,
+    to_numpy,
+)
 from infolens.layers import REDUCE
-from infolens.model_inputs import ModelInputs, check_device, float_dtype_of, run_model
+from infolens.model_inputs import ModelInputs, float_dtype_of, run_model
 from infolens.plane.estimate import PlaneEstimators, make_plane_estimators, plane_records
 from infolens.plane.result import PlaneResult
 from infolens.plane.schedule import Schedule, make_schedule

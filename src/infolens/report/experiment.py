@@ -1,7 +1,7 @@
 """The report of an experiment preset run, built from its stored results alone.
 
 :func:`build_experiment_report` reads ``summary.json`` and ``store.sqlite`` of a run written by
-:func:`infolens.experiments.presets.run_experiment`, draws the figures (PNG files beside the
+:func:`infolens.jobs.run_experiment`, draws the figures (PNG files beside the
 report) and writes ``report.html``: the paper's claim next to our verdict table, the planes of
 every estimator on the training and the test set (estimator and settings in every title), the
 clustering curves of noisy networks, accuracy and timings. It never trains or estimates.

@@ -26,8 +26,8 @@ _FN = "build_ib_report"
 
 
 def _stored_result(summary: dict[str, Any]) -> Any:
-    """The :class:`~infolens.experiments.vib_sweep.VIBSweepResult` whose ``to_dict()`` was stored."""
-    from infolens.experiments.vib_sweep import SweepPoint, VIBSweepConfig, VIBSweepResult
+    """The :class:`~infolens.bottleneck.sweep.VIBSweepResult` whose ``to_dict()`` was stored."""
+    from infolens.bottleneck.sweep import SweepPoint, VIBSweepConfig, VIBSweepResult
 
     config = dict(summary["config"])
     config["betas"], config["hidden"] = tuple(config["betas"]), tuple(config["hidden"])
@@ -86,7 +86,7 @@ def build_ib_report(out: str | os.PathLike[str]) -> Path:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from infolens.experiments.vib_sweep import plot_ib_curve_with_layers, plot_sweep_metrics, plot_sweep_plane
+    from infolens.bottleneck.sweep import plot_ib_curve_with_layers, plot_sweep_metrics, plot_sweep_plane
 
     root = Path(out)
     if not (root / "summary.json").is_file():

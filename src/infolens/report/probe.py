@@ -16,17 +16,13 @@ from typing import Any
 
 from infolens._json import read_json
 from infolens._validation import fail
+from infolens.experiments.probe_run import MAP_KEY
 from infolens.report.html import Report, atomic_write_bytes, figure_png
 
 __all__ = ["MAP_KEY", "build_probe_report", "probe_report"]
 
 _FN = "build_probe_report"
 _METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
-
-
-def MAP_KEY(layer: str, method: str, dims: int) -> str:  # noqa: N802 (a key format, named as a constant)
-    """The ``maps.npz`` key of one map's coordinates."""
-    return f"map|{layer}|{method}|{dims}"
 
 
 def _read(root: Path, name: str) -> Any:

@@ -9,7 +9,8 @@ recorded as a network of its own). Each recorded epoch writes one store transact
 (measurements and metrics) and a weight snapshot; a checkpoint is written every
 ``checkpoint_every`` epochs, both by atomic rename.
 
-A killed run continues with ``run_plane(config, out=..., resume=True)`` from its last checkpoint:
+A killed run continues with ``infolens.jobs.run_plane(config, out=..., resume=True)``
+from its last checkpoint:
 the epochs after it are trained again and re-recorded, and the store replaces rather than
 duplicates their rows (its rows are keyed by run, seed, activation, epoch, layer, quantity and
 estimator).
@@ -17,93 +18,30 @@ estimator).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from infolens._threads import torch_threads
-from infolens._validation import check_int, fail
+from infolens._validation import fail
 from infolens.experiments.plane.config import (
     RUN_ID,
     PlaneRunConfig,
     RunPaths,
-    default_out_dir,
-    read_config,
-    resume_config,
     write_config,
 )
 
-__all__ = ["run_plane"]
+__all__ = ["as_config", "check_device", "train_and_record"]
 
 _FN = "run_plane"
 Log = Callable[[str], None]
 
 
-def run_plane(config: PlaneRunConfig | Mapping[str, Any] | None = None,
-              out: str | os.PathLike[str] | None = None, *, resume: bool = False,
-              progress: bool | None = None, log: Log | None = None, threads: int = 1,
-              device: str = "cpu") -> dict[str, Any]:
-    """Train, record the information plane, analyse, and write the report, figures and summary.
-
-    Parameters
-    ----------
-    config : PlaneRunConfig or mapping, optional
-        What to run (default ``PlaneRunConfig()``). With ``resume=True``: omitted, the stored
-        settings; a ``PlaneRunConfig``, which must equal them; or a mapping of the settings the
-        user passed, each of which must agree with the stored one (a re-run of the same
-        command). Without ``resume``, a mapping is passed to ``PlaneRunConfig(**config)``.
-    out : path, optional
-        Output directory (default :func:`default_out_dir`). Without ``resume`` it must not
-        already hold a run.
-    resume : bool
-        Continue the run in ``out`` from its last checkpoint.
-    progress : bool, optional
-        Show a progress bar on stderr; ``None`` shows it only when stderr is a terminal.
-    log : callable, optional
-        Receives one line per stage (e.g. ``click.echo``).
-    threads : int
-        ``torch.set_num_threads`` during the run (restored afterwards). One thread is fastest for
-        these tiny networks.
-    device : str
-        Torch device of the training (checked before anything is written).
-
-    Returns
-    -------
-    dict
-        The contents of ``summary.json``.
-    """
-
-    from infolens.experiments.plane.analysis import analyze
-    from infolens.report.plane import build_report
-
-    threads = check_int("threads", threads, _FN, minimum=1)
-    _check_device(device)
-    if out is None:
-        if resume:
-            raise fail("out", _FN, "the directory of the run to resume", None)
-        out = default_out_dir(_as_config(config).dataset)
-    paths = RunPaths(Path(out))
-    if resume:
-        config = resume_config(read_config(paths, _FN), config, _FN)
-    else:
-        config = _as_config(config)
-        if paths.store.exists() or paths.config.exists():
-            raise fail("out", _FN, "a directory without a run in it (pass --resume to continue that run)",
-                       str(paths.root))
-    say = log or (lambda message: None)
-    with torch_threads(threads, _FN):
-        timings = _train_and_record(config, paths, resume=resume, progress=progress, say=say, device=device)
-        summary = analyze(paths.root, timings=timings, log=say)
-        build_report(paths.root, log=say)
-        return summary
-
-
-def _as_config(config: Any) -> PlaneRunConfig:
+def as_config(config: Any) -> PlaneRunConfig:
+    """``config`` as a :class:`PlaneRunConfig` (default ``PlaneRunConfig()``; a mapping is passed to
+    ``PlaneRunConfig(**config)``)."""
     if config is None:
         return PlaneRunConfig()
     if isinstance(config, PlaneRunConfig):
@@ -113,7 +51,8 @@ def _as_config(config: Any) -> PlaneRunConfig:
     raise fail("config", _FN, "a PlaneRunConfig or a mapping of its settings", config)
 
 
-def _check_device(device: Any) -> None:
+def check_device(device: Any) -> None:
+    """Raise :class:`InfoLensError` naming ``device`` unless torch can allocate on it."""
     import torch
 
     try:
@@ -142,8 +81,10 @@ def _load_checkpoint(paths: RunPaths) -> dict[str, Any] | None:
     return state
 
 
-def _train_and_record(config: PlaneRunConfig, paths: RunPaths, *, resume: bool, progress: bool | None,
+def train_and_record(config: PlaneRunConfig, paths: RunPaths, *, resume: bool, progress: bool | None,
                       say: Log, device: str) -> dict[str, float]:
+    """Train every member and record the plane and the metrics into ``paths`` (see the module notes);
+    return the timings in seconds."""
     import torch
     from tqdm.auto import tqdm
 

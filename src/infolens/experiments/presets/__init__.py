@@ -4,7 +4,6 @@ measurement."""
 
 from infolens.experiments.presets.catalog import PRESETS, get_preset
 from infolens.experiments.presets.config import ExperimentConfig
-from infolens.experiments.presets.run import run_experiment
 from infolens.experiments.presets.spec import Preset, Variant
 
-__all__ = ["PRESETS", "ExperimentConfig", "Preset", "Variant", "get_preset", "run_experiment"]
+__all__ = ["PRESETS", "ExperimentConfig", "Preset", "Variant", "get_preset"]

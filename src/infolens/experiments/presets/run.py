@@ -1,4 +1,4 @@
-"""Run an experiment preset: train every variant's seeds together, record the planes, analyse, report.
+"""Run an experiment preset: train every variant's seeds together and record the planes.
 
 Each variant's seeds form one stacked model (:class:`~infolens.models.StackedMLP`, one batched
 matrix product per layer for all seeds; CNNs a :class:`~infolens.models.MemberStack`) trained by
@@ -14,7 +14,6 @@ same command and ``--resume``.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -23,19 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from infolens._threads import torch_threads
-from infolens._validation import check_int, fail
+from infolens._validation import fail
 from infolens.experiments.plane.config import (
     RunPaths,
-    default_out_dir,
-    read_config,
-    resume_config,
     write_config,
 )
 from infolens.experiments.presets.config import ExperimentConfig
 from infolens.experiments.presets.spec import Preset, Variant
 
-__all__ = ["SPLITS", "build_model", "layer_names", "load_data", "member_activations", "run_experiment"]
+__all__ = ["SPLITS", "build_model", "layer_names", "load_data", "member_activations", "train_and_record"]
 
 _FN = "run_experiment"
 Log = Callable[[str], None]
@@ -146,60 +141,10 @@ def views(acts: Mapping[str, Any], view: str) -> dict[str, Any]:
             for name, value in acts.items()}
 
 
-def run_experiment(config: ExperimentConfig | Mapping[str, Any] | str,
-                   out: str | os.PathLike[str] | None = None, *, resume: bool = False,
-                   progress: bool | None = None, log: Log | None = None, threads: int = 1) -> dict[str, Any]:
-    """Run an experiment preset end to end and return its ``summary.json``.
-
-    Parameters
-    ----------
-    config : ExperimentConfig, mapping or str
-        The preset's name, or its settings (``experiment``, ``quick``, ``n_seeds``, ``epochs``).
-        With ``resume=True`` a mapping holds only the settings given again; each must agree with
-        the stored one (a difference raises, naming it).
-    out : path, optional
-        Run directory (default ``runs/<experiment>-<timestamp>``); without ``resume`` it must not
-        hold a run yet.
-    resume : bool
-        Continue the run in ``out`` from each variant's last checkpoint.
-    progress : bool, optional
-        Progress bar on stderr (``None``: when stderr is a terminal).
-    log : callable, optional
-        Receives one line per stage.
-    threads : int
-        torch threads during the run.
-
-    Returns
-    -------
-    dict
-        The summary (see :mod:`infolens.experiments.presets.analysis`).
-    """
-    from infolens.experiments.presets.analysis import analyze_experiment
-    from infolens.report.experiment import build_experiment_report
-
-    threads = check_int("threads", threads, _FN, minimum=1)
-    if isinstance(config, str):
-        config = {"experiment": config}
-    paths = RunPaths(Path(out)) if out is not None else None
-    if resume:
-        if paths is None:
-            raise fail("out", _FN, "the directory of the run to resume", None)
-        config = resume_config(read_config(paths, _FN, ExperimentConfig), config, _FN)
-    else:
-        config = config if isinstance(config, ExperimentConfig) else _as_config(config)
-        paths = paths or RunPaths(default_out_dir(config.experiment))
-        if paths.store.exists() or paths.config.exists():
-            raise fail("out", _FN, "a directory without a run in it (pass --resume to continue that run)",
-                       str(paths.root))
-    say = log or (lambda message: None)
-    with torch_threads(threads, _FN):
-        timings = _train_and_record(config, paths, resume=resume, progress=progress, say=say)
-        summary = analyze_experiment(paths.root, timings=timings, log=say)
-        build_experiment_report(paths.root, log=say)
-    return summary
-
-
-def _as_config(config: Any) -> ExperimentConfig:
+def as_config(config: Any) -> ExperimentConfig:
+    """``config`` as an :class:`ExperimentConfig` (a mapping is passed to ``ExperimentConfig(**config)``)."""
+    if isinstance(config, ExperimentConfig):
+        return config
     if isinstance(config, Mapping):
         try:
             return ExperimentConfig(**config)
@@ -248,8 +193,10 @@ def _planes(preset: Preset, data: dict[str, tuple[np.ndarray, np.ndarray]]) -> d
     return planes
 
 
-def _train_and_record(config: ExperimentConfig, paths: RunPaths, *, resume: bool, progress: bool | None,
+def train_and_record(config: ExperimentConfig, paths: RunPaths, *, resume: bool, progress: bool | None,
                       say: Log) -> dict[str, Any]:
+    """Train every variant's seeds and record their planes into ``paths`` (see the module notes);
+    return the timings."""
     from tqdm.auto import tqdm
 
     from infolens.store import RunStore

@@ -1,7 +1,7 @@
 """What an experiment preset is: the paper, its claim, the networks (variants) and the estimators.
 
 A :class:`Preset` is pure data; :mod:`infolens.experiments.presets.catalog` declares the five
-presets of ``infolens run --experiment NAME`` and :func:`infolens.experiments.presets.run_experiment`
+presets of ``infolens run --experiment NAME`` and :func:`infolens.jobs.run_experiment`
 runs one.
 """
 
