@@ -15,8 +15,16 @@ so no caller compares estimator names.
   batch and keep only the codes (for ``binning`` only with fixed edges: ``range`` or
   ``bin_width``; ``adaptive_binning`` needs the whole layer for its edges);
 * ``"sample"``: the whole layer (n, features) at once;
-* ``"minibatch"``: reserved for estimators averaged over minibatches of the samples (the
-  matrix-based Renyi functional of Wickstrom et al. 2019 evaluates batches of 200).
+* ``"minibatch"``: a functional averaged over seeded minibatches of the samples, each a whole
+  ``(batch, features)`` block of the layer (and of X, Y on the same rows): ``matrix_renyi``
+  evaluates Gram matrices of ``batch_size`` samples (Wickstrom et al. 2019 use 100-200), so its
+  values saturate at log2(batch_size), not log2(n). A recorder needs the whole layer or at
+  least batches of that size; today the plane passes the whole layer and the estimator cuts it.
+
+``matrix_renyi`` (:mod:`infolens.estimators.matrix_renyi`): I(X;T) from the Gram matrices of
+the flattened inputs X and of the layer, I(T;Y) from the layer's and the one-hot label kernel's,
+``S(A) + S(B) - S(A o B)`` with Renyi order ``alpha``, averaged over batches of ``batch_size``
+(``None``: one batch of all n samples, O(n^3) per layer).
 
 ``v_information`` estimates I(T;Y) only (the usable information of a held-out probe,
 :func:`infolens.v_information`): pair it with an estimator of I(X;T) in a per-quantity mapping.
@@ -40,6 +48,12 @@ from infolens._validation import (
 )
 from infolens.estimators.api import METHODS, Checker
 from infolens.estimators.binning import quantize_adaptive, quantize_fixed
+from infolens.estimators.matrix_renyi import (
+    check_alpha,
+    check_batch_size,
+    check_kernel_width,
+    plane_information,
+)
 from infolens.plane._layer_information import activity_scaled, grid_levels, kde_information, sp_information
 from infolens.quantize import check_grid
 
@@ -166,6 +180,20 @@ def _v_information(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params:
     return {"I_TY": v_information(t, y, units="nats", **params)}  # its flags join the record's
 
 
+def _matrix_renyi(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
+                  quantities: tuple[str, ...]) -> dict[str, float]:
+    return plane_information(t, y, x, dict(params), quantities)
+
+
+def _matrix_renyi_caveat(params: Mapping[str, Any]) -> str:
+    batch = params["batch_size"]
+    cap = "log2 n" if batch is None else f"log2 {batch} = {np.log2(batch):.2f} bits (the batch size)"
+    return (f"I(X;T) and I(T;Y) are matrix-based Renyi alpha-informations (alpha = {params['alpha']:g}; "
+            "Sanchez Giraldo et al. 2014, Wickstrom et al. 2019) of Gaussian Gram matrices, not Shannon "
+            f"information: each lies in [0, {cap}] and depends on the kernel width "
+            f"({params['kernel_width']!r}).")
+
+
 def _positive_c(name: str, value: Any, fn: str) -> Any:
     if isinstance(value, str) and value == "auto":
         return value
@@ -204,6 +232,13 @@ TABLE: dict[str, PlaneEstimator] = {entry.name: entry for entry in (
     PlaneEstimator("ksg", METHODS["ksg"].params, _ksg, needs_inputs=True, costly=True,
                    label_keys=lambda p: ("k",)),
     _count_entry("plugin", METHODS["plugin"].params, _plugin_codes),
+    PlaneEstimator("matrix_renyi", {
+        "alpha": (1.01, lambda name, value, fn: check_alpha(value, fn)),
+        "kernel_width": ("silverman", lambda name, value, fn: check_kernel_width(value, fn)),
+        "batch_size": (200, lambda name, value, fn: check_batch_size(value, fn)),
+        "seed": (0, check_seed)},
+        _matrix_renyi, consumes="minibatch", needs_inputs=True, costly=True,
+        label_keys=lambda p: ("alpha", "batch_size"), caveat=_matrix_renyi_caveat),
     PlaneEstimator("v_information", {
         "family": ("linear", lambda name, value, fn: check_choice(name, value, ("linear", "mlp"), fn)),
         "C": ("auto", _positive_c),
