@@ -23,6 +23,9 @@ Families (``task.family``):
   ``spiral`` (a rotation of the first two coordinates by an angle growing with ``||x||^2``;
   invertible because it keeps the norm) and ``swiss_roll`` (1-D to 2-D: ``t (cos t, sin t)``
   with ``t = 1.5 pi (1 + 2 Phi(x))``).
+- ``embedded``: a low-dimensional task padded with independent noise and mapped by a random
+  invertible map into ``dim`` dimensions per side (:func:`embedded_task`; not in
+  :func:`known_mi_tasks`).
 - ``uniform_noise``: ``X ~ U(0, 1)``, ``Y = X + U(-eps, eps)``; ``I = eps - ln(2 eps)`` for
   ``eps <= 1/2`` and ``1 / (4 eps)`` above.
 - ``mixture``: 2-D Gaussian mixtures with one-dimensional X and Y (shapes ``x``, ``waves``,
@@ -66,7 +69,7 @@ class KnownMITask:
     ----------
     name : str
     family : str
-        ``gaussian``, ``student_t``, ``transformed``, ``uniform_noise`` or ``mixture``.
+        ``gaussian``, ``student_t``, ``transformed``, ``embedded``, ``uniform_noise`` or ``mixture``.
     dim_x, dim_y : int
     mi : float
         The true MI in nats.
@@ -251,6 +254,37 @@ def transformed_task(base: KnownMITask, transform: str, sides: str = "both") -> 
     return KnownMITask(f"{transform}{side_label}({base.name})", "transformed",
                        out_dim(base.dim_x) if on_x else base.dim_x,
                        out_dim(base.dim_y) if on_y else base.dim_y, base.mi, base.mi_se, sampler)
+
+
+def _random_embedding(dim: int, rng: np.random.Generator) -> Transform:
+    """A random invertible map of R^dim: rotation, :func:`_wiggly` per coordinate, scaled rotation."""
+    first = np.linalg.qr(rng.standard_normal((dim, dim)))[0]
+    second = np.linalg.qr(rng.standard_normal((dim, dim)))[0] * rng.uniform(0.5, 2.0, dim)
+    return lambda u: _wiggly(u @ first) @ second
+
+
+def embedded_task(base: KnownMITask, dim: int = 100, seed: int = 0) -> KnownMITask:
+    """``base`` embedded in ``dim`` dimensions on each side by a random invertible map.
+
+    Each side's sample is padded with independent N(0, 1) coordinates up to ``dim`` and passed
+    through its own random map (a rotation, the strictly increasing :func:`_wiggly` on every
+    coordinate, a rotation with scales in [0.5, 2]). The padding is independent of everything
+    and the map is invertible, so the MI is ``base.mi``; but the dependence now hides in one
+    nonlinear direction of ``dim``, where k-NN estimators fail. ``seed`` fixes the maps.
+    """
+    fn = "embedded_task"
+    dim = check_int("dim", dim, fn, minimum=max(base.dim_x, base.dim_y))
+    maps = np.random.default_rng(check_int("seed", seed, fn, minimum=0))
+    map_x, map_y = _random_embedding(dim, maps), _random_embedding(dim, maps)
+
+    def sampler(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        x, y = base.sample(n, seed=int(rng.integers(2**32)))
+        pad_x = rng.standard_normal((n, dim - base.dim_x))
+        pad_y = rng.standard_normal((n, dim - base.dim_y))
+        return map_x(np.hstack([x, pad_x])), map_y(np.hstack([y, pad_y]))
+
+    return KnownMITask(f"embedded{dim}({base.name})", "embedded", dim, dim, base.mi, base.mi_se,
+                       sampler)
 
 
 def uniform_noise_task(eps: float = 0.1) -> KnownMITask:
