@@ -673,6 +673,22 @@ def layer_cases(rng: np.random.Generator) -> list[Case]:
             cases.append(Case("embed", f"{param}={label}",
                               lambda p=param, b=bad: il.embed(x, **{"method": "pca", p: b}),
                               frozenset({param})))
+    for kind, value in kinds.items():
+        n = _length(value)
+        cases.append(Case("v_information", f"t={kind}",
+                          lambda v=value, n=n: il.v_information(v, _labels(n), n_splits=2),
+                          frozenset({"t", "y"})))  # a short tensor t is refused through its labels
+        cases.append(Case("v_information", f"y={kind}",
+                          lambda v=value, n=n: il.v_information(
+                              rng.standard_normal((n if 5 <= n <= N else N, 2)), v, n_splits=2),
+                          frozenset({"y"})))
+    for param, values in {"family": {"bad": "svm", "none": None}, "n_splits": WORK_INTS,
+                          "test_size": BAD_FLOATS, "ci": BAD_FLOATS, "C": BAD_FLOATS, "hidden": BAD_INTS,
+                          "epochs": BAD_INTS, "units": {"bad": "bit"}, **{"seed": BAD_SEEDS}}.items():
+        for label, bad in values.items():
+            cases.append(Case("v_information", f"{param}={label}",
+                              lambda p=param, b=bad: il.v_information(x, _labels(N), **{"n_splits": 2, p: b}),
+                              frozenset({param})))
     for param, values in {"n_splits": WORK_INTS, "test_size": BAD_FLOATS, "ci": BAD_FLOATS,
                           "units": {"bad": "bit"}, "batch_size": BAD_INTS}.items():
         for label, bad in values.items():

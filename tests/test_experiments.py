@@ -25,6 +25,7 @@ import infolens as il
 from conftest import TEST_THREADS, require
 from infolens.cli import main
 from infolens.experiments.presets import PRESETS, ExperimentConfig
+from infolens.experiments.presets.run import layer_names
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -86,7 +87,7 @@ def test_quick_run_writes_the_run_directory_and_the_summary_schema(runs, name):
     assert {"name", "title", "paper", "claim", "estimators", "splits", "seeds"} <= set(exp)
     assert exp["name"] == name and exp["splits"] == ["train", "test"] and exp["seeds"] == [0, 1]
     names = exp["variants"]
-    n_hidden = 3 if preset.architecture == "cnn" else len(preset.widths) - 2
+    n_hidden = len(layer_names(preset)) - 1
     n_labels = len(preset.estimators)
     assert len(summary["compression"]) == len(names) * n_labels * 2 * n_hidden
     assert len(summary["verdicts"]) == len(names) * n_labels * 2

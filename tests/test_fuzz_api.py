@@ -39,7 +39,8 @@ def _cases_by_family() -> dict[str, list[fuzz_cases.Case]]:
 FAMILIES = ["entropy", "joint_entropy", "conditional_entropy", "mutual_information",
             "conditional_mutual_information", "kl_divergence", "cross_entropy", "js_divergence",
             "self_information", "estimate_entropy", "estimate_mi", "estimate_cmi",
-            "InformationPlane", "capture", "list_layers", "probe_layers", "embed", "ib_curve",
+            "InformationPlane", "capture", "list_layers", "probe_layers", "v_information", "embed",
+            "ib_curve",
             "iterative_ib", "deterministic_ib", "VIBLoss", "NonlinearIBLoss", "InfoNCELoss",
             "cross_entropy_logits", "correlated_gaussians", "split", "mnist1d", "digits", "load",
             "Schedule"]

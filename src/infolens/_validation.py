@@ -300,11 +300,12 @@ def call_model(model: Any, args: tuple[Any, ...], name: str, fn: str, what: str 
         return model(*args)
     except InfoLensError:
         raise
-    except (RuntimeError, TypeError, ValueError, IndexError) as err:
+    except (MemoryError, RuntimeError, TypeError, ValueError, IndexError) as err:
+        from infolens.model_inputs import model_error
+
         shapes = ", ".join(str(tuple(a.shape)) if hasattr(a, "shape") else type(a).__name__
                            for a in args)
-        raise fail(name, fn, f"an input that {what} accepts",
-                   got=f"{shapes}, on which it raised {type(err).__name__}: {str(err)[:200]}") from err
+        raise model_error(err, name, fn, shapes, what) from err
 
 
 def check_same_length(fn: str, **arrays: np.ndarray) -> int:

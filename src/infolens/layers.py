@@ -33,6 +33,12 @@ LayerSpec = str | nn.Module | Callable[[str, nn.Module], bool]
 Layers = LayerSpec | Sequence[LayerSpec] | None
 
 POOLING = ("mean", "max")
+#: How :func:`capture` (``reduce=``) turns a layer's output into one vector per sample.
+#: ``"flatten"``: ``(n, prod(rest))``; ``"mean"``, ``"last"``, ``"first"``: a sequence
+#: ``(n, tokens, features)`` (batch first) becomes ``(n, features)`` by its mean over the tokens, its
+#: last or its first token; a 2-D output ``(n, features)`` is already one vector per sample and is
+#: kept; other shapes do not fit these three rules (an error names ``reduce``).
+REDUCE = ("flatten", "mean", "last", "first")
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -249,6 +255,8 @@ class Activations(Mapping[str, torch.Tensor]):
         self.calls: dict[str, int] = dict.fromkeys(self._order, 0)
         """How many times each selected layer ran inside the ``with`` block."""
         self.inputs: Activations | None = Activations(names) if with_inputs else None
+        self.reduce: str | None = None
+        """The rule that made one vector per sample (``capture(reduce=...)``), or None."""
 
     def _append(self, name: str, tensor: torch.Tensor) -> None:
         self._chunks.setdefault(name, []).append(tensor)
@@ -279,13 +287,29 @@ class Activations(Mapping[str, torch.Tensor]):
         return f"Activations({{{shapes}}})"
 
 
-def _prepare(tensor: torch.Tensor, flatten: bool, pool: str | None, device: Any, dtype: Any) -> torch.Tensor:
-    """Detach, pool/flatten, move, and make sure the result owns its memory."""
+def reduce_output(tensor: torch.Tensor, rule: str, name: str, fn: str = "capture") -> torch.Tensor:
+    """One vector per sample from a layer's output ``tensor`` by the rule ``rule`` (:data:`REDUCE`)."""
+    if rule == "flatten" or tensor.ndim == 2:
+        return tensor.reshape(tensor.shape[0], -1) if tensor.ndim != 2 else tensor
+    if tensor.ndim != 3:
+        raise fail("reduce", fn, "'flatten' for a layer whose output is not a sequence (n, tokens, "
+                   "features) or (n, features)",
+                   got=f"{rule!r} for layer {name!r} with output shape {tuple(tensor.shape)}")
+    if rule == "mean":
+        return tensor.mean(dim=1) if tensor.is_floating_point() else tensor.float().mean(dim=1)
+    return tensor[:, -1] if rule == "last" else tensor[:, 0]
+
+
+def _prepare(tensor: torch.Tensor, flatten: bool, pool: str | None, device: Any, dtype: Any,
+             reduce: str | None = None, name: str = "") -> torch.Tensor:
+    """Detach, pool/reduce/flatten, move, and make sure the result owns its memory."""
     original = tensor.detach()
     out = original if original.ndim > 0 else original.reshape(1)  # a 0-d output is recorded as (1,)
     if pool is not None and out.ndim > 2:
         dims = tuple(range(2, out.ndim))
         out = out.mean(dim=dims) if pool == "mean" else out.amax(dim=dims)
+    if reduce is not None:
+        out = reduce_output(out if out.ndim > 1 else out.reshape(-1, 1), reduce, name)
     if flatten and out.ndim != 2:
         out = out.reshape(out.shape[0], -1)
     out = out.to(device=device, dtype=dtype)
@@ -297,7 +321,7 @@ def _prepare(tensor: torch.Tensor, flatten: bool, pool: str | None, device: Any,
 @contextmanager
 def capture(model: nn.Module, layers: Layers = None, *, inputs: bool = False, flatten: bool = False,
             pool: str | None = None, device: Any = None, dtype: torch.dtype | None = None,
-            output_index: int = 0) -> Iterator[Activations]:
+            output_index: int = 0, reduce: str | None = None) -> Iterator[Activations]:
     """Record the outputs of selected layers during the forward passes run inside the block.
 
     Parameters
@@ -317,7 +341,13 @@ def capture(model: nn.Module, layers: Layers = None, *, inputs: bool = False, fl
         they stay on the layer's device and dtype.
     output_index : int
         For modules that return a tuple, list or dict, which tensor in it to record (default the
-        first tensor, e.g. the output of an ``nn.LSTM`` rather than its states).
+        first tensor, e.g. the output of an ``nn.LSTM`` or the attention output of an
+        ``nn.MultiheadAttention`` rather than its states or weights).
+    reduce : {"flatten", "mean", "last", "first"} or None
+        One vector per sample (after ``pool``), see :data:`REDUCE`: ``"flatten"`` to
+        ``(N, prod(rest))``; for sequences ``(N, tokens, features)`` (batch first) the mean over
+        tokens, the last or the first token. None (default) keeps the output's shape (unless
+        ``flatten``). The rule is named on the result, ``acts.reduce``.
 
     Yields
     ------
@@ -345,6 +375,8 @@ def capture(model: nn.Module, layers: Layers = None, *, inputs: bool = False, fl
     if pool is not None:
         check_choice("pool", pool, POOLING, fn)
     output_index = check_int("output_index", output_index, fn, minimum=0)
+    if reduce is not None:
+        check_choice("reduce", reduce, REDUCE, fn)
     if dtype is not None and not isinstance(dtype, torch.dtype):
         raise fail("dtype", fn, "a torch.dtype such as torch.float32, or None", dtype)
     if device is not None:
@@ -355,6 +387,7 @@ def capture(model: nn.Module, layers: Layers = None, *, inputs: bool = False, fl
     selected = select_layers(model, layers, fn)
     required = _explicit_names(layers, selected)
     acts = Activations([name for name, _ in selected], with_inputs=bool(inputs))
+    acts.reduce = reduce if reduce is not None else ("flatten" if flatten else None)
 
     def make_hook(name: str) -> Callable[..., None]:
         def hook(module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
@@ -364,7 +397,7 @@ def capture(model: nn.Module, layers: Layers = None, *, inputs: bool = False, fl
                 raise InfoLensError(f"capture could not record layer {name!r}: its output ({kind}) has no "
                                     f"tensor at output_index={output_index}.")
             acts.calls[name] += 1
-            acts._append(name, _prepare(tensor, flatten, pool, device, dtype))
+            acts._append(name, _prepare(tensor, flatten, pool, device, dtype, reduce, name))
             if acts.inputs is not None:
                 given = first_tensor(tuple(args) + tuple(kwargs.values()))
                 if given is not None:

@@ -321,6 +321,60 @@ class _ResidualBlock(nn.Module):
         return torch.relu(x + self.body(x))
 
 
+class TokenTransformer(nn.Module):
+    """A small transformer encoder that classifies sequences of token ids.
+
+    ``embed`` = token embedding + learned position embedding (B, L, d); ``blocks.i`` = a
+    pre-norm :class:`torch.nn.TransformerEncoderLayer` (self-attention with ``heads`` heads,
+    feed-forward of width ``ff``, GELU, no dropout), each (B, L, d); ``pool`` = the mean over the
+    tokens followed by layer norm (B, d); ``head`` = linear layer to the logits.
+
+    Parameters
+    ----------
+    vocab : int
+        Vocabulary size: inputs are integer ids in ``0 .. vocab - 1``.
+    length : int
+        Tokens per sequence (the position table's size).
+    n_classes : int
+    d_model, heads, ff, n_blocks : int
+        Width, attention heads (``d_model`` divisible by them), feed-forward width and depth.
+
+    Attributes
+    ----------
+    layer_names : list of str
+        ``["embed", "blocks.0", ..., "pool", "head"]``.
+    """
+
+    def __init__(self, vocab: int = 16, length: int = 32, n_classes: int = 4, *, d_model: int = 64,
+                 heads: int = 4, ff: int = 128, n_blocks: int = 2) -> None:
+        super().__init__()
+        fn = "TokenTransformer"
+        self.vocab = check_int("vocab", vocab, fn, minimum=2)
+        self.length = check_int("length", length, fn, minimum=1)
+        n_classes = check_int("n_classes", n_classes, fn, minimum=2)
+        d_model = check_int("d_model", d_model, fn, minimum=1)
+        heads = check_int("heads", heads, fn, minimum=1)
+        if d_model % heads:
+            raise fail("heads", fn, f"a divisor of d_model = {d_model}", heads)
+        self.tokens = nn.Embedding(self.vocab, d_model)
+        self.positions = nn.Parameter(0.02 * torch.randn(self.length, d_model))
+        self.embed = nn.Identity()
+        self.blocks = nn.ModuleList(
+            nn.TransformerEncoderLayer(d_model, heads, check_int("ff", ff, fn, minimum=1), dropout=0.0,
+                                       activation="gelu", batch_first=True, norm_first=True)
+            for _ in range(check_int("n_blocks", n_blocks, fn, minimum=1)))
+        self.pool = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, n_classes)
+        self.layer_names = ["embed", *(f"blocks.{i}" for i in range(len(self.blocks))), "pool", "head"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, n_classes) for token ids (B, length) of an integer dtype."""
+        h = self.embed(self.tokens(x) + self.positions)
+        for block in self.blocks:
+            h = block(h)
+        return self.head(self.pool(h.mean(dim=1)))
+
+
 class MemberStack(nn.Module):
     """M networks of any architecture held side by side, with the interface of :class:`StackedMLP`.
 

@@ -8,7 +8,10 @@ accuracy says how linearly decodable ``Y`` is from that layer, and its held-out 
     I(T; Y) = H(Y) - H(Y | T) >= H(Y) - CE,   since  CE = E[-log q(y | t)] >= H(Y | T)
 
 for any classifier ``q`` (here the probe; the bound is tight when the probe is the Bayes
-classifier and loose when a linear probe cannot decode what the layer holds).
+classifier and loose when a linear probe cannot decode what the layer holds). The reported bound
+is the linear family's usable information (:func:`infolens.v_information`, computed there): ``H(Y)``
+is replaced by the held-out cross-entropy of the null model fitted on the same training part (the
+training label marginal), so label noise between the parts cancels in the paired difference.
 
 :func:`probe_layers` captures the activations of a model's layers (and of the raw input, named
 ``"input"``) and calls :func:`probe_activations`, which fits one probe per layer on several seeded
@@ -44,7 +47,7 @@ import math
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,7 +61,7 @@ from infolens._units import check_units, from_nats
 from infolens._validation import (
     as_labels,
     as_samples,
-    call_model,
+    check_choice,
     check_float,
     check_int,
     check_probability_level,
@@ -67,8 +70,9 @@ from infolens._validation import (
     fail,
     to_numpy,
 )
-from infolens.layers import capture, eval_mode
+from infolens.layers import REDUCE, capture, eval_mode
 from infolens.measures import entropy
+from infolens.model_inputs import ModelInputs, device_of, float_dtype_of, run_model
 
 if TYPE_CHECKING:
     from infolens.pruning import PruningResult
@@ -90,8 +94,11 @@ class ProbeReport:
         Width (number of features) of each layer.
     accuracy, accuracy_ci : mean held-out probe accuracy over the splits and its CI.
     cross_entropy, cross_entropy_ci : mean held-out cross-entropy of the probe, in ``units``.
-    mi_lower_bound, mi_lower_bound_ci : ``H(Y) - cross_entropy``, a lower bound on ``I(T; Y)``
-        in ``units`` (never clipped: a probe worse than the label prior gives a negative value).
+    mi_lower_bound, mi_lower_bound_ci : the probe's usable information ``H_V(Y) - cross_entropy``
+        (:func:`infolens.v_information` with ``family="linear"``: ``H_V(Y)`` is the held-out
+        cross-entropy of the null model, the training part's label marginal), a lower bound on
+        ``I(T; Y)`` in ``units`` up to sampling error (never clipped: a probe worse than the
+        null model gives a negative value).
     gain, gain_ci : accuracy gain over ``reference`` (paired over splits); None for the first layer.
     reference : tuple of (str or None)
         The layer each gain is measured against: the best earlier layer not flagged redundant.
@@ -239,16 +246,18 @@ class ProbeReport:
 def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, include_input: bool = True,
                  n_splits: int = 5, test_size: float = 0.25, C: float | str = "auto", seed: int = 0,
                  ci: float = 0.95, tolerance: float = 0.0, units: str = "bits", batch_size: int = 1024,
-                 device: Any = None) -> ProbeReport:
+                 device: Any = None, forward: Any = None, reduce: str = "flatten") -> ProbeReport:
     """Fit a linear probe on every layer of ``model`` (and on the raw input) to predict ``y``.
 
     Parameters
     ----------
     model : nn.Module
         Run in eval mode under ``torch.no_grad()`` (its training flag is restored afterwards).
-    x : array-like or tensor of shape (n, ...)
-        Inputs. Use data the model was *not* trained on: on training data, probe accuracy of late
-        layers reflects memorisation.
+    x : array-like or tensor of shape (n, ...), or a tuple or dict of them
+        Inputs, in any form of :mod:`infolens.model_inputs` (token ids with an attention mask,
+        say); they keep their dtype, floating ones are cast to the model's float dtype. Use data
+        the model was *not* trained on: on training data, probe accuracy of late layers reflects
+        memorisation.
     y : array-like of shape (n,)
         Class labels.
     layers : layer selection, optional
@@ -263,6 +272,12 @@ def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, includ
         Forward-pass batch size while capturing.
     device : optional
         Where the probes are fitted; default the device of the model's parameters.
+    forward : callable ``(model, batch) -> output``, optional
+        How to run the model on a batch of ``x`` (default ``model(x)``, ``model(*x)``,
+        ``model(**x)``).
+    reduce : {"flatten", "mean", "last", "first"}
+        One vector per sample of each layer (:data:`infolens.layers.REDUCE`); named in
+        ``report.params["reduce"]``.
 
     Returns
     -------
@@ -272,33 +287,24 @@ def probe_layers(model: nn.Module, x: Any, y: Any, layers: Any = None, *, includ
     if not isinstance(model, nn.Module):
         raise fail("model", fn, "a torch.nn.Module", model)
     batch_size = check_int("batch_size", batch_size, fn, minimum=1)
-
-    parameter = next(model.parameters(), None)
-    model_device = parameter.device if parameter is not None else torch.device("cpu")
-    floating = parameter is not None and parameter.is_floating_point()
-    model_dtype = parameter.dtype if floating else torch.float32
-    try:
-        inputs = torch.as_tensor(to_numpy(x) if not isinstance(x, torch.Tensor) else x)
-    except (TypeError, ValueError, RuntimeError) as err:  # ragged, strings, objects, meta
-        raise fail("x", fn, "a numeric array of shape (n, ...) with n >= 4", x) from err
-    if inputs.ndim == 0 or inputs.shape[0] < 4 or inputs.device.type == "meta":
-        raise fail("x", fn, "an array of shape (n, ...) with n >= 4", x)
-    inputs = inputs.to(device=model_device, dtype=model_dtype)
+    check_choice("reduce", reduce, REDUCE, fn)
+    model_device = device_of(model)
+    inputs = ModelInputs(x, "x", fn, min_samples=4, forward=forward).to(model_device, float_dtype_of(model))
     if layers is None:
         layers = getattr(model, "layer_names", None)
-    with eval_mode(model), torch.no_grad(), capture(model, layers, flatten=True) as acts:
-        for start in range(0, inputs.shape[0], batch_size):
-            call_model(model, (inputs[start:start + batch_size],), "x", fn)
+    with eval_mode(model), torch.no_grad(), capture(model, layers, reduce=reduce) as acts:
+        run_model(model, inputs, batch_size=batch_size, fn=fn)
     recorded = {name: acts[name] for name in acts}
     activations: dict[str, Any] = {}
     if include_input:
-        activations[INPUT] = inputs.reshape(inputs.shape[0], -1)
+        activations[INPUT] = inputs.flat()
     for name, value in recorded.items():
         if name == INPUT:
             raise fail("layers", fn, f"layers not named {INPUT!r} (reserved for the raw input)", name)
         activations[name] = value
-    return _probe_activations(activations, y, n_splits, test_size, C, seed, ci, tolerance, units,
-                              device if device is not None else model_device, fn)
+    report = _probe_activations(activations, y, n_splits, test_size, C, seed, ci, tolerance, units,
+                                device if device is not None else model_device, fn)
+    return replace(report, params={**report.params, "reduce": reduce})
 
 
 def probe_activations(activations: Mapping[str, Any], y: Any, *, n_splits: int = 5, test_size: float = 0.25,
@@ -379,16 +385,17 @@ def _probe_activations(activations: Mapping[str, Any], y: Any, n_splits: int, te
     start = time.perf_counter()
     acc = np.zeros((len(names), n_splits))
     ce = np.zeros((len(names), n_splits))
+    mi_nats = np.zeros((len(names), n_splits))
     strengths: list[float] = []
     with _single_threaded(torch.device(device).type == "cpu"):
-        _fit_all(features, target, labels, splits, n_classes, C, seed, acc, ce, strengths)
+        _fit_all(features, target, labels, splits, n_classes, C, seed, acc, mi_nats, ce, strengths, fn)
     seconds = time.perf_counter() - start
 
     n_test = len(splits[0][1])
     n_train = len(splits[0][0])
     ce_units = from_nats(ce, units)
     entropy_y = float(from_nats(entropy_y_nats, units))
-    mi = entropy_y - ce_units
+    mi = from_nats(mi_nats, units)
 
     def interval(values: np.ndarray) -> tuple[float, float]:
         return _corrected_interval(values, n_train, n_test, level)
@@ -427,14 +434,21 @@ def _probe_activations(activations: Mapping[str, Any], y: Any, n_splits: int, te
         regularization=tuple(strengths),
         split_accuracy=tuple(tuple(float(v) for v in row) for row in acc),
         split_cross_entropy=tuple(tuple(float(v) for v in row) for row in ce_units),
-        seconds=seconds, params={"C": C, "seed": seed, "probe": "softmax regression, L-BFGS, float64"},
+        seconds=seconds, params={"C": C, "seed": seed, "probe": "softmax regression, L-BFGS, float64",
+                                 "reduce": "flatten"},
     )
 
 
 def _fit_all(features: list[torch.Tensor], target: torch.Tensor, labels: np.ndarray,
              splits: list[tuple[np.ndarray, np.ndarray]], n_classes: int, C: float | str, seed: int,
-             acc: np.ndarray, ce: np.ndarray, strengths: list[float]) -> None:
-    """Fit every layer's probes on every split; fill ``acc``, ``ce`` (nats) and ``strengths``."""
+             acc: np.ndarray, mi: np.ndarray, ce: np.ndarray, strengths: list[float], fn: str) -> None:
+    """Fit every layer's probes on every split; fill ``acc``, ``mi``, ``ce`` (nats) and ``strengths``.
+
+    The bits are the linear family's usable information (:func:`infolens.v_information`, one
+    implementation): held-out cross-entropy of the fitted null model minus the probe's.
+    """
+    from infolens.estimators.usable import _fit_splits
+
     for i, data in enumerate(features):
         start_from = None
         if C == "auto":
@@ -442,11 +456,8 @@ def _fit_all(features: list[torch.Tensor], target: torch.Tensor, labels: np.ndar
         else:
             strength = float(C)
         strengths.append(strength)
-        for s, (train, test) in enumerate(splits):
-            # each fit starts from the previous split's solution: the training sets overlap, so the
-            # optimum is close and L-BFGS needs far fewer iterations to reach the same (unique) one
-            acc[i, s], ce[i, s], start_from = _probe_split(data, target, train, test, n_classes, strength,
-                                                           start_from)
+        fits = _fit_splits(data, target, splits, n_classes, "linear", strength, fn, init=start_from)
+        acc[i], mi[i], ce[i] = fits.accuracy, fits.information, fits.cross_entropy
 
 
 @contextmanager
@@ -506,6 +517,8 @@ def _as_features(value: Any, name: str, fn: str) -> torch.Tensor:
     """(n, ...) array or tensor -> finite (n, d) tensor (device kept for tensors)."""
     if isinstance(value, torch.Tensor):
         tensor = value.detach()
+        if tensor.ndim == 0 or tensor.device.type == "meta" or tensor.shape[0] < 4:
+            raise fail(name, fn, "a tensor of shape (n, ...) with n >= 4 on a real device", tensor)
         if tensor.ndim == 1:
             tensor = tensor[:, None]
         tensor = tensor.reshape(tensor.shape[0], -1) if tensor.ndim > 2 else tensor
@@ -514,7 +527,10 @@ def _as_features(value: Any, name: str, fn: str) -> torch.Tensor:
         if tensor.shape[1] == 0 or not bool(torch.isfinite(tensor).all()):
             raise fail(name, fn, "a finite array with at least one feature", tensor)
         return tensor
-    arr = to_numpy(value)
+    try:
+        arr = to_numpy(value)
+    except (TypeError, ValueError, RuntimeError) as err:  # ragged, strings, objects
+        raise fail(name, fn, "a numeric array of shape (n, ...) with n >= 4", value) from err
     if arr.ndim > 2:
         arr = arr.reshape(arr.shape[0], -1)
     return torch.from_numpy(as_samples(arr, name, fn, min_samples=4))
@@ -542,20 +558,6 @@ def _standardized(data: torch.Tensor, train: np.ndarray,
     index_test = torch.as_tensor(test, device=data.device)
     x_train, x_test = standardize(data[index_train], data[index_test], rel_tol=1e-12)
     return x_train, x_test
-
-
-def _probe_split(data: torch.Tensor, target: torch.Tensor, train: np.ndarray, test: np.ndarray,
-                 n_classes: int, C: float, init: tuple[torch.Tensor, torch.Tensor] | None = None
-                 ) -> tuple[float, float, tuple[torch.Tensor, torch.Tensor]]:
-    """Held-out accuracy and cross-entropy (nats) of one probe, and the probe's ``(W, b)``."""
-    x_train, x_test = _standardized(data, train, test)
-    y_train = target[torch.as_tensor(train, device=data.device)]
-    y_test = target[torch.as_tensor(test, device=data.device)]
-    weight, bias = fit_softmax_regression(x_train, y_train, n_classes, C, init=init)
-    logits = x_test @ weight + bias
-    accuracy = float((logits.argmax(dim=1) == y_test).double().mean())
-    cross_entropy = float(nn.functional.cross_entropy(logits, y_test))
-    return accuracy, cross_entropy, (weight, bias)
 
 
 def _select_strength(data: torch.Tensor, target: torch.Tensor, labels: np.ndarray, train: np.ndarray,

@@ -136,9 +136,18 @@ def _tensors(split: Split, device: torch.device, fn: str, n_features: int | None
     if n_classes is not None and max(int(split.y_train.max()), int(split.y_test.max())) >= n_classes:
         raise fail("split", fn, f"labels below {n_classes} (the model's number of outputs)",
                    got=f"labels up to {max(int(split.y_train.max()), int(split.y_test.max()))}")
-    return tuple(torch.as_tensor(a, device=device, dtype=dt) for a, dt in (
-        (split.x_train, torch.float32), (split.y_train, torch.long),
-        (split.x_test, torch.float32), (split.y_test, torch.long)))
+    def labels(y: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(y, device=device, dtype=torch.long)
+
+    return (input_tensor(split.x_train, device), labels(split.y_train),
+            input_tensor(split.x_test, device), labels(split.y_test))
+
+
+def input_tensor(x: Any, device: torch.device | str | None = None) -> torch.Tensor:
+    """A model input as a tensor: integer arrays (token ids, an embedding's indices) stay ``long``,
+    everything else becomes ``float32``."""
+    dtype = torch.float32 if np.asarray(x).dtype.kind in "fcb" else torch.long
+    return torch.as_tensor(x, device=device, dtype=dtype)
 
 
 @torch.no_grad()

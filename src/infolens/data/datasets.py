@@ -20,6 +20,7 @@ from infolens._validation import (
     check_same_length,
     check_seed,
     fail,
+    is_discrete,
     to_numpy,
 )
 from infolens.data.szt12 import szt12
@@ -35,7 +36,8 @@ class Split:
     Attributes
     ----------
     x_train, y_train, x_test, y_test : ndarray
-        Inputs (n, d) float32 and integer labels (n,) int64 in ``0..n_classes-1``.
+        Inputs (n, d) float32 (int64 for token ids) and integer labels (n,) int64 in
+        ``0..n_classes-1``.
     name : str
         The data set's name ("" when unnamed).
     n_classes : int
@@ -84,7 +86,7 @@ def split(x: Any, y: Any, test_size: float = 0.2, seed: int = 0, name: str = "")
     Parameters
     ----------
     x : array-like of shape (n, d)
-        Inputs; stored as float32.
+        Inputs; stored as float32, or as int64 when integer-typed (token ids stay ids).
     y : array-like of shape (n,)
         Integer class labels ``>= 0``; stored as int64.
     test_size : float in (0, 1)
@@ -96,7 +98,7 @@ def split(x: Any, y: Any, test_size: float = 0.2, seed: int = 0, name: str = "")
         Name carried by the returned :class:`Split`.
     """
     fn = "split"
-    x_arr = as_samples(x, "x", fn).astype(np.float32)
+    x_arr = as_samples(x, "x", fn).astype(np.int64 if is_discrete(x) else np.float32)
     try:
         labels = to_numpy(y)
     except (TypeError, ValueError, RuntimeError) as err:  # ragged, meta

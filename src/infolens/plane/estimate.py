@@ -69,72 +69,63 @@ from infolens._units import from_nats
 from infolens._validation import (
     _is_tensor,
     as_samples,
-    check_choice,
-    check_float,
-    check_int,
-    check_seed,
     fail,
-    integer_row_codes,
     to_numpy,
-    unique_row_codes,
 )
 from infolens.estimators._pairwise import as_float64
-from infolens.estimators.api import METHODS, Checker, estimate_raw, method_params
-from infolens.estimators.binning import quantize_adaptive, quantize_fixed
+from infolens.estimators.api import method_params
 from infolens.estimators.discrete import entropy_miller_madow, entropy_plugin
-from infolens.quantize import check_grid
+from infolens.plane.estimators import QUANTITIES, TABLE, PlaneEstimator, entry
 
 #: Estimators of the information plane, in the order the docs present them.
-ESTIMATORS: tuple[str, ...] = ("binning", "adaptive_binning", "kde", "adaptive_kde",
-                               "sample_propagation", "quantized", "ksg", "plugin")
-_COUNT_BASED = ("binning", "adaptive_binning", "plugin", "quantized")
-_KDE_PARAMS = METHODS["kde"].params
-#: Settings of the estimators that exist only in the plane, as (default, checker) pairs like
-#: :data:`infolens.estimators.api.METHODS`; the others take the settings of their method there.
-_PLANE_PARAMS: dict[str, dict[str, tuple[Any, Checker]]] = {
-    "adaptive_kde": dict(_KDE_PARAMS),
-    "sample_propagation": {
-        "noise_var": _KDE_PARAMS["noise_var"],
-        "n_mc": (None, lambda name, value, fn: None if value is None
-                 else check_int(name, value, fn, minimum=2)),
-        "random_state": (0, check_seed),
-        "draws": (1, lambda name, value, fn: check_int(name, value, fn, minimum=1))},
-    "quantized": {"bits": (8, lambda name, value, fn: check_grid(value, 0.0, 1.0, fn)[0]),
-                  "low": (-1.0, lambda name, value, fn: check_float(name, value, fn)),
-                  "high": (1.0, lambda name, value, fn: check_float(name, value, fn))},
-}
-#: Settings that always appear in an estimator's label (others only when not at their default).
-_LABEL_KEYS = {"binning": ("bins",), "adaptive_binning": ("bins",), "kde": ("noise_var",),
-               "adaptive_kde": ("noise_var",), "sample_propagation": ("noise_var",),
-               "quantized": ("bits",), "ksg": ("k",), "plugin": ()}
+ESTIMATORS: tuple[str, ...] = tuple(TABLE)
+#: ``estimator="auto"``: per layer and quantity, by :func:`auto_choice`.
+AUTO = "auto"
+#: Bins of the binning that ``"auto"`` tries first.
+AUTO_BINS = 30
+#: ``"auto"`` keeps binning while the occupied cells are at most this fraction of the samples
+#: (then H(T_q) <= log2 n - 2 bits, clear of the ``near_log_n`` margin of 1 nat = 1.44 bits).
+AUTO_MAX_CELLS = 0.25
 
 
 @dataclass(frozen=True)
 class LayerEstimator:
     """A validated information-plane estimator: its name and its settings, defaults included.
 
-    Build it with :func:`make_layer_estimator`; call :meth:`information` per layer.
+    Build it with :func:`make_layer_estimator`; call :meth:`information` per layer. What it can
+    do (``needs_inputs``, ``costly``, ``consumes``, ``quantities``) is its entry of
+    :data:`infolens.plane.estimators.TABLE`.
     """
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def spec(self) -> PlaneEstimator:
+        """The estimator's row of :data:`~infolens.plane.estimators.TABLE`."""
+        return TABLE[self.name]
+
+    @property
     def label(self) -> str:
         """The estimator with its settings, e.g. ``"binning(bins=30)"``, as stored in records."""
-        defaults = {key: default for key, (default, _) in _params(self.name).items()}
-        if self.name == "binning" and self.params.get("bin_width") is not None:
-            shown = ["bin_width"]
-        else:
-            shown = list(_LABEL_KEYS[self.name])
-        shown += [key for key, value in self.params.items()
-                  if key not in shown and key not in ("bins",) and value != defaults.get(key)]
-        parts = [f"{key}={_format(self.params[key])}" for key in shown]
-        return f"{self.name}({', '.join(parts)})" if parts else self.name
+        return self.spec.label(self.params)
+
+    @property
+    def caveat(self) -> str:
+        """What a report says about this estimator's numbers (``""`` for nothing)."""
+        return self.spec.caveat(self.params)
+
+    def codes(self, t: np.ndarray) -> np.ndarray:
+        """One integer symbol per sample (count-based estimators only; see :func:`layer_codes`)."""
+        if self.spec.to_codes is None:
+            raise fail("estimator", "LayerEstimator.codes", "a count-based estimator ("
+                       + ", ".join(n for n, e in TABLE.items() if e.to_codes is not None) + ")", self.name)
+        return self.spec.to_codes(t, self.params)
 
     def information(self, t: np.ndarray, y: np.ndarray, n_classes: int,
-                    x: np.ndarray | None = None) -> tuple[float, float]:
-        """``(I(X;T), I(T;Y))`` in nats for one layer.
+                    x: np.ndarray | None = None, *,
+                    quantities: tuple[str, ...] = QUANTITIES) -> tuple[float, float]:
+        """``(I(X;T), I(T;Y))`` in nats for one layer (NaN for a quantity not in ``quantities``).
 
         Parameters
         ----------
@@ -145,29 +136,35 @@ class LayerEstimator:
             Integer labels 0..n_classes-1.
         n_classes : int
         x : ndarray of shape (n, d_x), optional
-            Input vectors; required by ``ksg`` only.
+            Input vectors; required by estimators that read them (``needs_inputs``: ksg).
+        quantities : tuple of str
+            The quantities to compute, a subset of this estimator's ``quantities``.
         """
-        if self.name in _COUNT_BASED:
-            return _count_information(layer_codes(t, self), y, n_classes,
-                                      self.params.get("correction", "plugin"))
-        if self.name == "kde":
-            return _kde_information(t, y, n_classes, self.params)
-        if self.name == "adaptive_kde":
-            return _kde_information(_activity_scaled(t), y, n_classes, self.params)
-        if self.name == "sample_propagation":
-            return _sp_information(t, y, n_classes, self.params)
-        if x is None:
-            raise fail("x", "LayerEstimator.information", "the input vectors for estimator='ksg'",
-                       None)
-        return _ksg_information(t, y, x, self.params)
+        values, _ = self.measure(t, y, n_classes, x, quantities=quantities)
+        return values.get("I_XT", np.nan), values.get("I_TY", np.nan)
 
+    def measure(self, t: np.ndarray, y: np.ndarray, n_classes: int, x: np.ndarray | None = None, *,
+                quantities: tuple[str, ...] = QUANTITIES) -> tuple[dict[str, float], dict[str, list[str]]]:
+        """``({quantity: nats}, {quantity: flags})`` for one layer: :meth:`information` and the
+        saturation flags of :func:`infolens.plane.flags.layer_flags` (the shuffled-label
+        baseline and the all-distinct check for count-based estimators, from the same codes)."""
+        from infolens.plane.flags import layer_flags
 
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_format(v) for v in value) + ")"
-    return str(value)
+        if self.spec.needs_inputs and x is None:
+            raise fail("x", "LayerEstimator.information",
+                       f"the input vectors for estimator={self.name!r}", None)
+        correction = self.params.get("correction", "plugin")
+        codes = None
+        if self.spec.to_codes is not None:
+            codes = self.codes(t)
+            i_xt, i_ty = count_information(codes, y, n_classes, correction)
+            values = {"I_XT": i_xt, "I_TY": i_ty}
+        else:
+            values = self.spec.information(t, y, n_classes, x, self.params, quantities)
+        values = {q: float(values[q]) for q in quantities}
+        baseline = None if codes is None else (
+            lambda shuffled: count_information(codes, shuffled, n_classes, correction)[1])
+        return values, layer_flags(values, y, n_classes, codes=codes, baseline=baseline)
 
 
 def make_layer_estimator(estimator: Any, params: Mapping[str, Any], fn: str) -> LayerEstimator:
@@ -179,20 +176,112 @@ def make_layer_estimator(estimator: Any, params: Mapping[str, Any], fn: str) -> 
     ``max|T|^2``); ``k``, ``variant``, ``metric`` (ksg); none for plugin; and for the plane-only
     estimators ``noise_var`` (the variance ``sigma^2`` of the network's noise), ``n_mc``,
     ``random_state``, ``draws`` (sample_propagation) and ``bits``, ``low``, ``high``
-    (quantized, as given to :class:`~infolens.Quantize`).
+    (quantized, as given to :class:`~infolens.Quantize`). The table entry of each estimator
+    (:data:`infolens.plane.estimators.TABLE`) holds these settings and their checks.
     """
     if isinstance(estimator, LayerEstimator):
         return estimator
-    name = check_choice("estimator", estimator, ESTIMATORS, fn)
-    checked = method_params(name, _params(name), dict(params), fn)
-    if name == "quantized":
-        check_grid(checked["bits"], checked["low"], checked["high"], fn)
-    return LayerEstimator(name, checked)
+    spec = entry(estimator, fn)
+    checked = method_params(spec.name, spec.params, dict(params), fn)
+    if spec.check is not None:
+        spec.check(checked, fn)
+    return LayerEstimator(spec.name, checked)
 
 
-def _params(name: str) -> Mapping[str, tuple[Any, Checker]]:
-    """The (default, checker) pairs of an estimator's settings."""
-    return _PLANE_PARAMS[name] if name in _PLANE_PARAMS else METHODS[name].params
+@dataclass(frozen=True)
+class PlaneEstimators:
+    """The estimator of each quantity of a plane: one for both, one per quantity, or ``"auto"``.
+
+    Build it with :func:`make_plane_estimators`. ``label`` is the ``estimator`` field of every
+    record (the store's join key, the same for I(X;T) and I(T;Y) so their curves pair up): the
+    estimator's own label when one estimator makes both numbers (unchanged from a single
+    estimator), ``"I_XT: <label>; I_TY: <label>"`` for two, ``"auto"`` for the automatic choice.
+    When the two differ, each record also carries ``estimated_by``: the label of the estimator
+    that made that number.
+    """
+
+    by_quantity: Mapping[str, LayerEstimator] = field(default_factory=dict)
+    auto: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.auto:
+            return AUTO
+        labels = {q: e.label for q, e in self.by_quantity.items()}
+        if len(set(labels.values())) == 1:
+            return labels["I_XT"]
+        return "; ".join(f"{q}: {label}" for q, label in labels.items())
+
+    @property
+    def single(self) -> LayerEstimator | None:
+        """The one estimator of both quantities, or None (two of them, or ``"auto"``)."""
+        if self.auto or self.by_quantity["I_XT"] != self.by_quantity["I_TY"]:
+            return None
+        return self.by_quantity["I_XT"]
+
+    @property
+    def needs_inputs(self) -> bool:
+        return any(e.spec.needs_inputs for e in self.by_quantity.values())
+
+    def for_layer(self, t: np.ndarray) -> dict[str, LayerEstimator]:
+        """The estimator of each quantity on the layer ``t`` (for ``"auto"``: :func:`auto_choice`)."""
+        return auto_choice(t) if self.auto else dict(self.by_quantity)
+
+
+def make_plane_estimators(estimator: Any, params: Mapping[str, Any], fn: str) -> PlaneEstimators:
+    """Validate a plane's ``estimator``: a name or :class:`LayerEstimator` (with ``params``) for
+    both quantities, ``"auto"``, or a mapping ``{"I_XT": ..., "I_TY": ...}`` whose values are a
+    name, a ``{"estimator": name, **settings}`` dict or a :class:`LayerEstimator` (then
+    ``params`` must be empty: each quantity carries its own settings)."""
+    if isinstance(estimator, PlaneEstimators):
+        return estimator
+    if isinstance(estimator, str) and estimator == AUTO:
+        if params:
+            raise fail(next(iter(params)), fn, "no estimator setting with estimator='auto' (it "
+                       "chooses the estimators and their settings)", params[next(iter(params))])
+        return PlaneEstimators(auto=True)
+    if not isinstance(estimator, Mapping):
+        one = make_layer_estimator(estimator, params, fn)
+        return PlaneEstimators({q: one for q in QUANTITIES})
+    if params:
+        key = next(iter(params))
+        raise fail(key, fn, "a setting inside the per-quantity estimator, e.g. estimator={'I_XT': "
+                   "{'estimator': 'kde', 'noise_var': 0.1}, 'I_TY': 'binning'}", params[key])
+    if set(estimator) != set(QUANTITIES):
+        raise fail("estimator", fn, "a mapping with the keys 'I_XT' and 'I_TY'",
+                   got=f"keys {sorted(map(str, estimator))}")
+    out = {}
+    for quantity in QUANTITIES:
+        value = estimator[quantity]
+        if isinstance(value, Mapping):
+            settings = dict(value)
+            value = make_layer_estimator(settings.pop("estimator", None), settings, fn)
+        else:
+            value = make_layer_estimator(value, {}, fn)
+        if quantity not in value.spec.quantities:
+            raise fail(f"estimator[{quantity!r}]", fn, "an estimator of " + quantity + " (" + ", ".join(
+                n for n, e in TABLE.items() if quantity in e.quantities) + ")", value.name)
+        out[quantity] = value
+    return PlaneEstimators(out)
+
+
+def auto_choice(t: np.ndarray) -> dict[str, LayerEstimator]:
+    """The estimators ``estimator="auto"`` uses on the layer ``t``, per quantity.
+
+    Rule: ``binning(bins=30)`` over the layer's own range when it leaves the layer well below
+    saturation (occupied cells at most :data:`AUTO_MAX_CELLS` of the samples, so the plug-in
+    entropy stays at least 2 bits below log2 n); otherwise the KDE upper bound at its default
+    noise variance (never binning on a saturated layer). The records name the choice in
+    ``estimated_by``. Pending the matrix-based Renyi and v-information estimators, their slot in
+    the rule is: ``matrix_renyi`` for I(X;T) and ``v_information`` for I(T;Y) on a saturated
+    layer, before KDE.
+    """
+    binning = make_layer_estimator("binning", {"bins": AUTO_BINS}, "auto")
+    cells = len(np.unique(binning.codes(t)))
+    if cells <= AUTO_MAX_CELLS * len(t):
+        return {q: binning for q in QUANTITIES}
+    kde = make_layer_estimator("kde", {}, "auto")
+    return {q: kde for q in QUANTITIES}
 
 
 def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:
@@ -200,19 +289,11 @@ def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:
 
     ``binning`` uses equal bins over the layer's own range (all units share it, as in
     Shwartz-Ziv & Tishby) unless ``range`` or ``bin_width`` is given; ``adaptive_binning`` uses
-    equal-mass bins per unit; ``plugin`` takes the activations as already discrete. Codes
-    identify rows (equal rows, equal codes) but need not be dense.
+    equal-mass bins per unit; ``plugin`` takes the activations as already discrete;
+    ``quantized`` reads the levels of its grid. Codes identify rows (equal rows, equal codes)
+    but need not be dense.
     """
-    p = estimator.params
-    if estimator.name == "plugin":
-        return unique_row_codes(t)
-    if estimator.name == "quantized":
-        return integer_row_codes(grid_levels(t, p["bits"], p["low"], p["high"]))
-    if estimator.name == "binning":
-        quantized = quantize_fixed(t, p["bins"], p["bin_width"], p["range"])
-    else:
-        quantized = quantize_adaptive(t, p["bins"], p["scope"])
-    return integer_row_codes(quantized)
+    return estimator.codes(t)
 
 
 #: Largest distance of a quantized activation from its grid level, in grid steps: float32
@@ -239,7 +320,7 @@ def grid_levels(t: np.ndarray, bits: int, low: float, high: float) -> np.ndarray
     return levels.astype(np.int64)
 
 
-def _count_information(codes: np.ndarray, y: np.ndarray, n_classes: int,
+def count_information(codes: np.ndarray, y: np.ndarray, n_classes: int,
                        correction: str) -> tuple[float, float]:
     """I(X;T) = H(T) and I(T;Y) = H(T) + H(Y) - H(T, Y) from symbol codes, in nats.
 
@@ -261,7 +342,7 @@ def _dense(sorted_codes: np.ndarray) -> np.ndarray:
     return np.cumsum(new, out=new)
 
 
-def _kde_information(t: np.ndarray, y: np.ndarray, n_classes: int,
+def kde_information(t: np.ndarray, y: np.ndarray, n_classes: int,
                      params: Mapping[str, Any]) -> tuple[float, float]:
     """H(T+Z) once, then I(X;T) = H(T+Z) - H(Z) and I(T;Y) = H(T+Z) - sum_c p(c) H(T+Z | c).
 
@@ -278,13 +359,13 @@ def _kde_information(t: np.ndarray, y: np.ndarray, n_classes: int,
     return h_t - noise_entropy(t.shape[1], noise_var), h_t - h_t_given_y
 
 
-def _activity_scaled(t: np.ndarray) -> np.ndarray:
+def activity_scaled(t: np.ndarray) -> np.ndarray:
     """``t / max|t|`` (``t`` itself when it is all zeros): the adaptive KDE's rescaling."""
     peak = float(np.abs(t).max()) if t.size else 0.0
     return t / peak if peak > 0 else t
 
 
-def _sp_information(t: np.ndarray, y: np.ndarray, n_classes: int,
+def sp_information(t: np.ndarray, y: np.ndarray, n_classes: int,
                     params: Mapping[str, Any]) -> tuple[float, float]:
     """I(X;T) and I(T;Y) by sample propagation, from ``draws`` recordings concatenated per row.
 
@@ -302,13 +383,6 @@ def _sp_information(t: np.ndarray, y: np.ndarray, n_classes: int,
     info = layer_information(centres, y, n_classes, float(np.sqrt(params["noise_var"])),
                              params["n_mc"], params["random_state"])
     return info["I_XT"], info["I_TY"]
-
-
-def _ksg_information(t: np.ndarray, y: np.ndarray, x: np.ndarray,
-                     params: Mapping[str, Any]) -> tuple[float, float]:
-    i_xt = estimate_raw("ksg", x, t, **params)
-    i_ty = estimate_raw("mixed", t, y.astype(np.float64)[:, None], k=params["k"])
-    return i_xt, i_ty
 
 
 def layer_matrix(value: Any, name: str, n: int, fn: str, *, keep_float32: bool = False) -> np.ndarray:
@@ -336,23 +410,56 @@ def layer_matrix(value: Any, name: str, n: int, fn: str, *, keep_float32: bool =
     return as_samples(arr, name, fn)
 
 
+def _grouped(chosen: Mapping[str, LayerEstimator]) -> list[tuple[LayerEstimator, tuple[str, ...]]]:
+    """Each distinct estimator of ``chosen`` with the quantities it makes (one pass per estimator)."""
+    groups: dict[str, tuple[LayerEstimator, list[str]]] = {}
+    for quantity, one in chosen.items():
+        groups.setdefault(one.label, (one, []))[1].append(quantity)
+    return [(one, tuple(quantities)) for one, quantities in groups.values()]
+
+
 def plane_records(activations: Mapping[str, Any], y: np.ndarray, n_classes: int,
-                  estimator: LayerEstimator, epoch: int, *, units: str, fn: str,
+                  estimator: LayerEstimator | PlaneEstimators, epoch: int, *, units: str, fn: str,
                   x: np.ndarray | None = None, run: str = "run", seed: int = 0,
                   activation: str = "", **tags: Any) -> list[dict[str, Any]]:
-    """Records ``I_XT`` and ``I_TY`` of each layer of ``activations`` (in mapping order)."""
-    label = estimator.label
-    records = []
+    """Records ``I_XT`` and ``I_TY`` of each layer of ``activations`` (in mapping order).
+
+    Every record carries ``flags`` (comma-separated, ``""`` for none; see
+    :mod:`infolens.plane.flags`), and ``estimated_by`` when the quantities have different
+    estimators or ``estimator`` is ``"auto"``. Flagged numbers are also reported in one
+    :class:`~infolens.InfoLensWarning` per call.
+    """
+    from infolens.plane.flags import warn_flags
+
+    plane = estimator if isinstance(estimator, PlaneEstimators) else PlaneEstimators(
+        {q: estimator for q in QUANTITIES})
+    label = plane.label
+    records: list[dict[str, Any]] = []
+    flagged: dict[str, dict[str, list[str]]] = {}
     for layer, value in activations.items():
-        t = layer_matrix(value, f"activations[{layer!r}]", len(y), fn,
-                         keep_float32=estimator.name in _COUNT_BASED)
-        i_xt, i_ty = estimator.information(t, y, n_classes, x)
-        for quantity, nats in (("I_XT", i_xt), ("I_TY", i_ty)):
-            records.append({"run": run, "seed": seed, "activation": activation, "epoch": epoch,
-                            "layer": str(layer), "quantity": quantity, "estimator": label,
-                            "value": float(from_nats(nats, units)), "units": units, **tags})
+        t = layer_matrix(value, f"activations[{layer!r}]", len(y), fn, keep_float32=True)
+        chosen = plane.for_layer(t)
+        nats: dict[str, float] = {}
+        flags: dict[str, list[str]] = {}
+        for one, wanted in _grouped(chosen):
+            # sample estimators compute in float64; count-based ones quantize the layer as recorded
+            layer_t = t if one.spec.consumes == "codes" else t.astype(np.float64, copy=False)
+            values, found = one.measure(layer_t, y, n_classes, x, quantities=wanted)
+            nats.update(values)
+            flags.update(found)
+        for quantity in QUANTITIES:
+            record = {"run": run, "seed": seed, "activation": activation, "epoch": epoch,
+                      "layer": str(layer), "quantity": quantity, "estimator": label,
+                      "value": float(from_nats(nats[quantity], units)), "units": units,
+                      "flags": ",".join(flags[quantity]), **tags}
+            if plane.single is None:
+                record["estimated_by"] = chosen[quantity].label
+            records.append(record)
+            if flags[quantity]:
+                flagged.setdefault(str(layer), {})[quantity] = flags[quantity]
+    warn_flags(flagged, label, fn)
     return records
 
 
-__all__ = ["ESTIMATORS", "LayerEstimator", "layer_codes", "layer_matrix", "make_layer_estimator",
-           "plane_records"]
+__all__ = ["AUTO", "ESTIMATORS", "LayerEstimator", "PlaneEstimators", "auto_choice", "layer_codes",
+           "layer_matrix", "make_layer_estimator", "make_plane_estimators", "plane_records"]

@@ -19,7 +19,7 @@ import numpy as np
 from infolens._json import to_jsonable
 from infolens._units import check_units
 from infolens._validation import as_labels, as_samples, check_float, check_int, fail, to_numpy
-from infolens.plane.estimate import make_layer_estimator, plane_records
+from infolens.plane.estimate import make_plane_estimators, plane_records
 from infolens.plane.result import PlaneResult
 
 _FN = "sensitivity"
@@ -175,10 +175,10 @@ def sensitivity(activations_by_epoch: Mapping[Any, Any], y: Any, estimators: Map
         if not isinstance(spec, Mapping):
             raise fail(f"estimators[{label!r}]", _FN, "a dict of estimator settings", spec)
         params = dict(spec)
-        name = params.pop("estimator", label)
-        estimator = make_layer_estimator(name, params, _FN)
-        if estimator.name == "ksg" and x_vectors is None:
-            raise fail("x", _FN, "the input vectors when an estimator is 'ksg'", None)
+        estimator = make_plane_estimators(params.pop("estimator", label), params, _FN)
+        if estimator.needs_inputs and x_vectors is None:
+            raise fail("x", _FN, f"the input vectors for the estimator {estimator.label!r} (it reads X)",
+                       None)
         records: list[dict[str, Any]] = []
         layers: list[str] = []
         for (activation, seed), by_epoch in replicates.items():

@@ -30,8 +30,10 @@ from typing import Any
 import numpy as np
 
 from infolens._units import check_units
-from infolens._validation import _is_tensor, as_labels, as_samples, call_model, check_int, fail, to_numpy
-from infolens.plane.estimate import LayerEstimator, make_layer_estimator, plane_records
+from infolens._validation import _is_tensor, as_labels, as_samples, check_choice, check_int, fail, to_numpy
+from infolens.layers import REDUCE
+from infolens.model_inputs import ModelInputs, float_dtype_of, run_model
+from infolens.plane.estimate import PlaneEstimators, make_plane_estimators, plane_records
 from infolens.plane.result import PlaneResult
 from infolens.plane.schedule import Schedule, make_schedule
 
@@ -54,8 +56,14 @@ class InformationPlane:
         Layer names, globs or a predicate, passed to :func:`infolens.layers.capture`. Default:
         the model's ``layer_names`` attribute when it has one (the reference networks), else
         capture's default (the leaf layers that produce activations).
-    estimator : str
-        One of :data:`infolens.plane.ESTIMATORS` (see :mod:`infolens.plane.estimate`).
+    estimator : str, LayerEstimator or mapping
+        One of :data:`infolens.plane.ESTIMATORS` (see :mod:`infolens.plane.estimate`) for both
+        quantities; ``"auto"`` to choose per layer and quantity
+        (:func:`~infolens.plane.estimate.auto_choice`; each record names the choice in
+        ``estimated_by``); or one per quantity, ``{"I_XT": "kde", "I_TY": {"estimator":
+        "binning", "bins": 10}}`` (values: a name, a dict of ``estimator`` and settings, or a
+        LayerEstimator; ``estimator_params`` must then be empty). Every record carries
+        ``flags`` (:mod:`infolens.plane.flags`).
     schedule : "every", "log", int, list of int or Schedule
         Which epochs :meth:`should_record` accepts (:class:`~infolens.plane.schedule.Schedule`).
     units : {"bits", "nats"}
@@ -72,6 +80,18 @@ class InformationPlane:
         Keep a float32 copy of the activations of every recorded epoch (``True``) or of the
         listed epochs, in :attr:`activations`, for :func:`~infolens.plane.sensitivity`.
         A 4096 x 31-unit network costs about 0.5 MB per epoch and replicate.
+    forward : callable ``(model, batch) -> output``, optional
+        How :meth:`record` runs the model on (a batch of) ``x``; default ``model(x)``,
+        ``model(*x)`` for a tuple, ``model(**x)`` for a dict (:mod:`infolens.model_inputs`).
+        ``x`` may be any of these forms (token ids with an attention mask, say); inputs keep their
+        dtype (integer ids stay integer), floating inputs are cast to the model's float dtype.
+    reduce : {"flatten", "mean", "last", "first"}
+        How :meth:`record` makes one vector per sample of a layer's output
+        (:data:`infolens.layers.REDUCE`): flattened, or for sequences ``(n, tokens, features)``
+        the mean over tokens, the last or the first token. A module returning a tuple (an
+        attention module) is read by its first tensor. Every record names the rule (``reduce``).
+    batch_size : int, optional
+        Rows per forward pass in :meth:`record`; None (default) runs all of ``x`` at once.
     **estimator_params
         ``bins``, ``bin_width``, ``range``, ``correction`` (binning); ``bins``, ``scope``
         (adaptive binning); ``noise_var``, ``bound`` (kde, adaptive_kde); ``noise_var``, ``n_mc``,
@@ -87,27 +107,30 @@ class InformationPlane:
         Wall time spent estimating (not running the model), summed over recordings.
     """
 
-    def __init__(self, x: Any, y: Any, layers: Any = None, estimator: str = "binning",
+    def __init__(self, x: Any, y: Any, layers: Any = None, estimator: Any = "binning",
                  schedule: Any = "every", *, units: str = "bits", softmax_output: bool = True,
                  device: Any = None, last_epoch: int | None = None, n_points: int = 10,
-                 keep_activations: bool | Iterable[int] | Schedule = False, **estimator_params: Any):
+                 keep_activations: bool | Iterable[int] | Schedule = False, forward: Any = None,
+                 reduce: str = "flatten", batch_size: int | None = None, **estimator_params: Any):
         self.units = check_units(units, _FN)
-        self.estimator: LayerEstimator = make_layer_estimator(estimator, estimator_params, _FN)
+        self.estimator: PlaneEstimators = make_plane_estimators(estimator, estimator_params, _FN)
         self.schedule = make_schedule(schedule, last_epoch=last_epoch, n_points=n_points)
-        self._x = self._as_input(x)
+        self._x = ModelInputs(x, "x", _FN, forward=forward)
+        self.reduce = check_choice("reduce", reduce, REDUCE, _FN)
+        self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, _FN, minimum=1)
         self.y = as_labels(y, "y", _FN, min_samples=2)
         if to_numpy(y).ndim != 1:
             raise fail("y", _FN, "an array of labels of shape (n,)", y)
         self.n_classes = int(self.y.max()) + 1
-        if self._x.shape[0] != len(self.y):
-            raise fail("y", _FN, f"as long as 'x' ({self._x.shape[0]} samples)",
+        if self._x.n != len(self.y):
+            raise fail("y", _FN, f"as long as 'x' ({self._x.n} samples)",
                        got=f"{len(self.y)} samples")
         self._x_vectors: np.ndarray | None = None
-        if self.estimator.name == "ksg" and len(self.y) <= self.estimator.params["k"]:
-            raise fail("k", _FN, f"an int below the number of samples ({len(self.y)})",
-                       self.estimator.params["k"])
-        if self.estimator.name == "ksg":
-            self._x_vectors = as_samples(to_numpy(self._x).reshape(len(self.y), -1), "x", _FN)
+        for one in self.estimator.by_quantity.values():
+            if "k" in one.params and len(self.y) <= one.params["k"]:
+                raise fail("k", _FN, f"an int below the number of samples ({len(self.y)})", one.params["k"])
+        if self.estimator.needs_inputs:
+            self._x_vectors = as_samples(to_numpy(self._x.flat()), "x", _FN)
         self.layers = layers
         if not isinstance(softmax_output, bool):
             raise fail("softmax_output", _FN, "a bool", softmax_output)
@@ -119,26 +142,6 @@ class InformationPlane:
         self._layer_order: list[str] = []
         self._x_cache: dict[str, Any] = {}
         self.estimation_seconds = 0.0
-
-    @staticmethod
-    def _as_input(x: Any) -> Any:
-        import torch
-
-        if not _is_tensor(x):
-            try:
-                arr = np.asarray(x)
-                if arr.dtype == np.float64:
-                    arr = arr.astype(np.float32)
-                x = torch.as_tensor(arr)
-            except (TypeError, ValueError, RuntimeError) as err:  # ragged, strings, objects
-                raise fail("x", _FN, "a tensor or a numeric array", x) from err
-        if x.dtype == torch.bool or x.is_complex() or x.device.type == "meta":
-            raise fail("x", _FN, "a real numeric tensor with data (not bool, complex or meta)", x)
-        if x.ndim < 1 or x.shape[0] < 2:
-            raise fail("x", _FN, "a tensor of shape (n, ...) with n >= 2", x)
-        if x.is_floating_point() and not bool(torch.isfinite(x).all()):
-            raise fail("x", _FN, "finite (no NaN or inf)", x)
-        return x
 
     @staticmethod
     def _keep_rule(keep: Any) -> Callable[[int], bool]:
@@ -194,17 +197,19 @@ class InformationPlane:
             members = _check_members(members, fn)
         layers = self.layers if self.layers is not None else getattr(model, "layer_names", None)
         acts = run_layers(model, self._input_for(model), layers, members=members,
-                          softmax_output=self.softmax_output, fn=fn)
+                          softmax_output=self.softmax_output, fn=fn, reduce=self.reduce,
+                          batch_size=self.batch_size)
         return self.record_activations(acts, epoch, members=members, run=run, seed=seed,
-                                       activation=activation, **tags)
+                                       activation=activation, **{"reduce": self.reduce, **tags})
 
     def record_activations(self, acts: Mapping[str, Any], epoch: int, *,
                            members: Sequence[tuple[str, int]] | None = None, run: str = "run",
                            seed: int = 0, activation: str = "", **tags: Any) -> list[dict[str, Any]]:
         """Record activations computed elsewhere: ``{layer: tensor or array of shape (n, ...)}``.
 
-        Rows must follow the order of ``x``/``y``. Nothing is applied to them (pass output
-        probabilities, not logits, if that is what the plane should show). With ``members``
+        Rows must follow the order of ``x``/``y``. Nothing is applied to them but flattening to
+        ``(n, features)`` (the records say ``reduce="flatten"``; pass output probabilities, not
+        logits, if that is what the plane should show). With ``members``
         (a sequence of ``(activation, seed)``), every value has shape ``(M, n, ...)`` and slice
         ``m`` is recorded as member ``members[m]`` (see :meth:`record`).
         """
@@ -224,6 +229,7 @@ class InformationPlane:
                                                    run=run, seed=member_seed, activation=kind, **tags)
             return records
         seed = check_int("seed", seed, fn, minimum=0)
+        tags.setdefault("reduce", "flatten")  # given activations are flattened to (n, features)
         start = time.perf_counter()
         records = plane_records(acts, self.y, self.n_classes, self.estimator, epoch, units=self.units,
                                 fn=fn, x=self._x_vectors, run=str(run), seed=seed,
@@ -280,22 +286,19 @@ class InformationPlane:
             return p.device
         return "cpu"
 
-    def _input_for(self, model: Any) -> Any:
-        """``x`` on the model's device, cast to its floating dtype (as probe_layers does)."""
-        import torch
-
+    def _input_for(self, model: Any) -> ModelInputs:
+        """``x`` on the model's device, floating parts cast to its float dtype (integers kept)."""
         device = self._model_device(model)
-        dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
-        if dtype is None and not self._x.is_floating_point():
-            dtype = torch.get_default_dtype()
+        dtype = float_dtype_of(model)
         key = f"{device}/{dtype}"
         if key not in self._x_cache:
-            self._x_cache[key] = self._x.to(device=device, dtype=dtype or self._x.dtype)
+            self._x_cache[key] = self._x.to(device=device, float_dtype=dtype)
         return self._x_cache[key]
 
 
 def run_layers(model: Any, x: Any, layers: Any = None, *, members: Sequence[tuple[str, int]] | None = None,
-               softmax_output: bool = True, fn: str = "run_layers") -> dict[str, Any]:
+               softmax_output: bool = True, fn: str = "run_layers", reduce: str = "flatten",
+               forward: Any = None, batch_size: int | None = None) -> dict[str, Any]:
     """The activations of ``layers`` when ``model`` runs once on ``x``: what
     :meth:`InformationPlane.record` estimates from.
 
@@ -306,19 +309,30 @@ def run_layers(model: Any, x: Any, layers: Any = None, *, members: Sequence[tupl
     ``{name: value[m] for name, value in acts.items()}`` are the activations of one member. With
     ``softmax_output``, the layer whose output is the model's output holds class probabilities
     (a softmax over its last dimension, per member).
+
+    ``x`` is any input form of :mod:`infolens.model_inputs` (a tensor, a tuple or dict of them,
+    or a :class:`~infolens.model_inputs.ModelInputs`), run by ``forward`` when given, in batches of
+    ``batch_size`` rows (all at once for None). ``reduce`` is the rule that makes one vector per
+    sample (:data:`infolens.layers.REDUCE`; with ``members`` only ``"flatten"``, which keeps the
+    member dimension).
     """
     import torch
 
     from infolens.layers import capture, eval_mode
 
+    check_choice("reduce", reduce, REDUCE, fn)
     lead = () if members is None else (len(_check_members(members, "run_layers")),)
-    with eval_mode(model), torch.no_grad(), capture(model, layers, flatten=not lead) as captured:
-        output = call_model(model, (x,), "x", fn)  # an input the model refuses names x
+    if lead and reduce != "flatten":
+        raise fail("reduce", fn, "'flatten' when members are given", reduce)
+    rule = None if lead else reduce
+    with eval_mode(model), torch.no_grad(), capture(model, layers, reduce=rule) as captured:
+        output = run_model(model, x, forward=forward, batch_size=batch_size, name="x", fn=fn)
         acts = dict(captured)
     if softmax_output and _is_tensor(output):
         name = _output_layer(acts, output)
         if name is not None:
-            acts[name] = torch.softmax(acts[name].reshape(*lead, len(x), -1).float(), dim=-1)
+            rows = acts[name].shape[len(lead)]
+            acts[name] = torch.softmax(acts[name].reshape(*lead, rows, -1).float(), dim=-1)
     return acts
 
 

@@ -225,12 +225,9 @@ def _overview_section(report: Report, shown: Shown) -> None:
         {"setting": "units", "value": shown.units},
     ], "Settings of this run.")
     report.add_text(CAVEAT.format(n=n, log_n=math.log2(n), label=data.estimator_label), css_class="note")
-    if cfg.estimator == "binning" and "bin_width" in cfg.estimator_params:
-        report.add_text(
-            f"The bins are {cfg.estimator_params['bin_width']:.4g} wide, the width of 30 equal bins over "
-            "tanh's range [-1, 1] as in Shwartz-Ziv & Tishby (2017), and the same width is used for ReLU, "
-            "whose activations are unbounded. Thirty bins spread over each layer's own range instead "
-            "widen as ReLU activations grow, which reads as compression (see the sensitivity table).")
+    caveat = cfg.layer_estimator.caveat  # the table of plane estimators says what to add
+    if caveat:
+        report.add_text(caveat)
 
 
 def _checks_section(report: Report, shown: Shown) -> None:

@@ -128,7 +128,8 @@ def _probes_section(report: Report, stored: _Stored, figures: Mapping[str, bytes
         f"A linear probe (softmax regression on standardised activations) per layer, fitted and scored "
         f"on {probes.n_samples} held-out samples over {probes.n_splits} stratified splits "
         f"({probes.test_size:.0%} test each); intervals are {probes.ci_level:.0%} corrected resampled-t "
-        f"intervals. The information column is H(Y) - cross-entropy, a lower bound on I(T;Y) in "
+        f"intervals. The information column is the probe's usable information H_V(Y) - cross-entropy "
+        f"(H_V(Y): held-out cross-entropy of the training label marginal), a lower bound on I(T;Y) in "
         f"{probes.units} (H(Y) = {probes.entropy_y:.3f} {probes.units}). A layer is flagged redundant "
         "when the lower end of the interval of its accuracy gain over the best earlier layer is <= 0.")
     frame = probes.to_frame()

@@ -44,8 +44,6 @@ from infolens.experiments.plane.config import (
 __all__ = ["RunData", "analyze", "expected_outcome", "load_run", "sensitivity_estimators", "summarize"]
 
 Log = Callable[[str], None]
-#: Estimators whose cost grows as n^2 per layer: the sensitivity table runs them on fewer epochs.
-_COSTLY = ("kde", "adaptive_kde", "sample_propagation", "ksg")
 
 
 @dataclass
@@ -73,7 +71,6 @@ def load_run(out: str | os.PathLike[str], fn: str = "load_run") -> RunData:
 
     from infolens.models import reference_widths
     from infolens.plane import PlaneResult
-    from infolens.plane.estimate import make_layer_estimator
     from infolens.store import RunStore
 
     paths = RunPaths(Path(out))
@@ -91,7 +88,7 @@ def load_run(out: str | os.PathLike[str], fn: str = "load_run") -> RunData:
     if len(result) == 0:
         raise fail("out", fn, "a run with at least one recorded epoch", str(out))
     metrics = metrics.rename(columns={"name": "metric"})
-    label = make_layer_estimator(config.estimator, config.estimator_params, fn).label
+    label = config.layer_estimator.label
     return RunData(root=paths.root, config=config, result=result, metrics=metrics, widths=widths,
                    layers=layers, estimator_label=label, units=result.units)
 
@@ -174,10 +171,8 @@ def sensitivity_estimators(config: PlaneRunConfig) -> dict[str, dict[str, Any]]:
     Chelombiev et al. 2019), and the Kolchinsky-Tracey KDE upper bound
     with noise variance 0.1 (Saxe et al. 2018) on a subset of epochs.
     """
-    from infolens.plane.estimate import make_layer_estimator
-
     own = {"estimator": config.estimator, **config.estimator_params}
-    own_label = make_layer_estimator(config.estimator, config.estimator_params, "sensitivity").label
+    own_label = config.layer_estimator.label
     width = DEFAULT_BIN_WIDTH
     candidates = {
         f"binning(bin_width={width / 2:.4g})": {"estimator": "binning", "bin_width": width / 2},
@@ -216,14 +211,18 @@ def compute_sensitivity(data: RunData, snapshots: list[Path], *, log: Log | None
     # the costly estimators (O(n^2) per layer) see the first seed of each activation at a few epochs
     costly = {m: {e: acts for e, acts in per.items() if e in pick}
               for m, per in by_member.items() if m[1] == config.seeds[0]}
+    from infolens.plane.estimators import entry
+
     settings = sensitivity_estimators(config)
+    # capabilities from the table of plane estimators: O(n^2) ones see fewer epochs
+    is_costly = {label: entry(spec["estimator"], "sensitivity").costly for label, spec in settings.items()}
     if n_pick == 0:
-        settings = {k: v for k, v in settings.items() if v["estimator"] not in _COSTLY}
+        settings = {k: v for k, v in settings.items() if not is_costly[k]}
     frames = []
     seconds: dict[str, float] = {}
     for label, spec in settings.items():
         t0 = time.perf_counter()
-        subset = costly if spec["estimator"] in _COSTLY else by_member
+        subset = costly if is_costly[label] else by_member
         frames.append(sensitivity(subset, split.y, {label: spec}, x=split.x, run=RUN_ID).to_frame())
         seconds[label] = time.perf_counter() - t0
         if log is not None:

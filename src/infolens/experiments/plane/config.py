@@ -17,6 +17,7 @@ from typing import Any
 
 from infolens._json import read_json, write_json
 from infolens._validation import InfoLensError, check_choice, check_float, check_int, fail
+from infolens.estimators.api import METHODS
 
 __all__ = ["DEFAULT_BIN_WIDTH", "FIGURES", "FORMAT", "RUN_ID", "PlaneRunConfig", "RunPaths",
            "default_out_dir", "read_config", "resume_config", "write_config"]
@@ -24,6 +25,8 @@ __all__ = ["DEFAULT_BIN_WIDTH", "FIGURES", "FORMAT", "RUN_ID", "PlaneRunConfig",
 #: Bin width of the default binning estimator: 30 equal bins over tanh's range [-1, 1]
 #: (Shwartz-Ziv & Tishby 2017), kept the same for unbounded activations.
 DEFAULT_BIN_WIDTH = 2.0 / 30.0
+#: The run's default estimator; without ``bins`` or ``bin_width`` it bins at DEFAULT_BIN_WIDTH.
+DEFAULT_ESTIMATOR = "binning"
 #: Layout version of a run directory (config.json, snapshots, analysis files).
 FORMAT = 2
 RUN_ID = "plane"
@@ -82,7 +85,7 @@ class PlaneRunConfig:
     epochs: int = 3000
     lr: float = 2e-3
     batch_size: int = 128
-    estimator: str = "binning"
+    estimator: str = DEFAULT_ESTIMATOR
     estimator_params: Mapping[str, Any] = field(default_factory=dict)
     schedule: str | int = "log"
     points_per_decade: int = 10
@@ -92,7 +95,7 @@ class PlaneRunConfig:
     costly_epochs: int = 8
 
     def __post_init__(self) -> None:
-        from infolens.plane.estimate import ESTIMATORS, make_layer_estimator
+        from infolens.plane.estimate import make_layer_estimator
 
         fn = "PlaneRunConfig"
         check_choice("dataset", self.dataset, _DATASETS, fn)
@@ -107,13 +110,14 @@ class PlaneRunConfig:
         check_int("epochs", self.epochs, fn, minimum=1)
         check_float("lr", self.lr, fn, minimum=0.0, strict_minimum=True)
         check_int("batch_size", self.batch_size, fn, minimum=1)
-        check_choice("estimator", self.estimator, ESTIMATORS, fn)
         if not isinstance(self.estimator_params, Mapping):
             raise fail("estimator_params", fn, "a mapping of estimator settings", self.estimator_params)
         params = {str(k): v for k, v in self.estimator_params.items() if v is not None}
-        if self.estimator == "binning" and "bins" not in params and "bin_width" not in params:
+        if "bins" in dict(METHODS["binning"].params) and self.estimator == DEFAULT_ESTIMATOR \
+                and "bins" not in params and "bin_width" not in params:
             params["bin_width"] = DEFAULT_BIN_WIDTH
-        make_layer_estimator(self.estimator, params, fn)  # bad settings fail here, before any file is written
+        # validated once, before any file is written; kept for the run, its analysis and report
+        object.__setattr__(self, "_layer_estimator", make_layer_estimator(self.estimator, params, fn))
         object.__setattr__(self, "estimator_params", params)
         if not (self.schedule in ("log", "every") or (isinstance(self.schedule, int)
                                                       and not isinstance(self.schedule, bool)
@@ -137,6 +141,12 @@ class PlaneRunConfig:
     @property
     def seeds(self) -> tuple[int, ...]:
         return tuple(range(self.n_seeds))
+
+    @property
+    def layer_estimator(self) -> Any:
+        """The validated :class:`~infolens.plane.estimate.LayerEstimator` of ``estimator`` with
+        ``estimator_params`` (the plane, the analysis and the report all use this one)."""
+        return self._layer_estimator
 
     @property
     def members(self) -> list[tuple[str, int]]:

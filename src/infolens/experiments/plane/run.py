@@ -156,9 +156,8 @@ def _train_and_record(config: PlaneRunConfig, paths: RunPaths, *, resume: bool, 
     split = load(config.dataset, config.data_seed)
     model = config.model().to(device)
     members = model.members
-    plane = InformationPlane(split.x, split.y, estimator=config.estimator, schedule=config.schedule,
-                             last_epoch=config.epochs, n_points=config.points_per_decade,
-                             **config.estimator_params)
+    plane = InformationPlane(split.x, split.y, estimator=config.layer_estimator, schedule=config.schedule,
+                             last_epoch=config.epochs, n_points=config.points_per_decade)
     dev = model.weights[0].device
     eval_sets = {name: (torch.as_tensor(x, dtype=torch.float32, device=dev), torch.as_tensor(y, device=dev))
                  for name, x, y in (("train", split.x_train, split.y_train),

@@ -116,6 +116,27 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         note="8 channels; stem (conv-BN-ReLU-maxpool, 8x14x14), residual block (8x14x14), max pool (8x7x7), "
              "linear head. Binning: 30 equal bins over each layer's range at each epoch; adaptive KDE: noise "
              "variance 0.1 x max|T|^2 (scale-free, as the feature maps' scale drifts with batch norm)."),
+    Preset(
+        name="transformer",
+        title="A small transformer encoder on token sequences: planes of wide sequence layers",
+        paper="No single paper: the information plane of a transformer's layers (token inputs, sequence "
+              "outputs of 32 x 64 = 2,048 values), where binning and KDE saturate.",
+        claim="No claim is tested: on 2,048-unit sequence layers every sample has its own bin, so binning "
+              "reads I(X;T) = log2 N and I(T;Y) = H(Y) even before training (flagged as saturated); the "
+              "pooled view (64 values per layer) is where the plane can move.",
+        dataset="tokens", architecture="transformer", widths=(32, 4),
+        variants=(Variant("gelu", "gelu"),),
+        estimators={"binning": {"estimator": "binning", "bins": 30}},
+        views=("pooled", "flattened"),
+        epochs=30, n_seeds=3, lr=1e-3, batch_size=64, points_per_decade=6, plane_train_samples=1000,
+        quick={"epochs": 3, "n_seeds": 2, "n_samples": 1000, "plane_train_samples": 300,
+               "points_per_decade": 3},
+        note="The marker-count task (infolens.data.marker_count): 32 token ids from 16 symbols, the label is "
+             "the number of marker tokens modulo 4, so it needs every position and is not linear in the "
+             "tokens (a logistic regression on the token counts reaches 0.32, chance 0.25). Two "
+             "pre-norm encoder blocks (d = 64, 4 heads, feed-forward 128, GELU, no dropout), mean pooling, "
+             "layer norm, a linear head; Adam lr 1e-3, batches of 64; 3,200 train and 800 test sequences. "
+             "Sequence layers are read 'pooled' (the mean of each feature over the tokens) and 'flattened'."),
 )}
 
 

@@ -47,10 +47,12 @@ _CHECKPOINTS = 8
 
 def load_data(preset: Preset, seed: int = 0) -> Any:
     """The preset's train/test :class:`~infolens.data.Split` (split with ``seed``)."""
-    from infolens.data import load, mnist_digits
+    from infolens.data import load, marker_count, mnist_digits
 
     if preset.dataset == "mnist":
         return mnist_digits(seed=seed, n_samples=preset.n_samples)
+    if preset.dataset == "tokens":
+        return marker_count(preset.n_samples or 4000, seed=seed)
     return load(preset.dataset, seed)
 
 
@@ -60,14 +62,19 @@ def build_model(preset: Preset, variant: Variant, seeds: tuple[int, ...]) -> Any
     MLPs: a :class:`~infolens.models.StackedMLP` whose hidden taps ``layers.i`` become
     ``nn.Sequential(nn.Identity(), GaussianNoise(noise_std))`` (the clean output is read at
     ``layers.i.0``) or ``Quantize(bits)`` (read quantized). CNNs: a
-    :class:`~infolens.models.MemberStack` of :class:`~infolens.models.DigitsCNN`.
+    :class:`~infolens.models.MemberStack` of :class:`~infolens.models.DigitsCNN`; transformers
+    one of :class:`~infolens.models.TokenTransformer` (``widths`` = (tokens, classes)).
     """
     from torch import nn
 
-    from infolens.models import DigitsCNN, MemberStack, StackedMLP
+    from infolens.models import DigitsCNN, MemberStack, StackedMLP, TokenTransformer
 
     if preset.architecture == "cnn":
         return MemberStack(DigitsCNN, seeds, preset.widths, variant.activation)
+    if preset.architecture == "transformer":
+        length, n_classes = preset.widths
+        return MemberStack(lambda: TokenTransformer(length=length, n_classes=n_classes), seeds, preset.widths,
+                           variant.activation)
     model = StackedMLP(len(seeds), preset.widths, [variant.activation] * len(seeds), seeds)
     for i in range(len(model.layers) - 1):
         if variant.noise_std > 0:
@@ -87,6 +94,10 @@ def layer_names(preset: Preset) -> list[str]:
         from infolens.models import DigitsCNN
 
         return list(DigitsCNN().layer_names)
+    if preset.architecture == "transformer":
+        from infolens.models import TokenTransformer
+
+        return list(TokenTransformer().layer_names)
     return [f"layers.{i}" for i in range(len(preset.widths) - 1)]
 
 
@@ -94,18 +105,18 @@ def member_activations(model: Any, x: Any, preset: Preset, variant: Variant) -> 
     """Each member's layers on inputs ``x``: ``[{layer: tensor (n, ...)}, ...]`` in member order.
 
     The output layer holds class probabilities. Noisy layers are read before their noise (the
-    centres of the Gaussian mixture that T = f(X) + Z is); conv layers keep their (n, C, H, W)
-    shape (see :func:`views`).
+    centres of the Gaussian mixture that T = f(X) + Z is); conv layers keep their channels apart,
+    as (n, C, H x W), and a transformer's sequence layers their features apart, as
+    (n, features, tokens) (see :func:`views`).
     """
     from infolens.plane import run_layers
 
     names = layer_names(preset)
-    if preset.architecture == "cnn":
+    if preset.architecture in ("cnn", "transformer"):
         out = []
         for net in model.nets:
             acts = run_layers(net, x, names)
-            channels = net.channels
-            out.append({name: value if name == names[-1] else value.reshape(len(x), channels, -1)
+            out.append({name: value if name == names[-1] else _feature_major(value, len(x), net)
                         for name, value in acts.items()})
         return out
     read = [f"{name}.0" if variant.noise_std > 0 and i < len(names) - 1 else name
@@ -119,8 +130,16 @@ def member_activations(model: Any, x: Any, preset: Preset, variant: Variant) -> 
             for m in range(model.n_members)]
 
 
+def _feature_major(value: Any, n: int, net: Any) -> Any:
+    """A flattened conv map as (n, C, H x W); a flattened sequence (n, L x d) as (n, d, L)."""
+    if hasattr(net, "channels"):
+        return value.reshape(n, net.channels, -1)
+    return value.reshape(n, -1, net.head.in_features).transpose(1, 2)
+
+
 def views(acts: Mapping[str, Any], view: str) -> dict[str, Any]:
-    """Conv maps as vectors: ``"pooled"`` (mean over H x W per channel) or ``"flattened"``."""
+    """Conv maps and sequences as vectors: ``"pooled"`` (the mean of each channel over H x W, or of
+    each feature over the tokens) or ``"flattened"`` (every value)."""
     if not view:
         return dict(acts)
     return {name: (value.mean(dim=-1) if view == "pooled" else value.flatten(1)) if value.ndim == 3 else value
@@ -281,13 +300,13 @@ def _train_variant(preset: Preset, variant: Variant, split: Any, data: dict[str,
     import torch
 
     from infolens.store import save_checkpoint
-    from infolens.training import evaluate, train_members
+    from infolens.training import evaluate, input_tensor, train_members
 
     seeds = tuple(range(preset.n_seeds))
     if checkpoint is not None and int(checkpoint["epoch"]) >= preset.epochs:
         return
     model = build_model(preset, variant, seeds)
-    inputs = {name: torch.as_tensor(x, dtype=torch.float32) for name, (x, _) in data.items()}
+    inputs = {name: input_tensor(x) for name, (x, _) in data.items()}
     full = {"train": (torch.as_tensor(split.x_train), torch.as_tensor(split.y_train)),
             "test": (torch.as_tensor(split.x_test), torch.as_tensor(split.y_test))}
     schedule = next(iter(planes.values())).schedule

@@ -63,13 +63,16 @@ class Preset:
         Full citation.
     claim : str
         The paper's claim in one sentence.
-    dataset : {"mnist", "szt12"}
+    dataset : {"mnist", "szt12", "tokens"}
         ``"mnist"``: :func:`infolens.data.mnist_digits` (4,000 train, 1,000 test);
-        ``"szt12"``: the 12-bit task split 80/20.
-    architecture : {"mlp", "cnn"}
+        ``"szt12"``: the 12-bit task split 80/20; ``"tokens"``: :func:`infolens.data.marker_count`
+        (``n_samples`` sequences, default 4,000, split 80/20).
+    architecture : {"mlp", "cnn", "transformer"}
         ``"mlp"``: a :class:`~infolens.models.StackedMLP` of ``widths`` (all seeds of a variant in
         one batched model); ``"cnn"``: a :class:`~infolens.models.MemberStack` of
-        :class:`~infolens.models.DigitsCNN` (members run one after the other).
+        :class:`~infolens.models.DigitsCNN` (members run one after the other); ``"transformer"``: a
+        :class:`~infolens.models.MemberStack` of :class:`~infolens.models.TokenTransformer`
+        (``widths`` = (tokens per sequence, classes)).
     widths : tuple of int
         MLP widths (input, hidden..., classes).
     variants : tuple of Variant
@@ -77,15 +80,17 @@ class Preset:
         Estimator key -> ``{"estimator": name, **settings}``
         (:func:`infolens.plane.estimate.make_layer_estimator`).
     views : tuple of str
-        How conv feature maps (n, C, H, W) are turned into vectors: ``"pooled"`` (the mean of
-        each channel over H x W: C values) or ``"flattened"`` (all C x H x W values); ``("",)``
+        How conv feature maps (n, C, H, W) and sequence layers (n, tokens, d) are turned into
+        vectors: ``"pooled"`` (the mean of each channel over H x W: C values; of each feature over
+        the tokens: d values) or ``"flattened"`` (all C x H x W or tokens x d values); ``("",)``
         for vector layers.
     epochs, n_seeds, lr, batch_size, points_per_decade : training and schedule defaults.
     plane_train_samples : int or None
         The training-set plane uses the first this many training samples (in the split's
         shuffled order; None: all); the test-set plane uses all test samples.
     n_samples : int, optional
-        Use only this many samples of the data set (MNIST only; None: all 5,000).
+        Use only this many samples of the data set (MNIST: None = all 5,000; tokens: the number
+        of sequences generated, None = 4,000).
     clustering : bool
         Record :func:`infolens.class_clustering` of every hidden layer at every recorded epoch.
     quick : mapping

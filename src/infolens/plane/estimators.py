@@ -1,0 +1,213 @@
+"""The table of information-plane estimators: one entry per estimator, every fact about it there.
+
+Each :class:`PlaneEstimator` entry declares its settings (default and checker, like
+:data:`infolens.estimators.api.METHODS`), a cross-setting check, the quantities it estimates,
+its capabilities (``needs_inputs``: it reads the input vectors X; ``costly``: O(n^2) or worse per
+layer, so experiments run it on a subset of epochs; ``consumes``: how it reads a layer, which a
+streaming recorder uses), the caveat a report prints, and how its label (the store's join key)
+is written. :class:`LayerEstimator` (a name plus validated settings) reads everything from here,
+so no caller compares estimator names.
+
+``consumes`` is one of
+
+* ``"codes"``: one integer symbol per sample (:meth:`PlaneEstimator.codes`); I(X;T) and I(T;Y)
+  are counts of symbols and of (symbol, label) pairs, so a recorder may quantize a layer batch by
+  batch and keep only the codes (for ``binning`` only with fixed edges: ``range`` or
+  ``bin_width``; ``adaptive_binning`` needs the whole layer for its edges);
+* ``"sample"``: the whole layer (n, features) at once;
+* ``"minibatch"``: reserved for estimators averaged over minibatches of the samples (the
+  matrix-based Renyi functional of Wickstrom et al. 2019 evaluates batches of 200).
+
+The two estimators being added elsewhere land here as one entry each (see ``_PENDING``):
+``matrix_renyi`` (I(X;T) from the Gram matrix of the flattened inputs, I(T;Y) with the labels'
+own kernel on one-hot vectors) and ``v_information`` (I(T;Y) only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from infolens._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+    integer_row_codes,
+    unique_row_codes,
+)
+from infolens.estimators.api import METHODS, Checker
+from infolens.estimators.binning import quantize_adaptive, quantize_fixed
+from infolens.quantize import check_grid
+
+#: The two quantities of a plane record.
+QUANTITIES: tuple[str, ...] = ("I_XT", "I_TY")
+#: How an estimator reads a layer (see the module notes).
+CONSUMES: tuple[str, ...] = ("codes", "sample", "minibatch")
+
+#: ``information(t, y, n_classes, x, params, quantities) -> {quantity: nats}``.
+Information = Callable[[np.ndarray, np.ndarray, int, "np.ndarray | None", Mapping[str, Any],
+                        tuple[str, ...]], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class PlaneEstimator:
+    """One row of :data:`TABLE` (see the module notes for the fields)."""
+
+    name: str
+    params: Mapping[str, tuple[Any, Checker]]
+    #: None for ``consumes == "codes"`` (the counts of :meth:`to_codes` give both quantities).
+    information: Information | None
+    consumes: str = "sample"
+    quantities: tuple[str, ...] = QUANTITIES
+    needs_inputs: bool = False
+    costly: bool = False
+    #: Settings always shown in the label (others only when not at their default; ``bins`` never).
+    label_keys: Callable[[Mapping[str, Any]], tuple[str, ...]] = lambda params: ()
+    #: Extra check across settings, after each setting passed its own checker.
+    check: Callable[[Mapping[str, Any], str], None] | None = None
+    #: ``codes(t, params) -> int64 array (n,)`` for ``consumes == "codes"``.
+    to_codes: Callable[[np.ndarray, Mapping[str, Any]], np.ndarray] | None = None
+    #: ``caveat(params) -> str``: what a report says about the numbers ("" for nothing).
+    caveat: Callable[[Mapping[str, Any]], str] = lambda params: ""
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {key: default for key, (default, _) in self.params.items()}
+
+    def label(self, params: Mapping[str, Any]) -> str:
+        """``name(key=value, ...)``: the label key settings, then every other non-default one."""
+        shown = list(self.label_keys(params))
+        defaults = self.defaults
+        shown += [key for key, value in params.items()
+                  if key not in shown and key != "bins" and value != defaults.get(key)]
+        parts = [f"{key}={_format(params[key])}" for key in shown]
+        return f"{self.name}({', '.join(parts)})" if parts else self.name
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_format(v) for v in value) + ")"
+    return str(value)
+
+
+# ---------------------------------------------------------------- count-based estimators
+def _binning_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
+    return integer_row_codes(quantize_fixed(t, p["bins"], p["bin_width"], p["range"]))
+
+
+def _adaptive_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
+    return integer_row_codes(quantize_adaptive(t, p["bins"], p["scope"]))
+
+
+def _plugin_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
+    return unique_row_codes(t)
+
+
+def _quantized_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
+    from infolens.plane.estimate import grid_levels
+
+    return integer_row_codes(grid_levels(t, p["bits"], p["low"], p["high"]))
+
+
+def _count_entry(name: str, params: Mapping[str, tuple[Any, Checker]], to_codes: Callable[..., np.ndarray],
+                 **fields: Any) -> PlaneEstimator:
+    """A count-based entry: :class:`~infolens.plane.estimate.LayerEstimator` counts its codes."""
+    return PlaneEstimator(name, params, None, consumes="codes", to_codes=to_codes, **fields)
+
+
+def _binning_caveat(params: Mapping[str, Any]) -> str:
+    if params.get("bin_width") is None:
+        return ""
+    return (f"The bins are {params['bin_width']:.4g} wide, the width of 30 equal bins over "
+            "tanh's range [-1, 1] as in Shwartz-Ziv & Tishby (2017), and the same width is used for ReLU, "
+            "whose activations are unbounded. Thirty bins spread over each layer's own range instead "
+            "widen as ReLU activations grow, which reads as compression (see the sensitivity table).")
+
+
+# ---------------------------------------------------------------- sample estimators
+def _kde(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
+         quantities: tuple[str, ...]) -> dict[str, float]:
+    from infolens.plane.estimate import kde_information
+
+    i_xt, i_ty = kde_information(t, y, n_classes, params)
+    return {"I_XT": i_xt, "I_TY": i_ty}
+
+
+def _adaptive_kde(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
+                  quantities: tuple[str, ...]) -> dict[str, float]:
+    from infolens.plane.estimate import activity_scaled
+
+    return _kde(activity_scaled(t), y, n_classes, x, params, quantities)
+
+
+def _sample_propagation(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
+                        quantities: tuple[str, ...]) -> dict[str, float]:
+    from infolens.plane.estimate import sp_information
+
+    i_xt, i_ty = sp_information(t, y, n_classes, params)
+    return {"I_XT": i_xt, "I_TY": i_ty}
+
+
+def _ksg(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
+         quantities: tuple[str, ...]) -> dict[str, float]:
+    from infolens.estimators.api import estimate_raw
+
+    out = {}
+    if "I_XT" in quantities:
+        out["I_XT"] = estimate_raw("ksg", x, t, **params)
+    if "I_TY" in quantities:
+        out["I_TY"] = estimate_raw("mixed", t, y.astype(np.float64)[:, None], k=params["k"])
+    return out
+
+
+_KDE_PARAMS = METHODS["kde"].params
+
+
+def _check_quantized(params: Mapping[str, Any], fn: str) -> None:
+    check_grid(params["bits"], params["low"], params["high"], fn)
+
+
+#: Every plane estimator, in the order the docs present them.
+TABLE: dict[str, PlaneEstimator] = {entry.name: entry for entry in (
+    _count_entry("binning", METHODS["binning"].params, _binning_codes,
+                 label_keys=lambda p: ("bin_width",) if p.get("bin_width") is not None else ("bins",),
+                 caveat=_binning_caveat),
+    _count_entry("adaptive_binning", METHODS["adaptive_binning"].params, _adaptive_codes,
+                 label_keys=lambda p: ("bins",)),
+    PlaneEstimator("kde", _KDE_PARAMS, _kde, costly=True, label_keys=lambda p: ("noise_var",)),
+    PlaneEstimator("adaptive_kde", dict(_KDE_PARAMS), _adaptive_kde, costly=True,
+                   label_keys=lambda p: ("noise_var",)),
+    PlaneEstimator("sample_propagation", {
+        "noise_var": _KDE_PARAMS["noise_var"],
+        "n_mc": (None, lambda name, value, fn: None if value is None
+                 else check_int(name, value, fn, minimum=2)),
+        "random_state": (0, check_seed),
+        "draws": (1, lambda name, value, fn: check_int(name, value, fn, minimum=1))},
+        _sample_propagation, costly=True, label_keys=lambda p: ("noise_var",)),
+    _count_entry("quantized", {
+        "bits": (8, lambda name, value, fn: check_grid(value, 0.0, 1.0, fn)[0]),
+        "low": (-1.0, lambda name, value, fn: check_float(name, value, fn)),
+        "high": (1.0, lambda name, value, fn: check_float(name, value, fn))},
+        _quantized_codes, label_keys=lambda p: ("bits",), check=_check_quantized),
+    PlaneEstimator("ksg", METHODS["ksg"].params, _ksg, needs_inputs=True, costly=True,
+                   label_keys=lambda p: ("k",)),
+    _count_entry("plugin", METHODS["plugin"].params, _plugin_codes),
+)}
+
+#: Estimators whose implementation is on another branch; each becomes one entry of TABLE.
+_PENDING = {"matrix_renyi": "I(X;T) and I(T;Y) (branch mrenyi)",
+            "v_information": "I(T;Y) only (branch vinfo)"}
+
+
+def entry(name: Any, fn: str) -> PlaneEstimator:
+    """The table entry of ``name``; anything else raises, listing the choices."""
+    return TABLE[check_choice("estimator", name, tuple(TABLE), fn)]
+
+
+__all__ = ["CONSUMES", "QUANTITIES", "TABLE", "PlaneEstimator", "entry"]
