@@ -72,8 +72,10 @@ def test_auto_never_bins_a_saturated_layer_and_says_what_it_chose():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", il.InfoLensWarning)
         records = plane.record_activations({"wide": rng.normal(size=(n, 64)), "label": y[:, None] * 1.0}, 0)
-    chose = {r["layer"]: r["estimated_by"] for r in records}
-    assert chose["wide"].startswith("kde") and chose["label"] == "binning(bins=30)"
+    chose = {(r["layer"], r["quantity"]): r["estimated_by"] for r in records}
+    assert chose[("wide", "I_XT")].startswith("kde")
+    assert chose[("wide", "I_TY")] == "v_information(family=linear)"
+    assert chose[("label", "I_XT")] == chose[("label", "I_TY")] == "binning(bins=30)"
     with pytest.raises(il.InfoLensError, match="estimator='auto'"):
         il.InformationPlane(np.zeros((n, 1)), y, estimator="auto", bins=3)
 
@@ -84,3 +86,27 @@ def test_config_keeps_the_validated_estimator():
     cfg = PlaneRunConfig(estimator="kde", estimator_params={"noise_var": 0.1})
     assert cfg.layer_estimator.label == "kde(noise_var=0.1)"
     assert dataclasses.replace(cfg, epochs=5).layer_estimator == cfg.layer_estimator
+
+
+def test_v_information_reads_about_zero_where_binning_reads_h_y_on_a_wide_random_layer():
+    # an untrained wide layer: every sample in its own cell, so binning's I(T;Y) = H(Y) = 2 bits;
+    # the held-out probe finds nothing to decode: at most 0.15 bits, and its overfitting of 256
+    # features on 300 training rows costs at most 0.5 bits below 0
+    n, rng = 400, np.random.default_rng(1)
+    y = np.arange(n) % 4
+    layers = {"wide": rng.normal(size=(n, 256)), "label": np.eye(4)[y]}
+    plane = il.InformationPlane(np.zeros((n, 1)), y, estimator={"I_XT": "binning", "I_TY": "v_information"})
+    with pytest.warns(il.InfoLensWarning, match="near_log_n"):
+        frame = il.PlaneResult(plane.record_activations(layers, 0)).to_frame()
+    ty = frame[frame.quantity == "I_TY"].set_index("layer").value
+    assert -0.5 < ty["wide"] < 0.15
+    assert ty["label"] > 1.8  # one-hot labels: close to H(Y) = 2 bits
+    binned = il.InformationPlane(np.zeros((n, 1)), y, estimator="binning")
+    with pytest.warns(il.InfoLensWarning):
+        frame = il.PlaneResult(binned.record_activations(layers, 0)).to_frame()
+    assert frame[(frame.quantity == "I_TY") & (frame.layer == "wide")].value.iloc[0] == pytest.approx(2.0)
+
+
+def test_an_estimator_of_one_quantity_alone_is_refused_with_the_mapping_to_use():
+    with pytest.raises(il.InfoLensError, match="estimator=.*'I_TY': 'v_information'"):
+        il.InformationPlane(np.zeros((40, 1)), np.arange(40) % 2, estimator="v_information")

@@ -242,6 +242,11 @@ def make_plane_estimators(estimator: Any, params: Mapping[str, Any], fn: str) ->
         return PlaneEstimators(auto=True)
     if not isinstance(estimator, Mapping):
         one = make_layer_estimator(estimator, params, fn)
+        if one.spec.quantities != QUANTITIES:
+            raise fail("estimator", fn, "an estimator of both I(X;T) and I(T;Y), or a mapping "
+                       f"{{'I_XT': ..., 'I_TY': ...}} ({one.name} estimates "
+                       f"{' and '.join(one.spec.quantities)} only, e.g. "
+                       f"estimator={{'I_XT': 'binning', 'I_TY': {one.name!r}}})", one.name)
         return PlaneEstimators({q: one for q in QUANTITIES})
     if params:
         key = next(iter(params))
@@ -270,18 +275,18 @@ def auto_choice(t: np.ndarray) -> dict[str, LayerEstimator]:
 
     Rule: ``binning(bins=30)`` over the layer's own range when it leaves the layer well below
     saturation (occupied cells at most :data:`AUTO_MAX_CELLS` of the samples, so the plug-in
-    entropy stays at least 2 bits below log2 n); otherwise the KDE upper bound at its default
-    noise variance (never binning on a saturated layer). The records name the choice in
-    ``estimated_by``. Pending the matrix-based Renyi and v-information estimators, their slot in
-    the rule is: ``matrix_renyi`` for I(X;T) and ``v_information`` for I(T;Y) on a saturated
-    layer, before KDE.
+    entropy stays at least 2 bits below log2 n); otherwise (never binning on a saturated layer)
+    the KDE upper bound at its default noise variance for I(X;T) and the usable information of a
+    held-out linear probe (``v_information``) for I(T;Y), which on a saturated layer stays about
+    0 where no label is decodable instead of reading H(Y). The records name the choice in
+    ``estimated_by``.
     """
     binning = make_layer_estimator("binning", {"bins": AUTO_BINS}, "auto")
     cells = len(np.unique(binning.codes(t)))
     if cells <= AUTO_MAX_CELLS * len(t):
         return {q: binning for q in QUANTITIES}
-    kde = make_layer_estimator("kde", {}, "auto")
-    return {q: kde for q in QUANTITIES}
+    return {"I_XT": make_layer_estimator("kde", {}, "auto"),
+            "I_TY": make_layer_estimator("v_information", {}, "auto")}
 
 
 def layer_codes(t: np.ndarray, estimator: LayerEstimator) -> np.ndarray:

@@ -18,9 +18,8 @@ so no caller compares estimator names.
 * ``"minibatch"``: reserved for estimators averaged over minibatches of the samples (the
   matrix-based Renyi functional of Wickstrom et al. 2019 evaluates batches of 200).
 
-The two estimators being added elsewhere land here as one entry each (see ``_PENDING``):
-``matrix_renyi`` (I(X;T) from the Gram matrix of the flattened inputs, I(T;Y) with the labels'
-own kernel on one-hot vectors) and ``v_information`` (I(T;Y) only).
+``v_information`` estimates I(T;Y) only (the usable information of a held-out probe,
+:func:`infolens.v_information`): pair it with an estimator of I(X;T) in a per-quantity mapping.
 """
 
 from __future__ import annotations
@@ -166,6 +165,19 @@ def _ksg(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[s
     return out
 
 
+def _v_information(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
+                   quantities: tuple[str, ...]) -> dict[str, float]:
+    from infolens.estimators.usable import v_information
+
+    return {"I_TY": v_information(t, y, units="nats", **params).value}
+
+
+def _positive_c(name: str, value: Any, fn: str) -> Any:
+    if isinstance(value, str) and value == "auto":
+        return value
+    return check_float(name, value, fn, minimum=0.0, strict_minimum=True)
+
+
 _KDE_PARAMS = METHODS["kde"].params
 
 
@@ -198,11 +210,21 @@ TABLE: dict[str, PlaneEstimator] = {entry.name: entry for entry in (
     PlaneEstimator("ksg", METHODS["ksg"].params, _ksg, needs_inputs=True, costly=True,
                    label_keys=lambda p: ("k",)),
     _count_entry("plugin", METHODS["plugin"].params, _plugin_codes),
+    PlaneEstimator("v_information", {
+        "family": ("linear", lambda name, value, fn: check_choice(name, value, ("linear", "mlp"), fn)),
+        "C": ("auto", _positive_c),
+        "n_splits": (5, lambda name, value, fn: check_int(name, value, fn, minimum=2)),
+        "test_size": (0.25, lambda name, value, fn: check_float(
+            name, value, fn, minimum=0.0, maximum=0.9, strict_minimum=True)),
+        "seed": (0, check_seed),
+        "hidden": (64, lambda name, value, fn: check_int(name, value, fn, minimum=1)),
+        "epochs": (60, lambda name, value, fn: check_int(name, value, fn, minimum=1))},
+        _v_information, quantities=("I_TY",), costly=True, label_keys=lambda p: ("family",),
+        caveat=lambda p: ("I(T;Y) is the usable information of a held-out " + p["family"] + " probe "
+                          "(Xu et al. 2020): the drop in held-out cross-entropy against a null model "
+                          "fitted the same way. It is a lower bound on Shannon's I(T;Y), finite for "
+                          "deterministic networks, and about 0 where no label is decodable.")),
 )}
-
-#: Estimators whose implementation is on another branch; each becomes one entry of TABLE.
-_PENDING = {"matrix_renyi": "I(X;T) and I(T;Y) (branch mrenyi)",
-            "v_information": "I(T;Y) only (branch vinfo)"}
 
 
 def entry(name: Any, fn: str) -> PlaneEstimator:
