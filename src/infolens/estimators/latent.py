@@ -167,12 +167,12 @@ def mi_latent(x: Any, y: Any, *, latent_dim: int | None = None, epochs: int = 20
     else:
         latent_dim = check_int("latent_dim", latent_dim, fn, minimum=1, maximum=max(dx, dy))
         latent_x, latent_y = min(latent_dim, dx), min(latent_dim, dy)
-    n_train = int(n * TRAIN_FRACTION)
-    if n - n_train < max(MIN_HELD_OUT, (k + 2) * max(SUBSAMPLE_COUNTS)) or n_train < 2:
-        need = math.ceil(max(MIN_HELD_OUT, (k + 2) * max(SUBSAMPLE_COUNTS)) / (1 - TRAIN_FRACTION))
+    need = math.ceil(max(MIN_HELD_OUT, (k + 2) * max(SUBSAMPLE_COUNTS)) / (1 - TRAIN_FRACTION))
+    if n < need:
         raise fail("x", fn, f"at least {need} paired samples (half train the autoencoders, the "
                    f"held-out half is cut into {max(SUBSAMPLE_COUNTS)} disjoint KSG subsamples)",
                    got=f"{n} samples")
+    n_train = int(n * TRAIN_FRACTION)
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(n, generator=gen).to(dev)
     train, held = order[:n_train], order[n_train:]
