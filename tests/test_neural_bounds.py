@@ -36,15 +36,14 @@ def test_independence_gives_about_zero_within_the_interval(method, seed):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
-def test_correlated_gaussian_25x25(seed):
+def test_correlated_gaussian_25x25(seed):  # smile: see the 50 x 50 test
     # I = 1.292 nats; measured at N = 2000, seeds 0-2: infonce 0.99-1.04, smile 0.93-0.99,
     # latent_mi 1.21-1.32 (the issue: smile at the old defaults gave -1.7 to -3.1 here)
     task = D.gaussian_task(25, 25, "dense", 0.5)
     x, y = task.sample(2000, seed=seed)
-    for method in ("infonce", "smile"):
-        est = il.estimate_mi(x, y, method=method, units="nats", ci=0.95, seed=seed)
-        assert 0.65 * task.mi < est.value < task.mi + 0.1, (method, est.value)
-        assert est.details["stopped_early"] or est.details["best_step"] == est.details["steps_run"]
+    est = il.estimate_mi(x, y, method="infonce", units="nats", ci=0.95, seed=seed)
+    assert 0.65 * task.mi < est.value < task.mi + 0.1, est.value
+    assert est.details["stopped_early"] and est.details["best_step"] < est.details["steps_run"]
     latent = il.estimate_mi(x, y, method="latent_mi", units="nats", ci=0.95, seed=seed)
     assert abs(latent.value - task.mi) < 0.2, latent.value
 
