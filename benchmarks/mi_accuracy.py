@@ -223,7 +223,10 @@ def main() -> None:
                         help="the 25-100-D suite with the neural estimators (issue 24)")
     parser.add_argument("--no-old", action="store_true",
                         help=f"with --neural: skip the previous neural bounds ({OLD_REVISION})")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads (1 is faster for the small critics on busy cores)")
     args = parser.parse_args()
+    set_threads(args.threads)
     if args.neural:
         neural_main(args)
         return
@@ -283,7 +286,7 @@ def neural_main(args: argparse.Namespace) -> None:
     RESULTS_DIR.mkdir(exist_ok=True)
     write_results("mi_accuracy_neural", {
         "environment": environment(n=args.n, seed=args.seed, old_revision=None if old is None
-                                   else OLD_REVISION,
+                                   else OLD_REVISION, command=" ".join(sys.argv),
                                    note="2 cores shared with other jobs: times are pessimistic"),
         "summary": summary, "families": by_family(rows), "rows": rows})
 
