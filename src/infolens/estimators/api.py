@@ -367,9 +367,9 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         n_permutations = check_int("n_permutations", n_permutations, fn, minimum=1)
     if spec.resampling is None and ci is not None:
         raise fail("ci", fn, f"None for method={method!r} (no resampling interval)", ci)
-    if spec.resampling is None and n_permutations is not None:
-        raise fail("n_permutations", fn, f"None for method={method!r} (too costly to permute)",
-                    n_permutations)
+    if (spec.resampling is None or spec.family == "neural") and n_permutations is not None:
+        raise fail("n_permutations", fn, f"None for method={method!r} (too costly to permute: "
+                   "every permutation would train a network)", n_permutations)
     minimum = spec.min_samples(params)
     exact = spec.prepare in ("codes", "binned")  # discrete inputs as exact label codes
     checked = {k: as_samples(v, k, fn, min_samples=minimum, labels=exact and d,
