@@ -19,6 +19,16 @@ worse than 50% without the ``unreliable`` flag. A per-family table gives median 
 ``benchmarks/results/mi_accuracy.json`` and the figure of estimate against truth per method to
 ``benchmarks/results/mi_accuracy.png``. Run ``.venv/bin/python benchmarks/mi_accuracy.py``
 (about 15 minutes on 2 busy cores); ``--quick`` runs every fourth task.
+
+``--neural`` runs the high-dimensional suite instead (issue 24): the tasks of ``known_mi_tasks()``
+with 25 to 50 dimensions on a side, plus a 1-D Gaussian pair (rho = 0.75, 0.413 nats) embedded
+in 100 dimensions per side by :func:`infolens.data.embedded_task` (noise padding: a bijection of
+R^100; zero padding: a curved 1-D manifold), with ``smile``, ``infonce`` and ``latent_mi`` at
+their defaults against ``ksg`` and ``gaussian_copula`` in the same run, and ``smile_old`` /
+``infonce_old``: the neural bounds as they were before the held-out split and early stopping
+(revision :data:`OLD_REVISION`, 80/20 split, 1000 steps, lr 1e-3), loaded from git history so
+old and new run on the same samples. Its summary adds the most negative estimate and seconds
+per task; results go to ``benchmarks/results/mi_accuracy_neural.json``.
 """
 
 from __future__ import annotations
@@ -26,8 +36,10 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import subprocess
 import sys
 import time
+import types
 import warnings
 from pathlib import Path
 from typing import Any
@@ -38,7 +50,7 @@ from _common import RESULTS_DIR, environment, format_table, set_threads, write_r
 set_threads(2)
 
 import infolens as il  # noqa: E402
-from infolens.data import KnownMITask, known_mi_tasks  # noqa: E402
+from infolens.data import KnownMITask, embedded_task, gaussian_task, known_mi_tasks  # noqa: E402
 
 #: (label, method, extra parameters); ``rule`` is derived from two of them.
 METHODS: list[tuple[str, str, dict[str, Any]]] = [
@@ -49,7 +61,21 @@ METHODS: list[tuple[str, str, dict[str, Any]]] = [
     ("ksg_radial", "ksg_radial", {}),
     ("auto", "auto", {}),
 ]
+#: The ``--neural`` suite's methods: the new neural estimators at their defaults and baselines.
+NEURAL_METHODS: list[tuple[str, str, dict[str, Any]]] = [
+    ("ksg", "ksg", {"k": 3}),
+    ("gaussian_copula", "gaussian_copula", {}),
+    ("smile", "smile", {}),
+    ("infonce", "infonce", {}),
+    ("latent_mi", "latent_mi", {}),
+]
+#: The last revision with the previous neural bounds (80/20 split, 1000 steps, no early stopping).
+OLD_REVISION = "31a4a76^"
+#: Smallest largest-side dimension of a ``known_mi_tasks()`` task in the ``--neural`` suite.
+NEURAL_MIN_DIM = 25
 N_RESAMPLES = 20
+#: (task, method, error) of every estimate that raised ``InfoLensError``; left out of the summary.
+REFUSED: list[dict[str, str]] = []
 LARGE_N = 100_000
 #: Tasks timed at ``LARGE_N``: every family, 1 to 50 dimensions per side.
 LARGE_TASKS = ("gaussian-dense-1x1", "gaussian-sparse-5x5", "gaussian-dense-50x50", "student-t-dof2-5x5",
@@ -68,18 +94,44 @@ def _row(task: KnownMITask, label: str, value: float, ci: tuple[float, float] | 
             "seconds": seconds, "unreliable": "unreliable" in flags, "chosen": chosen}
 
 
-def run_task(task: KnownMITask, n: int, seed: int, labels: set[str]) -> list[dict[str, Any]]:
+def old_neural(revision: str) -> types.ModuleType:
+    """``infolens.estimators.neural`` as it was at ``revision`` (read with ``git show``)."""
+    root = Path(__file__).resolve().parent.parent
+    source = subprocess.run(["git", "show", f"{revision}:src/infolens/estimators/neural.py"],
+                            cwd=root, capture_output=True, text=True, check=True).stdout
+    module = types.ModuleType("infolens_neural_old")
+    exec(compile(source, f"{revision}:neural.py", "exec"), module.__dict__)  # noqa: S102
+    return module
+
+
+def run_old(task: KnownMITask, x: Any, y: Any, seed: int, old: types.ModuleType) -> list[dict[str, Any]]:
+    """``smile_old`` and ``infonce_old`` rows: the previous bounds at their defaults, no interval."""
+    rows = []
+    for bound in ("smile", "infonce"):
+        start = time.perf_counter()
+        value, _ = old.neural_mi(x, y, bound, seed=seed)
+        rows.append(_row(task, f"{bound}_old", value, None, time.perf_counter() - start))
+    return rows
+
+
+def run_task(task: KnownMITask, n: int, seed: int, labels: set[str],
+             methods: list[tuple[str, str, dict[str, Any]]] = METHODS,
+             old: types.ModuleType | None = None) -> list[dict[str, Any]]:
     x, y = task.sample(n, seed=seed)
     rows = []
-    for label, method, params in METHODS:
+    for label, method, params in methods:
         if label not in labels:
             continue
-        extra = {} if method == "auto" else {"n_resamples": N_RESAMPLES}
+        extra = {} if il.METHODS[method].resampling == "internal" else {"n_resamples": N_RESAMPLES}
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est = il.estimate_mi(x, y, method=method, units="nats", ci=0.95, random_state=seed,
-                                 **extra, **params)
+            try:
+                est = il.estimate_mi(x, y, method=method, units="nats", ci=0.95,
+                                     random_state=seed, **extra, **params)
+            except il.InfoLensError as err:  # e.g. the copula on data of singular covariance
+                REFUSED.append({"task": task.name, "method": label, "error": str(err)})
+                continue
         seconds = time.perf_counter() - start
         rows.append(_row(task, label, est.value, est.ci, seconds, est.flags,
                          str(est.details.get("chosen", ""))))
@@ -88,7 +140,16 @@ def run_task(task: KnownMITask, n: int, seed: int, labels: set[str]) -> list[dic
         ksg, gc = by_label["ksg"], by_label["gaussian_copula"]
         rows.append(_row(task, "rule", max(ksg["estimate"], gc["estimate"]), None,
                          ksg["seconds"] + gc["seconds"]))
+    if old is not None:
+        rows += run_old(task, x, y, seed, old)
     return rows
+
+
+def neural_tasks() -> list[KnownMITask]:
+    """The ``--neural`` suite: 25-50-D tasks of ``known_mi_tasks()`` and two 100-D embeddings."""
+    base = gaussian_task(1, 1, "dense", 0.75)
+    high = [t for t in known_mi_tasks() if max(t.dim_x, t.dim_y) >= NEURAL_MIN_DIM]
+    return [*high, embedded_task(base, 100), embedded_task(base, 100, padding="zeros")]
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -111,6 +172,9 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                   if high else None),
             "25-50D_worst": max((r["relative_error"] for r in high), default=None),
             "over_50%_unflagged": sum(r["relative_error"] > 0.5 and not r["unreliable"] for r in own),
+            "most_negative": min(min(r["estimate"] for r in own), 0.0),
+            "mean_s": statistics.fmean(r["seconds"] for r in own),
+            "refused": sum(r["method"] == label for r in REFUSED),
         })
     return out
 
@@ -160,10 +224,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="every fourth task only")
     parser.add_argument("--large", action="store_true", help=f"also time auto at N = {LARGE_N:,}")
-    parser.add_argument("--methods", default=",".join([m[0] for m in METHODS]))
+    parser.add_argument("--methods", default=None,
+                        help="comma-separated labels (default: every method of the suite)")
+    parser.add_argument("--neural", action="store_true",
+                        help="the 25-100-D suite with the neural estimators (issue 24)")
+    parser.add_argument("--no-old", action="store_true",
+                        help=f"with --neural: skip the previous neural bounds ({OLD_REVISION})")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads (1 is faster for the small critics on busy cores)")
     args = parser.parse_args()
+    set_threads(args.threads)
+    if args.neural:
+        neural_main(args)
+        return
     tasks = known_mi_tasks()[:: 4 if args.quick else 1]
-    labels = set(args.methods.split(","))
+    labels = set((args.methods or ",".join(m[0] for m in METHODS)).split(","))
     rows: list[dict[str, Any]] = []
     for task in tasks:
         task_rows = run_task(task, args.n, args.seed, labels)
@@ -194,6 +269,33 @@ def main() -> None:
         "environment": environment(n=args.n, seed=args.seed,
                                    note="2 cores shared with other jobs: times are pessimistic"),
         "summary": summary, "families": families, "rows": rows, "large": large})
+
+
+def neural_main(args: argparse.Namespace) -> None:
+    """The ``--neural`` suite: per-task lines, the summary table, JSON."""
+    tasks = neural_tasks()[:: 2 if args.quick else 1]
+    labels = set((args.methods or ",".join(m[0] for m in NEURAL_METHODS)).split(","))
+    old = None if args.no_old else old_neural(OLD_REVISION)
+    rows: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    for task in tasks:
+        task_rows = run_task(task, args.n, args.seed, labels, NEURAL_METHODS, old)
+        rows += task_rows
+        print(f"{task.name:40s} truth {task.mi:.3f} " + " ".join(
+            f"{r['method']} {r['estimate']:.3f} ({r['seconds']:.1f} s)" for r in task_rows), flush=True)
+    columns = ["method", "tasks", "refused", "MAE", "median_rel_err", "within_10%", "most_negative",
+               "worst_rel_err", "worst_task", "coverage", "mean_s"]
+    summary = summarize(rows)
+    title = (f"MI accuracy on {len(tasks)} tasks with 25-100 dimensions per side, N = {args.n}, "
+             f"seed {args.seed} (nats; {time.perf_counter() - start:.0f} s in all)")
+    print(format_table(summary, columns, title=title))
+    print(format_table(by_family(rows), title="median relative error per family"))
+    RESULTS_DIR.mkdir(exist_ok=True)
+    write_results("mi_accuracy_neural", {
+        "environment": environment(n=args.n, seed=args.seed, old_revision=None if old is None
+                                   else OLD_REVISION, command=" ".join(sys.argv),
+                                   note="2 cores shared with other jobs: times are pessimistic"),
+        "summary": summary, "families": by_family(rows), "rows": rows, "refused": REFUSED})
 
 
 if __name__ == "__main__":

@@ -347,7 +347,7 @@ Y = np.random.default_rng(13).standard_normal(50)
      r"'n_resamples' .*int >= 10. Got 5"),
     (lambda: il.estimate_mi(X, Y, method="gaussian", n_permutations=0), r"'n_permutations' .*>= 1"),
     (lambda: il.estimate_mi(X, Y, method="gaussian", max_samples=2), r"'max_samples' .*>= 3. Got 2"),
-    (lambda: il.estimate_mi(X, Y, method="mine", ci=0.9), r"'ci' .*None for method='mine'"),
+    (lambda: il.estimate_mi(X, Y, method="mine", ci=1.5), r"'ci' parameter of estimate_mi"),
 ])
 def test_bad_input_names_the_parameter_and_the_value(call, match: str) -> None:
     with pytest.raises(InfoLensError, match=match):
@@ -362,6 +362,8 @@ def test_ragged_input_raises_infolens_error() -> None:
 def test_permutations_refused_for_neural_names_n_permutations() -> None:
     with pytest.raises(InfoLensError, match="'n_permutations'"):
         il.estimate_mi(X, Y, method="mine", n_permutations=10)
+    with pytest.raises(InfoLensError, match="'n_permutations'.*train a network"):
+        il.estimate_mi(X, Y, method="latent_mi", n_permutations=10)
 
 
 def test_subsample_count_is_not_converted_to_bits() -> None:

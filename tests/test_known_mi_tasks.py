@@ -9,6 +9,7 @@ import pytest
 from scipy import special, stats
 
 import infolens as il
+from infolens.data import known_mi
 from infolens.data.known_mi import TRANSFORMS
 
 
@@ -114,3 +115,30 @@ def test_bad_parameters_raise_one_error_shape() -> None:
         il.data.transformed_task(il.data.gaussian_task(1, 1), "spiral")
     with pytest.raises(il.InfoLensError, match=r"'rho' parameter of gaussian_task"):
         il.data.gaussian_task(3, 3, "dense", -0.6)
+
+
+def test_embedded_task_is_an_invertible_map_of_the_padded_base() -> None:
+    base = il.data.gaussian_task(1, 1, "dense", 0.75)
+    task = il.data.embedded_task(base, dim=6, seed=3)
+    assert (task.family, task.dim_x, task.dim_y, task.mi) == ("embedded", 6, 6, base.mi)
+    x, y = task.sample(50, seed=1)
+    assert x.shape == y.shape == (50, 6)
+    np.testing.assert_array_equal(task.sample(50, seed=1)[1], y)
+    assert not np.allclose(il.data.embedded_task(base, dim=6, seed=4).sample(50, seed=1)[0], x)
+    # the map u -> wiggly(u A) B (A a rotation, B a rotation with column scales in [0.5, 2]) is a
+    # bijection of R^6: its Jacobian A diag(wiggly') B has singular values >= 0.26 * 0.5 everywhere
+    embed = known_mi._random_embedding(6, np.random.default_rng(0))
+    u = np.random.default_rng(1).standard_normal((20, 6)) * 3
+    for point in u:
+        jac = np.stack([(embed(point + 1e-6 * e) - embed(point - 1e-6 * e)) / 2e-6
+                        for e in np.eye(6)[:, None, :]])[:, 0, :]
+        assert np.linalg.svd(jac, compute_uv=False).min() > 0.26 * 0.5 - 1e-6
+    # zero padding puts the data on a 1-D curve: a rank-deficient but nonlinear embedding
+    curve = il.data.embedded_task(base, dim=6, padding="zeros")
+    assert curve.name == "embedded6-curve(gaussian-dense-1x1)"
+    cx, _ = curve.sample(200, seed=0)
+    assert np.linalg.matrix_rank(cx - cx.mean(0), tol=1e-8) > 1
+    with pytest.raises(il.InfoLensError, match=r"'dim' parameter of embedded_task"):
+        il.data.embedded_task(il.data.gaussian_task(3, 3), dim=2)
+    with pytest.raises(il.InfoLensError, match=r"'padding' parameter of embedded_task"):
+        il.data.embedded_task(base, padding="ones")

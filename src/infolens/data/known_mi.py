@@ -23,6 +23,9 @@ Families (``task.family``):
   ``spiral`` (a rotation of the first two coordinates by an angle growing with ``||x||^2``;
   invertible because it keeps the norm) and ``swiss_roll`` (1-D to 2-D: ``t (cos t, sin t)``
   with ``t = 1.5 pi (1 + 2 Phi(x))``).
+- ``embedded``: a low-dimensional task padded with independent noise (or zeros) and mapped by a
+  random invertible map into ``dim`` dimensions per side (:func:`embedded_task`; not in
+  :func:`known_mi_tasks`).
 - ``uniform_noise``: ``X ~ U(0, 1)``, ``Y = X + U(-eps, eps)``; ``I = eps - ln(2 eps)`` for
   ``eps <= 1/2`` and ``1 / (4 eps)`` above.
 - ``mixture``: 2-D Gaussian mixtures with one-dimensional X and Y (shapes ``x``, ``waves``,
@@ -34,6 +37,8 @@ References
 ----------
 P. Czyz, F. Grabowski, J. E. Vogt, N. Beerenwinkel and A. Marx, "Beyond Normal: On the
 Evaluation of Mutual Information Estimators", NeurIPS 2023.
+G. Gowri, X. Lun, A. M. Klein and P. Yin, "Approximating mutual information of high-dimensional
+variables using learned representations", NeurIPS 2024.
 R. B. Arellano-Valle, J. E. Contreras-Reyes and M. G. Genton, "Shannon entropy and mutual
 information for multivariate skew-elliptical distributions", Scand. J. Stat. 40 (2013) 42-62.
 """
@@ -66,7 +71,7 @@ class KnownMITask:
     ----------
     name : str
     family : str
-        ``gaussian``, ``student_t``, ``transformed``, ``uniform_noise`` or ``mixture``.
+        ``gaussian``, ``student_t``, ``transformed``, ``embedded``, ``uniform_noise`` or ``mixture``.
     dim_x, dim_y : int
     mi : float
         The true MI in nats.
@@ -251,6 +256,45 @@ def transformed_task(base: KnownMITask, transform: str, sides: str = "both") -> 
     return KnownMITask(f"{transform}{side_label}({base.name})", "transformed",
                        out_dim(base.dim_x) if on_x else base.dim_x,
                        out_dim(base.dim_y) if on_y else base.dim_y, base.mi, base.mi_se, sampler)
+
+
+def _random_embedding(dim: int, rng: np.random.Generator) -> Transform:
+    """A random invertible map of R^dim: rotation, :func:`_wiggly` per coordinate, scaled rotation."""
+    first = np.linalg.qr(rng.standard_normal((dim, dim)))[0]
+    second = np.linalg.qr(rng.standard_normal((dim, dim)))[0] * rng.uniform(0.5, 2.0, dim)
+    return lambda u: _wiggly(u @ first) @ second
+
+
+def embedded_task(base: KnownMITask, dim: int = 100, seed: int = 0,
+                  padding: str = "noise") -> KnownMITask:
+    """``base`` embedded in ``dim`` dimensions on each side by a random invertible map.
+
+    Each side's sample is padded up to ``dim`` coordinates and passed through its own random map
+    (a rotation, the strictly increasing :func:`_wiggly` on every coordinate, a rotation with
+    scales in [0.5, 2]), which is a bijection of R^dim, so the MI is ``base.mi``.
+
+    ``padding="noise"`` pads with independent N(0, 1) coordinates: the data fill all ``dim``
+    dimensions and the dependence hides in one nonlinear direction among them, where k-NN
+    estimators fail. ``padding="zeros"`` pads with zeros: the data lie on a ``base.dim_x``-
+    dimensional curved manifold of R^dim (the setting of Gowri et al. 2024, whose latent MI
+    assumes low intrinsic dimension). ``seed`` fixes the maps.
+    """
+    fn = "embedded_task"
+    dim = check_int("dim", dim, fn, minimum=max(base.dim_x, base.dim_y))
+    padding = check_choice("padding", padding, ["noise", "zeros"], fn)
+    maps = np.random.default_rng(check_int("seed", seed, fn, minimum=0))
+    map_x, map_y = _random_embedding(dim, maps), _random_embedding(dim, maps)
+    pad = (lambda rng, shape: rng.standard_normal(shape)) if padding == "noise" else (
+        lambda rng, shape: np.zeros(shape))
+
+    def sampler(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        x, y = base.sample(n, seed=int(rng.integers(2**32)))
+        pad_x, pad_y = pad(rng, (n, dim - base.dim_x)), pad(rng, (n, dim - base.dim_y))
+        return map_x(np.hstack([x, pad_x])), map_y(np.hstack([y, pad_y]))
+
+    label = "" if padding == "noise" else "-curve"
+    return KnownMITask(f"embedded{dim}{label}({base.name})", "embedded", dim, dim, base.mi,
+                       base.mi_se, sampler)
 
 
 def uniform_noise_task(eps: float = 0.1) -> KnownMITask:

@@ -150,11 +150,22 @@ _BINNING_PARAMS: dict[str, tuple[Any, Checker]] = {
 _K = {"k": (3, _int_at_least(1))}
 _BIAS_CORRECT: dict[str, tuple[Any, Checker]] = {"bias_correct": (True, _one_of(False, True))}
 _KNN_METRIC = {"metric": ("chebyshev", _one_of("chebyshev", "euclidean"))}
-_NEURAL_PARAMS: dict[str, tuple[Any, Checker]] = {
-    "steps": (1000, _int_at_least(1)),
+_NEURAL_PARAMS: dict[str, tuple[Any, Checker]] = {  # steps, lr: None scales with the dimension
+    "steps": (None, _optional(_int_at_least(1))),
+    "batch_size": (256, _int_at_least(2)),
+    "lr": (None, _optional(_positive_float)),
+    "hidden": (128, _int_at_least(1)),
+    "critic": ("separable", _one_of("separable", "concat")),
+    "device": (None, _anything),
+    "seed": (0, check_seed),
+}
+_LATENT_PARAMS: dict[str, tuple[Any, Checker]] = {
+    "latent_dim": (None, _optional(_int_at_least(1))),
+    "epochs": (200, _int_at_least(1)),
     "batch_size": (256, _int_at_least(2)),
     "lr": (1e-3, _positive_float),
     "hidden": (128, _int_at_least(1)),
+    "k": (3, _int_at_least(1)),
     "device": (None, _anything),
     "seed": (0, check_seed),
 }
@@ -209,9 +220,12 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
                mi=f"{_GAUSSIAN}:mi_gaussian_copula", cmi=f"{_GAUSSIAN}:cmi_gaussian_copula",
                params=dict(_BIAS_CORRECT), min_samples=lambda p: 3),
     *[MethodSpec(name, "neural", "raw", ref, mi=f"{_NEURAL}:mi_{name}",
-                 params=dict(_NEURAL_PARAMS), resampling=None, min_samples=lambda p: 4)
+                 params=dict(_NEURAL_PARAMS), resampling="internal", min_samples=lambda p: 40)
       for name, ref in [("mine", "Belghazi et al. 2018"), ("nwj", "Nguyen, Wainwright & Jordan 2010"),
                         ("infonce", "van den Oord et al. 2018"), ("smile", "Song & Ermon 2020")]],
+    MethodSpec("latent_mi", "neural", "raw", "Gowri, Lun, Klein & Yin 2024",
+               mi="infolens.estimators.latent:mi_latent", params=dict(_LATENT_PARAMS),
+               resampling="internal", min_samples=lambda p: 40),
 ]}
 """Every estimator by name: its :class:`MethodSpec` (family, inputs, reference, parameters, interval)."""
 
@@ -373,9 +387,9 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
         n_permutations = check_int("n_permutations", n_permutations, fn, minimum=1)
     if spec.resampling is None and ci is not None:
         raise fail("ci", fn, f"None for method={method!r} (no resampling interval)", ci)
-    if spec.resampling is None and n_permutations is not None:
-        raise fail("n_permutations", fn, f"None for method={method!r} (too costly to permute)",
-                    n_permutations)
+    if (spec.resampling is None or spec.family == "neural") and n_permutations is not None:
+        raise fail("n_permutations", fn, f"None for method={method!r} (too costly to permute: "
+                   "every permutation would train a network)", n_permutations)
     minimum = spec.min_samples(params)
     if ci is not None and spec.resampling == "subsample":
         n = _n_rows(next(iter(named.values())))
@@ -467,8 +481,9 @@ def _estimate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
     rng = np.random.default_rng(random_state)
     if spec.resampling == "internal":  # the method draws its own resamples and interval:
         # seeded 0 when no random_state is given, so the same data always give the same Estimate
-        req = replace(req, params={**req.params, "level": req.ci or 0.95,
-                                   "seed": 0 if random_state is None else random_state})
+        # (a method's own ``seed`` parameter, as the neural ones have, wins over random_state)
+        seed = req.params.get("seed", 0 if random_state is None else random_state)
+        req = replace(req, params={**req.params, "level": req.ci or 0.95, "seed": seed})
     flags: list[str] = []
     if spec.family == "knn":
         flags += _knn_warnings([c for c, d in zip(req.checked, req.discrete, strict=True) if not d])
@@ -626,7 +641,9 @@ _COMMON_DOC = """
         :data:`METHODS`: ``plugin``, ``miller_madow``, ``chao_shen``, ``nsb`` (discrete);
         ``binning``, ``adaptive_binning`` (quantized); ``kl``, ``ksg``, ``mixed``,
         ``ksg_copula``, ``ksg_radial`` (k-NN);
-        ``kde``; ``gaussian``, ``gaussian_copula``; ``mine``, ``nwj``, ``infonce``, ``smile``.
+        ``kde``; ``gaussian``, ``gaussian_copula``; ``mine``, ``nwj``, ``infonce``, ``smile``
+        (neural bounds, :mod:`infolens.estimators.neural`); ``latent_mi`` (KSG on learned
+        low-dimensional embeddings, :mod:`infolens.estimators.latent`).
     units : {"bits", "nats"}
     base : float or str, optional
         The base of the logarithm instead of ``units``: a number > 0 and != 1, or ``"bits"``,

@@ -35,16 +35,27 @@ estimators", ICLR 2020.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
+from scipy import stats
 from torch import Tensor, nn
 
 from infolens._standardize import standardize
-from infolens._validation import _is_tensor, check_choice, check_float, check_int, check_seed, fail
+from infolens._validation import (
+    InfoLensWarning,
+    _is_tensor,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+    fail,
+)
 
 #: The bounds an estimator or loss can be built on.
 BOUNDS: tuple[str, ...] = ("mine", "nwj", "infonce", "smile")
@@ -54,8 +65,6 @@ CRITICS: tuple[str, ...] = ("separable", "concat")
 SMILE_CLIP = 5.0
 #: Default rate of MINE's exponential moving average of ``E_q[e^f]``.
 MINE_EMA_RATE = 0.01
-#: Fraction of the samples held out to report the estimate (at least 2 samples).
-HOLDOUT_FRACTION = 0.2
 #: Widest critic layer accepted (a million units would need terabytes).
 MAX_HIDDEN = 65536
 #: Largest Adam learning rate accepted (float32 overflows near 3e38; above this it only diverges).
@@ -249,7 +258,8 @@ def _unit_scale(train: Tensor, *others: Tensor) -> list[Tensor]:
     return [t / magnitude for t in (train, *others)]
 
 
-def _resolve_device(device: Any, fn: str, *arrays: Any) -> torch.device:
+def resolve_device(device: Any, fn: str, *arrays: Any) -> torch.device:
+    """``device`` checked, else the device of the first tensor among ``arrays``, else CPU."""
     if device is not None:
         try:
             resolved = torch.device(device)
@@ -263,44 +273,134 @@ def _resolve_device(device: Any, fn: str, *arrays: Any) -> torch.device:
     return torch.device("cpu")
 
 
-def neural_mi(x: Any, y: Any, bound: str = "infonce", *, steps: int = 1000, batch_size: int = 256,
-              lr: float = 1e-3, hidden: int = 128, device: Any = None, seed: int = 0,
-              critic: str = "separable", clip: float = SMILE_CLIP,
-              ema_rate: float = MINE_EMA_RATE) -> tuple[float, dict[str, float]]:
-    """Train a critic on 80% of the pairs and report ``bound`` on the 20% held out, in nats.
+#: Fractions of the pairs used to train, to stop early (validation) and to report (test).
+SPLIT = (0.6, 0.2, 0.2)
+#: Fewest batches each held-out part is cut into (the interval needs several).
+MIN_EVAL_BATCHES = 4
+#: Validation evaluations without improvement before training stops.
+PATIENCE = 8
+#: InfoNCE within this many nats of its ceiling ``log(batch)`` is flagged ``"at_ceiling"``.
+CEILING_MARGIN = 0.25
+#: Largest default number of steps.
+MAX_DEFAULT_STEPS = 8000
+#: Training longer than this many steps shows a progress bar on a terminal (about 5-10 s on CPU).
+PROGRESS_STEPS = 2000
+
+
+@contextlib.contextmanager
+def progress_bar(progress: Any, total: int, desc: str) -> Iterator[Any]:
+    """The bar that training updates: ``progress`` itself if given (False: none), else a tqdm
+    bar on stderr when ``total`` exceeds :data:`PROGRESS_STEPS` (tqdm hides it off a terminal)."""
+    if progress is False or (progress is None and total <= PROGRESS_STEPS):
+        yield None
+        return
+    if progress is not None:
+        yield progress
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc=desc, unit="step", disable=None, leave=False) as bar:
+        yield bar
+
+
+def default_steps(joint_dim: int) -> int:
+    """Default Adam steps: ``min(8000, 1000 + 100 (d_x + d_y))`` (early stopping usually ends
+    training long before in few dimensions; 25 x 25 needs several thousand)."""
+    return min(MAX_DEFAULT_STEPS, 1000 + 100 * joint_dim)
+
+
+def default_lr(joint_dim: int) -> float:
+    """Default Adam learning rate: ``1e-3 / sqrt(max(1, (d_x + d_y) / 10))`` (5e-4 at 25 x 25,
+    3e-4 at 50 x 50): wider inputs give larger first-layer gradients and overfit sooner."""
+    return 1e-3 / math.sqrt(max(1.0, joint_dim / 10.0))
+
+
+def split_sizes(n: int, fn: str) -> tuple[int, int, int]:
+    """Train, validation and test sizes of ``n`` pairs (:data:`SPLIT`); each held-out part
+    needs :data:`MIN_EVAL_BATCHES` batches of at least 2 pairs."""
+    n_val = int(n * SPLIT[1])
+    n_test = int(n * SPLIT[2])
+    minimum = 2 * MIN_EVAL_BATCHES
+    if min(n_val, n_test) < minimum or n - n_val - n_test < 2:
+        need = math.ceil(minimum / min(SPLIT[1:]))
+        raise fail("x", fn, f"at least {need} paired samples (a {SPLIT[0]:.0%}/{SPLIT[1]:.0%}/"
+                   f"{SPLIT[2]:.0%} train/validation/test split, {MIN_EVAL_BATCHES} held-out "
+                   "batches of at least 2 pairs each)", got=f"{n} samples")
+    return n - n_val - n_test, n_val, n_test
+
+
+def _batches(n: int, batch_size: int) -> list[Tensor]:
+    """Near-equal contiguous batches of at most ``batch_size`` rows, at least MIN_EVAL_BATCHES."""
+    count = max(MIN_EVAL_BATCHES, math.ceil(n / batch_size))
+    return list(torch.arange(n).tensor_split(count))
+
+
+def _held_out(net: nn.Module, bound: str, x: Tensor, y: Tensor, batch_size: int,
+              clip: float) -> np.ndarray:
+    """The bound on each near-equal batch of a held-out part (nats), without gradients."""
+    values = []
+    with torch.no_grad():
+        for rows in _batches(x.shape[0], batch_size):
+            rows = rows.to(x.device)
+            values.append(float(bound_value(bound, net(x[rows], y[rows]), clip=clip)))
+    return np.array(values)
+
+
+def neural_mi(x: Any, y: Any, bound: str = "infonce", *, steps: int | None = None,
+              batch_size: int = 256, lr: float | None = None, hidden: int = 128,
+              device: Any = None, seed: int = 0, critic: str = "separable",
+              clip: float = SMILE_CLIP, ema_rate: float = MINE_EMA_RATE, level: float = 0.95,
+              progress: Any = None) -> tuple[float, dict[str, Any]]:
+    """Train a critic with early stopping and report ``bound`` on held-out pairs, in nats.
+
+    The pairs are split at random into 60% training, 20% validation and 20% test
+    (:data:`SPLIT`). Every ``eval_every = max(25, steps // 100)`` Adam steps the bound is
+    evaluated on the validation pairs; the critic with the best validation bound is kept and
+    training stops after :data:`PATIENCE` evaluations without improvement (as the BMI benchmark
+    of Czyz et al. 2023 and the neural estimators of Poole et al. 2019 train). The reported
+    value is the bound of that critic on the test pairs, which took no part in training or
+    stopping, averaged over near-equal test batches, with a t interval over those batches.
 
     Parameters
     ----------
-    x, y : array-like or tensor of shape (n,) or (n, d), n >= 4
+    x, y : array-like or tensor of shape (n,) or (n, d), n >= 40
         Paired samples. Each variable is standardized with the training split's mean and std
         (MI is invariant to invertible maps of each variable). Tensors keep their device.
     bound : {"mine", "nwj", "infonce", "smile"}
-    steps : int
-        Adam steps on minibatches of ``min(batch_size, n_train)`` pairs drawn without replacement
-        (epochs reshuffle).
-    lr, hidden : float, int
-        Adam learning rate; width of the critic's hidden layers.
+    steps : int, optional
+        Largest number of Adam steps on minibatches of ``min(batch_size, n_train)`` pairs drawn
+        without replacement (epochs reshuffle). Default :func:`default_steps`.
+    batch_size : int
+        Training and evaluation batch; InfoNCE can never exceed ``log`` of the evaluation batch.
+    lr : float, optional
+        Adam learning rate; default :func:`default_lr`.
+    hidden : int
+        Width of the critic's hidden layers.
     device : str or torch.device, optional
         Defaults to the device of a tensor input, else CPU.
     seed : int
         Seeds the split, the critic's initialization and the minibatches (global RNG untouched).
     critic : {"separable", "concat"}
-    clip : float
-        SMILE's ``tau``.
-    ema_rate : float
-        MINE's moving-average rate.
+        ``g(x)^T h(y)`` (all pair scores in one matrix product) or an MLP on ``[x, y]``.
+    clip, ema_rate : float
+        SMILE's ``tau``; MINE's moving-average rate.
+    level : float
+        Confidence level of the interval over test batches.
+    progress : tqdm-like or bool, optional
+        ``progress.update(1)`` after every step; None shows a tqdm bar on a terminal when
+        ``steps`` exceeds :data:`PROGRESS_STEPS`; False shows none.
 
     Returns
     -------
     value : float
-        The bound evaluated, without gradients, on the held-out pairs (``max(2, n // 5)`` of
-        them) split into near-equal batches of at most ``batch_size``, averaged over batches.
-        Held-out pairs keep the critic from scoring pairs it memorized, so the value stays a
-        lower bound in expectation (up to the minibatch bias of the ``log`` in MINE/SMILE).
-        InfoNCE is at most ``log`` of the evaluation batch size.
+        The test bound in nats.
     details : dict
-        ``"train"``: the bound averaged over the last epoch of training (nats);
-        ``"log_batch"``: ``log`` of the evaluation batch size, InfoNCE's cap (nats).
+        ``ci_low``, ``ci_high`` (nats), ``validation`` (best validation bound, nats), ``train``
+        (mean training bound over the last ``eval_every`` steps, nats), ``log_batch`` (``log``
+        of the evaluation batch, InfoNCE's ceiling, nats), ``steps_run``, ``best_step``,
+        ``stopped_early`` (bool), ``lr`` (text), ``split`` (text) and ``flags``: ``"at_ceiling"``
+        (InfoNCE within :data:`CEILING_MARGIN` of ``log_batch``: the MI may be far larger) and
+        ``"training_failure"`` (the interval lies below 0); both warn with the reason.
 
     Notes
     -----
@@ -311,71 +411,113 @@ def neural_mi(x: Any, y: Any, bound: str = "infonce", *, steps: int = 1000, batc
     fn = "neural_mi"
     bound = check_choice("bound", bound, BOUNDS, fn)
     critic = check_choice("critic", critic, CRITICS, fn)
-    steps = check_int("steps", steps, fn, minimum=1)
     batch_size = check_int("batch_size", batch_size, fn, minimum=2)
     hidden = check_int("hidden", hidden, fn, minimum=1, maximum=MAX_HIDDEN)
     seed = check_seed("seed", seed, fn)
-    lr = check_float("lr", lr, fn, minimum=0.0, maximum=MAX_LR, strict_minimum=True)
     clip = check_float("clip", clip, fn, minimum=0.0, strict_minimum=True)
     ema_rate = check_float("ema_rate", ema_rate, fn, minimum=0.0, maximum=1.0, strict_minimum=True)
-    dev = _resolve_device(device, fn, x, y)
+    level = check_float("level", level, fn, minimum=0.0, maximum=1.0, strict_minimum=True)
+    dev = resolve_device(device, fn, x, y)
     xt, yt = _as_tensor(x, dev), _as_tensor(y, dev)
     n = xt.shape[0]
-    if n < 4 or yt.shape[0] != n:
-        raise fail("x", fn, "paired samples with at least 4 rows", got=f"{n} and {yt.shape[0]} rows")
+    if yt.shape[0] != n:
+        raise fail("y", fn, "as many rows as x", got=f"{yt.shape[0]} and {n} rows")
+    joint_dim = xt.shape[1] + yt.shape[1]
+    steps = default_steps(joint_dim) if steps is None else check_int("steps", steps, fn, minimum=1)
+    lr = default_lr(joint_dim) if lr is None else check_float(
+        "lr", lr, fn, minimum=0.0, maximum=MAX_LR, strict_minimum=True)
+    n_train, n_val, _ = split_sizes(n, fn)
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(n, generator=gen).to(dev)
-    n_eval = max(2, int(n * HOLDOUT_FRACTION))
-    train_idx, eval_idx = order[n_eval:], order[:n_eval]
-    # scaled and standardized in float64, then float32 for the critic
-    x_train, x_eval = (t.float() for t in standardize(*_unit_scale(xt[train_idx], xt[eval_idx])))
-    y_train, y_eval = (t.float() for t in standardize(*_unit_scale(yt[train_idx], yt[eval_idx])))
+    parts = (order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:])
+    x_train, x_val, x_test = (t.float() for t in standardize(*_unit_scale(*(xt[p] for p in parts))))
+    y_train, y_val, y_test = (t.float() for t in standardize(*_unit_scale(*(yt[p] for p in parts))))
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = make_critic(critic, xt.shape[1], yt.shape[1], hidden).to(dev)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    n_train = x_train.shape[0]
     batch = min(batch_size, n_train)
     per_epoch = n_train // batch
+    eval_every = max(25, steps // 100)
     moving_average: Tensor | None = None
     recent: list[float] = []
+    best = (-math.inf, 0, {k: v.clone() for k, v in net.state_dict().items()})
+    waited, step = 0, 0
     perm = torch.randperm(n_train, generator=gen).to(dev)
-    for step in range(steps):
-        k = step % per_epoch
-        if k == 0 and step > 0:
-            perm = torch.randperm(n_train, generator=gen).to(dev)
-        rows = perm[k * batch:(k + 1) * batch]
-        scores = net(x_train[rows], y_train[rows])
-        value, surrogate, moving_average = training_objective(
-            bound, scores, clip=clip, moving_average=moving_average, ema_rate=ema_rate)
-        optimizer.zero_grad(set_to_none=True)
-        (-surrogate).backward()
-        optimizer.step()
-        recent.append(float(value.detach()))
-    last_epoch = recent[-per_epoch:]
-    eval_value, eval_batch = _evaluate(net, bound, x_eval, y_eval, batch_size, clip)
-    return eval_value, {"train": float(np.mean(last_epoch)), "log_batch": math.log(eval_batch)}
+    with progress_bar(progress, steps, f"{bound} critic") as bar:
+        for step in range(1, steps + 1):
+            k = (step - 1) % per_epoch
+            if k == 0 and step > 1:
+                perm = torch.randperm(n_train, generator=gen).to(dev)
+            rows = perm[k * batch:(k + 1) * batch]
+            value, surrogate, moving_average = training_objective(
+                bound, net(x_train[rows], y_train[rows]), clip=clip, moving_average=moving_average,
+                ema_rate=ema_rate)
+            optimizer.zero_grad(set_to_none=True)
+            (-surrogate).backward()
+            optimizer.step()
+            recent = [*recent[-eval_every + 1:], float(value.detach())]
+            if bar is not None:
+                bar.update(1)
+            if step % eval_every == 0 or step == steps:
+                validation = float(_held_out(net, bound, x_val, y_val, batch_size, clip).mean())
+                if validation > best[0]:
+                    best = (validation, step, {k: v.clone() for k, v in net.state_dict().items()})
+                    waited = 0
+                else:
+                    waited += 1
+                    if waited >= PATIENCE:
+                        break
+    net.load_state_dict(best[2])
+    per_batch = _held_out(net, bound, x_test, y_test, batch_size, clip)
+    estimate = float(per_batch.mean())
+    half = float(stats.t.ppf(0.5 + level / 2, len(per_batch) - 1) * per_batch.std(ddof=1)
+                 / math.sqrt(len(per_batch)))
+    log_batch = math.log(len(_batches(x_test.shape[0], batch_size)[-1]))
+    details: dict[str, Any] = {
+        "ci_low": estimate - half, "ci_high": estimate + half, "validation": best[0],
+        "train": float(np.mean(recent)), "log_batch": log_batch, "steps_run": step,
+        "best_step": best[1], "stopped_early": step < steps, "lr": f"{lr:.3g}",
+        "split": f"{n_train} train / {n_val} validation (early stopping) / "
+                 f"{n - n_train - n_val} test (estimate)",
+    }
+    details["flags"] = _training_flags(bound, estimate, details, steps)
+    return estimate, details
 
 
-def _evaluate(net: nn.Module, bound: str, x: Tensor, y: Tensor, batch_size: int,
-              clip: float) -> tuple[float, int]:
-    """Mean of ``bound`` over near-equal batches of at most ``batch_size`` held-out pairs."""
-    n = x.shape[0]
-    n_batches = math.ceil(n / batch_size)
-    total = 0.0
-    with torch.no_grad():
-        for rows in torch.arange(n, device=x.device).tensor_split(n_batches):
-            total += float(bound_value(bound, net(x[rows], y[rows]), clip=clip)) * len(rows)
-    return total / n, math.ceil(n / n_batches)
+def _training_flags(bound: str, estimate: float, details: dict[str, Any], steps: int) -> tuple[str, ...]:
+    """``at_ceiling`` and ``training_failure``, each with a warning that gives the reason."""
+    flags = []
+    if bound == "infonce" and estimate > details["log_batch"] - CEILING_MARGIN:
+        warnings.warn(f"InfoNCE estimate {estimate:.3f} nats is within {CEILING_MARGIN} nats of its "
+                      f"ceiling log(batch) = {details['log_batch']:.3f}: the MI may be much larger; "
+                      "use a larger batch_size or another bound.", InfoLensWarning, stacklevel=2)
+        flags.append("at_ceiling")
+    if details["ci_high"] < 0:
+        if details["train"] > 0.05 and details["best_step"] <= details["steps_run"] // 2:
+            reason = (f"the critic overfits: {details['train']:.3f} nats on the training pairs, "
+                      f"{estimate:.3f} on held-out ones (use fewer hidden units, a smaller lr, "
+                      "or more samples)")
+        elif details["best_step"] >= steps:
+            reason = (f"too few steps: the validation bound was still rising at step {steps} "
+                      "(raise steps)")
+        else:
+            reason = "the critic did not learn the dependence (try another bound or critic)"
+        warnings.warn(f"neural MI ({bound}) estimate {estimate:.3f} nats with interval "
+                      f"({details['ci_low']:.3f}, {details['ci_high']:.3f}) below 0 is a training "
+                      f"failure, not a measurement: {reason}.", InfoLensWarning, stacklevel=2)
+        flags.append("training_failure")
+    return tuple(flags)
 
 
-def _estimator(bound: str) -> Callable[..., tuple[float, dict[str, float]]]:
-    def estimate(x: Any, y: Any, *, steps: int = 1000, batch_size: int = 256, lr: float = 1e-3,
-                 hidden: int = 128, device: Any = None, seed: int = 0,
-                 critic: str = "separable") -> tuple[float, dict[str, float]]:
+def _estimator(bound: str) -> Callable[..., tuple[float, dict[str, Any]]]:
+    def estimate(x: Any, y: Any, *, steps: int | None = None, batch_size: int = 256,
+                 lr: float | None = None, hidden: int = 128, device: Any = None, seed: int = 0,
+                 critic: str = "separable", level: float = 0.95,
+                 progress: Any = None) -> tuple[float, dict[str, Any]]:
         return neural_mi(x, y, bound, steps=steps, batch_size=batch_size, lr=lr, hidden=hidden,
-                         device=device, seed=seed, critic=critic)
+                         device=device, seed=seed, critic=critic, level=level, progress=progress)
 
     estimate.__name__ = f"mi_{bound}"
     estimate.__qualname__ = f"mi_{bound}"
