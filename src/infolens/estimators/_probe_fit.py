@@ -127,11 +127,20 @@ def _splits(labels: np.ndarray, n_splits: int, test_size: float,
 def _standardized(data: torch.Tensor, train: np.ndarray,
                   test: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """The rows ``train`` and ``test`` standardised with the training part's mean and std
-    (numerically constant features become 0)."""
+    (numerically constant features become 0), the test rows clipped to the training part's range
+    of each feature.
+
+    The clip keeps a probe from extrapolating: a sparse feature (a ReLU unit of a conv map that
+    fires for a few training images) has a tiny training std, and one held-out image that fires
+    strongly lands hundreds of standard deviations out, where the fitted logits are arbitrarily
+    confident (a digits CNN's untrained feature map read -34 bits of usable information without
+    it). A feature the probe never saw vary cannot inform it.
+    """
     index_train = torch.as_tensor(train, device=data.device)
     index_test = torch.as_tensor(test, device=data.device)
     x_train, x_test = standardize(data[index_train], data[index_test], rel_tol=1e-12)
-    return x_train, x_test
+    low, high = x_train.min(dim=0).values, x_train.max(dim=0).values
+    return x_train, torch.minimum(torch.maximum(x_test, low), high)
 
 
 def _select_strength(data: torch.Tensor, target: torch.Tensor, labels: np.ndarray, train: np.ndarray,
