@@ -248,7 +248,22 @@ def matrix_renyi(x: Any, y: Any = None, *, alpha: float = 1.01, kernel_width: fl
                  units: str = "bits") -> Any:
     """The matrix-based Renyi functional itself: ``S_alpha(x)``, or ``I_alpha(x; y)`` when ``y``
     is given; a float for arrays, a differentiable 0-d float64 tensor on the tensors' device when
-    ``x`` or ``y`` is a tensor (for losses). Parameters as :func:`matrix_renyi_mi`.
+    ``x`` or ``y`` is a tensor (for losses).
+
+    Parameters
+    ----------
+    x : array or tensor of shape (n, ...)
+        Samples (trailing dimensions flattened) or class labels of shape (n,).
+    y : array or tensor of shape (n, ...), optional
+        Second variable; without it the entropy of ``x``.
+    alpha, kernel_width, y_kernel_width, labels, y_labels, batch_size, seed, units
+        As :func:`matrix_renyi_mi`.
+
+    Returns
+    -------
+    float or torch.Tensor
+        ``S_alpha(x)`` or ``I_alpha(x; y)`` in ``units``; a 0-d float64 tensor (with gradients)
+        when an input is a tensor.
 
     Examples
     --------
