@@ -72,7 +72,7 @@ def test_numpy_equals_torch_and_gradients_flow():
     value = il.matrix_renyi_mi(x, y, kernel_width=1.5).value
     tx = torch.tensor(x, requires_grad=True)
     out = il.matrix_renyi(tx, torch.tensor(y), kernel_width=1.5)
-    assert float(out) == pytest.approx(value, abs=1e-10)
+    assert float(out.detach()) == pytest.approx(value, abs=1e-10)
     out.backward()
     assert torch.isfinite(tx.grad).all() and tx.grad.abs().sum() > 0
 
@@ -123,3 +123,57 @@ def test_bad_data_is_refused():
         il.matrix_renyi_mi(x, x[:10])
     with pytest.raises(il.InfoLensError, match="'x' parameter"):
         il.matrix_renyi_entropy(x[:1])
+
+
+def test_three_points_match_a_hand_computed_gram():
+    """Points 0, 1, 3 on a line, sigma = 1: K has off-diagonals exp(-1/2), exp(-9/2), exp(-2) and
+    A = K / 3. alpha = 2 is -log2 ||A||_F^2 (the Frobenius shortcut of uk-cliplab/representation-itl,
+    ``generalizedInformationPotential``, read, not copied); alpha = 3 is log2 tr(A^3) / (1 - 3) from
+    the matrix cube (no eigendecomposition); the joint with y = 0, 2, 2.5 is the Hadamard product."""
+    x = np.array([[0.0], [1.0], [3.0]])
+    k01, k02, k12 = math.exp(-0.5), math.exp(-4.5), math.exp(-2.0)
+    s2 = -math.log2((3 + 2 * (k01**2 + k02**2 + k12**2)) / 9)
+    assert il.matrix_renyi_entropy(x, alpha=2, kernel_width=1.0).value == pytest.approx(s2, abs=1e-12)
+    a = np.array([[1, k01, k02], [k01, 1, k12], [k02, k12, 1]]) / 3
+    s3 = math.log2(np.trace(a @ a @ a)) / (1 - 3)
+    assert il.matrix_renyi_entropy(x, alpha=3, kernel_width=1.0).value == pytest.approx(s3, abs=1e-12)
+    y = np.array([[0.0], [2.0], [2.5]])
+    l01, l02, l12 = math.exp(-2.0), math.exp(-3.125), math.exp(-0.125)
+    s2_y = -math.log2((3 + 2 * (l01**2 + l02**2 + l12**2)) / 9)
+    s2_xy = -math.log2((3 + 2 * ((k01 * l01)**2 + (k02 * l02)**2 + (k12 * l12)**2)) / 9)
+    got = il.matrix_renyi_mi(x, y, alpha=2, kernel_width=1.0).value
+    assert got == pytest.approx(s2 + s2_y - s2_xy, abs=1e-12)
+
+
+def test_plane_record_activations_equals_record_and_stays_in_bounds():
+    rng = np.random.default_rng(5)
+    x = torch.tensor(rng.normal(size=(300, 6)), dtype=torch.float32)
+    y = (x[:, 0] > 0).long().numpy()
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 32), torch.nn.Tanh(), torch.nn.Linear(32, 2))
+    plane = il.InformationPlane(x, y, estimator="matrix_renyi", batch_size=100)
+    recorded = {(r["layer"], r["quantity"]): r["value"] for r in plane.record(model, 0)}
+    with torch.no_grad():
+        hidden = model[1](model[0](x))
+    again = il.InformationPlane(x, y, estimator="matrix_renyi", batch_size=100)
+    acts = {(r["layer"], r["quantity"]): r["value"] for r in again.record_activations({"1": hidden}, 0)}
+    assert acts[("1", "I_XT")] == pytest.approx(recorded[("1", "I_XT")], abs=1e-9)
+    assert acts[("1", "I_TY")] == pytest.approx(recorded[("1", "I_TY")], abs=1e-9)
+    assert all(0 <= v <= math.log2(100) + 1e-9 for v in recorded.values())
+    assert 0 < acts[("1", "I_TY")] <= 1 + 1e-9
+
+
+def test_auto_reads_a_saturated_wide_layer_with_matrix_renyi_below_its_cap():
+    # tanh of large weights: +-1 codes, every sample in its own bin; the KDE bound reads log2 n
+    # there, the matrix-based information stays more than 1 bit below log2 200 (measured: 5.0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 12))
+    y = (x[:, 0] > 0).astype(int)
+    t = np.tanh(x @ rng.normal(size=(12, 1024)) * 5 / np.sqrt(12))
+    with pytest.warns(il.InfoLensWarning, match="near_log_n"):
+        kde = il.InformationPlane(x, y, estimator="kde").record_activations({"t": t}, 0)
+    assert next(r["value"] for r in kde if r["quantity"] == "I_XT") > math.log2(400) - 0.1
+    auto = il.InformationPlane(x, y, estimator="auto").record_activations({"t": t}, 0)
+    i_xt = next(r for r in auto if r["quantity"] == "I_XT")
+    assert i_xt["estimated_by"] == "matrix_renyi(alpha=1.01, batch_size=200)"
+    assert 2.0 < i_xt["value"] < math.log2(200) - 1.0

@@ -40,9 +40,10 @@ trace-normalised Gram matrix (Sanchez Giraldo, Rao & Principe 2014), defined at 
 
 Cost per batch of ``b`` samples in ``d`` dimensions: ``O(b^2 d)`` for the Gram matrix and
 ``O(b^3)`` per symmetric eigendecomposition (one per entropy term, three for a mutual
-information), ``O(b^2)`` instead for ``alpha = 2``; memory ``O(b^2)``. Unbatched at n = 5,000 an
-eigendecomposition takes tens of seconds on one core (``benchmarks/matrix_renyi.py``);
-batched, ``n / b`` eigendecompositions of ``b x b``.
+information), ``O(b^2)`` instead for ``alpha = 2``; memory ``O(b^2)``. On one core
+(``benchmarks/matrix_renyi.py``) a mutual information of a layer with its labels takes about
+0.3 s unbatched at n = 1,000, 1.2 s at 2,000 and 15 s (and about 1 GB) at 5,000, against 0.03-0.2 s
+in batches of 200 (``n / b`` eigendecompositions of ``b x b``).
 
 numpy input is computed in float64 (through torch on the CPU); tensor input in float64 on the
 tensor's device, differentiable (:func:`matrix_renyi` returns the 0-d tensor). These values are
@@ -247,7 +248,22 @@ def matrix_renyi(x: Any, y: Any = None, *, alpha: float = 1.01, kernel_width: fl
                  units: str = "bits") -> Any:
     """The matrix-based Renyi functional itself: ``S_alpha(x)``, or ``I_alpha(x; y)`` when ``y``
     is given; a float for arrays, a differentiable 0-d float64 tensor on the tensors' device when
-    ``x`` or ``y`` is a tensor (for losses). Parameters as :func:`matrix_renyi_mi`.
+    ``x`` or ``y`` is a tensor (for losses).
+
+    Parameters
+    ----------
+    x : array or tensor of shape (n, ...)
+        Samples (trailing dimensions flattened) or class labels of shape (n,).
+    y : array or tensor of shape (n, ...), optional
+        Second variable; without it the entropy of ``x``.
+    alpha, kernel_width, y_kernel_width, labels, y_labels, batch_size, seed, units
+        As :func:`matrix_renyi_mi`.
+
+    Returns
+    -------
+    float or torch.Tensor
+        ``S_alpha(x)`` or ``I_alpha(x; y)`` in ``units``; a 0-d float64 tensor (with gradients)
+        when an input is a tensor.
 
     Examples
     --------
