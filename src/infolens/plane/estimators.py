@@ -11,12 +11,19 @@ so no caller compares estimator names.
 ``consumes`` is one of
 
 * ``"codes"``: one integer symbol per sample (:meth:`PlaneEstimator.codes`); I(X;T) and I(T;Y)
-  are counts of symbols and of (symbol, label) pairs, so a recorder may quantize a layer batch by
-  batch and keep only the codes (for ``binning`` only with fixed edges: ``range`` or
-  ``bin_width``; ``adaptive_binning`` needs the whole layer for its edges);
-* ``"sample"``: the whole layer (n, features) at once;
-* ``"minibatch"``: reserved for estimators averaged over minibatches of the samples (the
-  matrix-based Renyi functional of Wickstrom et al. 2019 evaluates batches of 200).
+  are counts of symbols and of (symbol, label) pairs, so a streaming recorder
+  (:mod:`infolens.plane.stream`) quantizes a layer batch by batch and keeps one key per sample.
+  An entry with ``levels`` (its quantizer, given the layer's value range when ``needs_range``
+  says it uses one: ``binning`` without ``range``) streams; one without (``adaptive_binning``,
+  whose edges are quantiles of the whole layer) is given the whole layer;
+* ``"sample"``: the whole layer (n, features) at once, or the seeded ``subsample`` of its rows
+  that :class:`~infolens.plane.InformationPlane` is given;
+* ``"minibatch"``: ``information`` reads one minibatch of rows at a time: the n samples are cut,
+  in their order, into ``ceil(n / params["minibatch"])`` consecutive minibatches of near-equal
+  size (:func:`numpy.array_split`), and each quantity is the mean of its minibatch values
+  weighted by rows (:class:`infolens.plane.stream.MinibatchMean`; the same minibatches whether
+  the layer is whole or streamed). The matrix-based Renyi functional of Wickstrom et al. 2019
+  evaluates batches of 200.
 
 ``v_information`` estimates I(T;Y) only (the usable information of a held-out probe,
 :func:`infolens.v_information`): pair it with an estimator of I(X;T) in a per-quantity mapping.
@@ -70,6 +77,11 @@ class PlaneEstimator:
     check: Callable[[Mapping[str, Any], str], None] | None = None
     #: ``codes(t, params) -> int64 array (n,)`` for ``consumes == "codes"``.
     to_codes: Callable[[np.ndarray, Mapping[str, Any]], np.ndarray] | None = None
+    #: ``levels(t, params, value_range) -> (n, d) array`` for streaming ``consumes == "codes"``:
+    #: the quantized rows of a batch (equal rows, equal symbols, in every batch), where
+    #: ``value_range`` is the (min, max) of the whole layer when ``needs_range(params)``.
+    levels: Callable[[np.ndarray, Mapping[str, Any], tuple[float, float] | None], np.ndarray] | None = None
+    needs_range: Callable[[Mapping[str, Any]], bool] = lambda params: False
     #: ``caveat(params) -> str``: what a report says about the numbers ("" for nothing).
     caveat: Callable[[Mapping[str, Any]], str] = lambda params: ""
 
@@ -96,8 +108,12 @@ def _format(value: Any) -> str:
 
 
 # ---------------------------------------------------------------- count-based estimators
+def _binning_levels(t: np.ndarray, p: Mapping[str, Any], value_range: Any = None) -> np.ndarray:
+    return quantize_fixed(t, p["bins"], p["bin_width"], p["range"] if p["range"] is not None else value_range)
+
+
 def _binning_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
-    return integer_row_codes(quantize_fixed(t, p["bins"], p["bin_width"], p["range"]))
+    return integer_row_codes(_binning_levels(t, p))
 
 
 def _adaptive_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
@@ -108,10 +124,18 @@ def _plugin_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
     return unique_row_codes(t)
 
 
-def _quantized_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
+def _plugin_levels(t: np.ndarray, p: Mapping[str, Any], value_range: Any = None) -> np.ndarray:
+    return t + t.dtype.type(0)  # the rows as they are; + 0 makes -0.0 equal to 0.0, as np.unique does
+
+
+def _quantized_levels(t: np.ndarray, p: Mapping[str, Any], value_range: Any = None) -> np.ndarray:
     from infolens.plane.estimate import grid_levels
 
-    return integer_row_codes(grid_levels(t, p["bits"], p["low"], p["high"]))
+    return grid_levels(t, p["bits"], p["low"], p["high"])
+
+
+def _quantized_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
+    return integer_row_codes(_quantized_levels(t, p))
 
 
 def _count_entry(name: str, params: Mapping[str, tuple[Any, Checker]], to_codes: Callable[..., np.ndarray],
@@ -187,7 +211,8 @@ def _check_quantized(params: Mapping[str, Any], fn: str) -> None:
 
 #: Every plane estimator, in the order the docs present them.
 TABLE: dict[str, PlaneEstimator] = {entry.name: entry for entry in (
-    _count_entry("binning", METHODS["binning"].params, _binning_codes,
+    _count_entry("binning", METHODS["binning"].params, _binning_codes, levels=_binning_levels,
+                 needs_range=lambda p: p["range"] is None,
                  label_keys=lambda p: ("bin_width",) if p.get("bin_width") is not None else ("bins",),
                  caveat=_binning_caveat),
     _count_entry("adaptive_binning", METHODS["adaptive_binning"].params, _adaptive_codes,
@@ -206,10 +231,10 @@ TABLE: dict[str, PlaneEstimator] = {entry.name: entry for entry in (
         "bits": (8, lambda name, value, fn: check_grid(value, 0.0, 1.0, fn)[0]),
         "low": (-1.0, lambda name, value, fn: check_float(name, value, fn)),
         "high": (1.0, lambda name, value, fn: check_float(name, value, fn))},
-        _quantized_codes, label_keys=lambda p: ("bits",), check=_check_quantized),
+        _quantized_codes, levels=_quantized_levels, label_keys=lambda p: ("bits",), check=_check_quantized),
     PlaneEstimator("ksg", METHODS["ksg"].params, _ksg, needs_inputs=True, costly=True,
                    label_keys=lambda p: ("k",)),
-    _count_entry("plugin", METHODS["plugin"].params, _plugin_codes),
+    _count_entry("plugin", METHODS["plugin"].params, _plugin_codes, levels=_plugin_levels),
     PlaneEstimator("v_information", {
         "family": ("linear", lambda name, value, fn: check_choice(name, value, ("linear", "mlp"), fn)),
         "C": ("auto", _positive_c),
