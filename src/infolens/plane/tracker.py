@@ -43,7 +43,7 @@ from infolens._validation import (
     to_numpy,
 )
 from infolens.layers import REDUCE
-from infolens.model_inputs import ModelInputs, float_dtype_of, run_model
+from infolens.model_inputs import ModelInputs, device_of, float_dtype_of, run_model
 from infolens.plane.estimate import (
     PlaneEstimators,
     RecordMaker,
@@ -440,6 +440,12 @@ def run_layers(model: Any, x: Any, layers: Any = None, *, members: Sequence[tupl
     if lead and reduce != "flatten":
         raise fail("reduce", fn, "'flatten' when members are given", reduce)
     rule = None if lead else reduce
+    if lead and batch_size is not None:  # (M, n, ...) layers join along the sample dimension, 1
+        inputs = x if isinstance(x, ModelInputs) else ModelInputs(
+            x, "x", fn, min_samples=1, forward=forward).to(device_of(model), float_dtype_of(model))
+        parts = [run_layers(model, batch, layers, members=members, softmax_output=softmax_output, fn=fn)
+                 for batch in inputs.batches(batch_size)]
+        return {name: torch.cat([part[name] for part in parts], dim=1) for name in parts[0]}
     with eval_mode(model), torch.no_grad(), capture(model, layers, reduce=rule) as captured:
         output = run_model(model, x, forward=forward, batch_size=batch_size, name="x", fn=fn)
         acts = dict(captured)
