@@ -39,6 +39,9 @@ from infolens.plane.estimate import LayerEstimator, grouped, measure_group
 
 #: Bytes of a row key (BLAKE2b digest size).
 KEY_BYTES = 16
+#: Activations quantized at a time (rows of a batch, in groups of about this many values): the
+#: quantizer's temporaries stay a few MB, reused by the allocator instead of fresh pages.
+CHUNK_VALUES = 2**20
 
 
 def row_keys(levels: np.ndarray) -> list[bytes]:
@@ -182,9 +185,11 @@ class LayerStream:
 
     def add(self, t: np.ndarray, start: int) -> None:
         """Feed the batch ``t`` (rows ``start .. start + len(t)``, the layer's dtype)."""
+        step = max(1, CHUNK_VALUES // max(t.shape[1], 1))
         for one, _, state in self._states:
             if isinstance(state, CodeStream):
-                state.add(one.spec.levels(t, one.params, self.value_range))
+                for i in range(0, len(t), step):
+                    state.add(one.spec.levels(t[i:i + step], one.params, self.value_range))
             elif isinstance(state, MinibatchMean):
                 state.add(t.astype(np.float64, copy=False))
             else:
@@ -273,5 +278,5 @@ class ActivationSink:
         return out
 
 
-__all__ = ["KEY_BYTES", "ActivationSink", "CodeStream", "LayerStream", "MinibatchMean", "SampleRows",
-           "needs_range", "row_keys", "value_ranges"]
+__all__ = ["CHUNK_VALUES", "KEY_BYTES", "ActivationSink", "CodeStream", "LayerStream", "MinibatchMean",
+           "SampleRows", "needs_range", "row_keys", "value_ranges"]
