@@ -17,10 +17,12 @@
     64 x 32 x 32 = 65,536 units (Conv2d(3, 64, 3, padding=1) on random 32 x 32 inputs, ReLU,
     4 x 4 max pool, Linear(4096, 64), ReLU, Linear(64, 10)), all four layers under
     binning(bins=30), N = 10,000, 20,000 and 50,000: today's whole-layer path
-    (``batch_size=None``) against the streaming one (``batch_size=256``), each configuration in
+    (``batch_size=None``) against the streaming one (``batch_size=64``), each configuration in
     a fresh subprocess, one at a time; seconds and the child's peak RSS (``ru_maxrss``, the
-    inputs and torch included). The whole-layer path runs only where its estimated peak is
-    under 3 GB (at N = 500 and 1,000; the machine is shared), so both paths also run there.
+    inputs and torch included). Binning over each layer's own range streams in two passes (the
+    first for the range); with fixed edges (``range=(0, 4)``, also timed) in one. The
+    whole-layer path runs only where its estimated peak is under 3 GB (at N = 500 and 1,000;
+    the machine is shared), so both paths also run there.
     Targets: N = 50,000 in <= 2 GB peak, binning <= 60 s per recorded epoch.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/plane.py [--quick | --scale]``.
@@ -212,10 +214,12 @@ def large_layer_rows(quick: bool) -> list[dict]:
 
 
 SCALE_N = (500, 1000, 10_000, 20_000, 50_000)
-SCALE_BATCH = 256
+SCALE_BATCH = 64
 #: Skip the whole-layer path where its estimated peak exceeds this (bytes).
 WHOLE_LAYER_LIMIT = 3e9
 SCALE_LAYERS = ("relu1", "pool", "relu2", "head")
+#: Fixed bin edges of the one-pass streaming rows.
+FIXED_RANGE = (0.0, 4.0)
 
 
 class ScaleNet(torch.nn.Module):
@@ -243,7 +247,7 @@ def whole_layer_bytes(n: int) -> float:
     return n * (4 * units + 28 * 65_536 + 4 * 3 * 32 * 32)
 
 
-def scale_child(n: int, batch_size: int | None) -> dict:
+def scale_child(n: int, batch_size: int | None, fixed: bool) -> dict:
     """In a fresh process: one recorded epoch; seconds, estimation seconds, peak RSS, values."""
     set_threads(1)
     torch.manual_seed(0)
@@ -251,7 +255,7 @@ def scale_child(n: int, batch_size: int | None) -> dict:
     x = torch.randn(n, 3, 32, 32)
     y = np.random.default_rng(0).integers(0, 10, n)
     plane = InformationPlane(x, y, layers=list(SCALE_LAYERS), estimator="binning", bins=30,
-                             batch_size=batch_size)
+                             batch_size=batch_size, **({"range": FIXED_RANGE} if fixed else {}))
     start = time.perf_counter()
     records = plane.record(model, 0)
     seconds = time.perf_counter() - start
@@ -265,21 +269,24 @@ def scale_rows(sizes: tuple[int, ...]) -> list[dict]:
     rows = []
     for n in sizes:
         whole = None
-        for batch_size in (None, SCALE_BATCH):
+        for batch_size, fixed in ((None, False), (SCALE_BATCH, False), (SCALE_BATCH, True)):
             path = "whole layer" if batch_size is None else f"streaming, batch_size={batch_size}"
-            row = {"n": n, "path": path, "seconds": None, "estimation_s": None, "peak_rss_mb": None,
+            edges = f"fixed range={FIXED_RANGE}, 1 pass" if fixed else (
+                "own range, 2 passes" if batch_size else "own range")
+            row = {"n": n, "path": path, "edges": edges, "seconds": None, "estimation_s": None,
+                   "peak_rss_mb": None,
                    "input_mb": n * 3 * 32 * 32 * 4 / 2**20, "max |diff| vs whole": None, "note": ""}
             if batch_size is None and whole_layer_bytes(n) > WHOLE_LAYER_LIMIT:
                 row["note"] = f"skipped: estimated {whole_layer_bytes(n) / 1e9:.1f} GB"
                 rows.append(row)
                 continue
-            out = subprocess.run([sys.executable, __file__, "--scale-child", str(n), str(batch_size or 0)],
-                                 check=True, capture_output=True, text=True)
+            out = subprocess.run([sys.executable, __file__, "--scale-child", str(n), str(batch_size or 0),
+                                  str(int(fixed))], check=True, capture_output=True, text=True)
             got = json.loads(out.stdout.strip().splitlines()[-1])
             row.update({k: got[k] for k in ("seconds", "estimation_s", "peak_rss_mb")})
             if batch_size is None:
                 whole = got["values"]
-            elif whole is not None:
+            elif whole is not None and not fixed:
                 row["max |diff| vs whole"] = max(abs(got["values"][k] - whole[k]) for k in whole)
             row["I_XT relu1 bits"] = got["values"]["relu1 I_XT"]
             row["I_TY relu1 bits"] = got["values"]["relu1 I_TY"]
@@ -305,11 +312,12 @@ def main() -> None:
                         help="only (d), the conv-net scale section (heavy: minutes, up to 2 GB)")
     parser.add_argument("--scale-n", type=int, nargs="+", default=list(SCALE_N),
                         help="sample sizes of (d)")
-    parser.add_argument("--scale-child", type=int, nargs=2, metavar=("N", "BATCH"), help=argparse.SUPPRESS)
+    parser.add_argument("--scale-child", type=int, nargs=3, metavar=("N", "BATCH", "FIXED"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scale_child:
-        n, batch = args.scale_child
-        print(json.dumps(scale_child(n, batch or None)))
+        n, batch, fixed = args.scale_child
+        print(json.dumps(scale_child(n, batch or None, bool(fixed))))
         return
     if args.scale:
         rows = scale_rows(tuple(args.scale_n))

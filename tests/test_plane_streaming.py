@@ -212,3 +212,17 @@ def test_minibatch_estimators_average_the_same_minibatches_streamed_or_whole(mon
     uneven = uneven.record_activations({"1": t}, 0)
     parts = np.array_split(np.arange(N), 5)  # sizes 60: near-equal, none short
     assert uneven[0]["value"] == pytest.approx(sum(len(p) * t[p, 0].mean() for p in parts) / N / np.log(2))
+
+
+class _Log(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log(x)  # NaN for negative inputs
+
+
+def test_non_finite_activations_of_a_batch_are_named():
+    x, y = _data(80)
+    model = nn.Sequential(nn.Linear(6, 3), _Log()).eval()
+    for settings in ({"bins": 5}, {"bins": 5, "range": (-1.0, 1.0)}, {"estimator": "kde"}):
+        with pytest.raises(InfoLensError, match=r"activations\['1'\].*finite.*non-finite values"):
+            il.InformationPlane(x, y, layers=["1"], batch_size=16, softmax_output=False,
+                                **settings).record(model, 0)
