@@ -12,15 +12,30 @@
     recording time is timed call by call (target < 10 % of the training time). Done for a
     ``ReferenceMLP`` with a plain loop (``plane.record``) and for ``infolens.training.
     train_members`` on a ``StackedMLP`` (``plane.record_members``) when that module exists.
+(c) One recorded epoch of one 5,000-sample layer under the O(n^2) estimators (plane_large.json).
+(d) Scale (``--scale``): one recorded epoch of a small conv net whose first feature map has
+    64 x 32 x 32 = 65,536 units (Conv2d(3, 64, 3, padding=1) on random 32 x 32 inputs, ReLU,
+    4 x 4 max pool, Linear(4096, 64), ReLU, Linear(64, 10)), all four layers under
+    binning(bins=30), N = 10,000, 20,000 and 50,000: today's whole-layer path
+    (``batch_size=None``) against the streaming one (``batch_size=64``), each configuration in
+    a fresh subprocess, one at a time; seconds and the child's peak RSS (``ru_maxrss``, the
+    inputs and torch included). Binning over each layer's own range streams in two passes (the
+    first for the range); with fixed edges (``range=(0, 4)``, also timed) in one. The
+    whole-layer path runs only where its estimated peak is under 3 GB (at N = 500 and 1,000;
+    the machine is shared), so both paths also run there.
+    Targets: N = 50,000 in <= 2 GB peak, binning <= 60 s per recorded epoch.
 
-Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/plane.py [--quick]``.
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/plane.py [--quick | --scale]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import math
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +46,7 @@ import torch.nn.functional as F  # noqa: N812
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
+    RESULTS_DIR,
     environment,
     format_table,
     measure,
@@ -197,13 +213,121 @@ def large_layer_rows(quick: bool) -> list[dict]:
     return rows
 
 
+SCALE_N = (500, 1000, 10_000, 20_000, 50_000)
+SCALE_BATCH = 64
+#: Skip the whole-layer path where its estimated peak exceeds this (bytes).
+WHOLE_LAYER_LIMIT = 3e9
+SCALE_LAYERS = ("relu1", "pool", "relu2", "head")
+#: Fixed bin edges of the one-pass streaming rows.
+FIXED_RANGE = (0.0, 4.0)
+
+
+class ScaleNet(torch.nn.Module):
+    """Conv2d(3, 64, 3, padding=1) -> ReLU (65,536 units) -> 4 x 4 max pool (4,096) -> Linear(4096,
+    64) -> ReLU -> Linear(64, 10)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 64, 3, padding=1)
+        self.relu1 = torch.nn.ReLU()
+        self.pool = torch.nn.MaxPool2d(4)
+        self.fc = torch.nn.Linear(64 * 8 * 8, 64)
+        self.relu2 = torch.nn.ReLU()
+        self.head = torch.nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = self.pool(self.relu1(self.conv(x))).flatten(1)
+        return self.head(self.relu2(self.fc(hidden)))
+
+
+def whole_layer_bytes(n: int) -> float:
+    """Estimated peak of the whole-layer path: every layer in float32, the 65,536-unit layer's
+    quantization temporaries (about three float32 copies and two int64 ones), the inputs."""
+    units = 65_536 + 4_096 + 64 + 10
+    return n * (4 * units + 28 * 65_536 + 4 * 3 * 32 * 32)
+
+
+def scale_child(n: int, batch_size: int | None, fixed: bool) -> dict:
+    """In a fresh process: one recorded epoch; seconds, estimation seconds, peak RSS, values."""
+    set_threads(1)
+    torch.manual_seed(0)
+    model = ScaleNet().eval()
+    x = torch.randn(n, 3, 32, 32)
+    y = np.random.default_rng(0).integers(0, 10, n)
+    plane = InformationPlane(x, y, layers=list(SCALE_LAYERS), estimator="binning", bins=30,
+                             batch_size=batch_size, **({"range": FIXED_RANGE} if fixed else {}))
+    start = time.perf_counter()
+    records = plane.record(model, 0)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "estimation_s": plane.estimation_seconds,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "values": {f"{r['layer']} {r['quantity']}": r["value"] for r in records}}
+
+
+def scale_rows(sizes: tuple[int, ...]) -> list[dict]:
+    """(d): every configuration in its own subprocess, one after the other."""
+    rows = []
+    for n in sizes:
+        whole = None
+        for batch_size, fixed in ((None, False), (SCALE_BATCH, False), (SCALE_BATCH, True)):
+            path = "whole layer" if batch_size is None else f"streaming, batch_size={batch_size}"
+            edges = f"fixed range={FIXED_RANGE}, 1 pass" if fixed else (
+                "own range, 2 passes" if batch_size else "own range")
+            row = {"n": n, "path": path, "edges": edges, "seconds": None, "estimation_s": None,
+                   "peak_rss_mb": None,
+                   "input_mb": n * 3 * 32 * 32 * 4 / 2**20, "max |diff| vs whole": None, "note": ""}
+            if batch_size is None and whole_layer_bytes(n) > WHOLE_LAYER_LIMIT:
+                row["note"] = f"skipped: estimated {whole_layer_bytes(n) / 1e9:.1f} GB"
+                rows.append(row)
+                continue
+            out = subprocess.run([sys.executable, __file__, "--scale-child", str(n), str(batch_size or 0),
+                                  str(int(fixed))], check=True, capture_output=True, text=True)
+            got = json.loads(out.stdout.strip().splitlines()[-1])
+            row.update({k: got[k] for k in ("seconds", "estimation_s", "peak_rss_mb")})
+            if batch_size is None:
+                whole = got["values"]
+            elif whole is not None and not fixed:
+                row["max |diff| vs whole"] = max(abs(got["values"][k] - whole[k]) for k in whole)
+            row["I_XT relu1 bits"] = got["values"]["relu1 I_XT"]
+            row["I_TY relu1 bits"] = got["values"]["relu1 I_TY"]
+            rows.append(row)
+            print(format_table([row]), flush=True)
+    return rows
+
+
+def previous_scale() -> dict:
+    """The (d) section already in plane.json, kept when (a) and (b) rewrite it."""
+    path = RESULTS_DIR / "plane.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    return {"scale": previous["scale"]} if "scale" in previous else {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 epochs, fewer repeats (smoke test)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--large-only", action="store_true",
                         help="only (c), the 5,000-sample KDE / adaptive KDE / SP section")
+    parser.add_argument("--scale", action="store_true",
+                        help="only (d), the conv-net scale section (heavy: minutes, up to 2 GB)")
+    parser.add_argument("--scale-n", type=int, nargs="+", default=list(SCALE_N),
+                        help="sample sizes of (d)")
+    parser.add_argument("--scale-child", type=int, nargs=3, metavar=("N", "BATCH", "FIXED"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scale_child:
+        n, batch, fixed = args.scale_child
+        print(json.dumps(scale_child(n, batch or None, bool(fixed))))
+        return
+    if args.scale:
+        rows = scale_rows(tuple(args.scale_n))
+        print(format_table(rows, title="(d) one recorded epoch of a conv net (first feature map 65,536 "
+                                       "units), binning(bins=30), 4 layers; peak RSS of a fresh process"))
+        path = RESULTS_DIR / "plane.json"
+        payload = json.loads(path.read_text()) if path.exists() else {}
+        payload["scale"] = {"environment": environment(), "rows": rows}
+        print(f"wrote {write_results('plane', payload)}")  # (a) and (b) kept
+        return
     set_threads(args.threads)
     large_rows = large_layer_rows(args.quick)
     print(format_table(large_rows, title="(c) one recorded epoch of one layer, O(n^2) estimators "
@@ -255,8 +379,8 @@ def main() -> None:
                                        "(target: binning < 2 s)"))
     print()
     print(format_table(cost_rows, title="(b) recording cost vs training time (target: record/train < 0.1)"))
-    path = write_results("plane", {"environment": environment(quick=args.quick),
-                                   "estimation": est_rows, "recording": cost_rows})
+    path = write_results("plane", {"environment": environment(quick=args.quick), "estimation": est_rows,
+                                   "recording": cost_rows, **previous_scale()})
     print(f"\nwrote {path}")
 
 

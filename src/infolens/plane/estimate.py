@@ -75,6 +75,7 @@ from infolens._validation import (
 from infolens.estimators.api import method_params
 from infolens.estimators.discrete import entropy_miller_madow, entropy_plugin
 from infolens.estimators.result import Estimate
+from infolens.plane._minibatch import MinibatchMean
 from infolens.plane.estimators import QUANTITIES, TABLE, PlaneEstimator, entry
 
 #: Estimators of the information plane, in the order the docs present them.
@@ -149,23 +150,42 @@ class LayerEstimator:
         saturation flags of :func:`infolens.plane.flags.layer_flags` (the shuffled-label
         baseline and the all-distinct check for count-based estimators, from the same codes),
         after the estimator's own flags when its entry returns an :class:`~infolens.Estimate`
-        (in nats) for a quantity (``v_information``'s ``overfit``, ``at_chance``, ...)."""
-        from infolens.plane.flags import layer_flags
+        (in nats) for a quantity (``v_information``'s ``overfit``, ``at_chance``, ...). A
+        ``"minibatch"`` estimator is the row-weighted mean over the minibatches of
+        :class:`~infolens.plane.stream.MinibatchMean`."""
 
         if self.spec.needs_inputs and x is None:
             raise fail("x", "LayerEstimator.information",
                        f"the input vectors for estimator={self.name!r}", None)
-        correction = self.params.get("correction", "plugin")
-        codes = None
         if self.spec.to_codes is not None:
-            codes = self.codes(t)
-            i_xt, i_ty = count_information(codes, y, n_classes, correction)
-            values = {"I_XT": i_xt, "I_TY": i_ty}
-        else:
-            values = self.spec.information(t, y, n_classes, x, self.params, quantities)
+            return self.measure_codes(self.codes(t), y, n_classes, quantities=quantities)
+        if self.spec.consumes == "minibatch":
+            mean = MinibatchMean(self, y, n_classes, x, quantities)
+            mean.add(t)
+            return self.flagged(mean.values(), y, n_classes, quantities)
+        values = self.spec.information(t, y, n_classes, x, self.params, quantities)
+        return self.flagged(values, y, n_classes, quantities)
+
+    def measure_codes(self, codes: np.ndarray, y: np.ndarray, n_classes: int, *,
+                      quantities: tuple[str, ...] = QUANTITIES
+                      ) -> tuple[dict[str, float], dict[str, list[str]]]:
+        """:meth:`measure` of a count-based estimator from its codes (one integer symbol per
+        sample, equal symbols for equal quantized rows; any labelling of the symbols)."""
+        correction = self.params.get("correction", "plugin")
+        i_xt, i_ty = count_information(codes, y, n_classes, correction)
+        return self.flagged({"I_XT": i_xt, "I_TY": i_ty}, y, n_classes, quantities, codes=codes)
+
+    def flagged(self, values: Mapping[str, Any], y: np.ndarray, n_classes: int,
+                quantities: tuple[str, ...], *,
+                codes: np.ndarray | None = None) -> tuple[dict[str, float], dict[str, list[str]]]:
+        """``values`` (nats, or Estimates in nats) of ``quantities`` with their flags (see
+        :meth:`measure`)."""
+        from infolens.plane.flags import layer_flags
+
         own = {q: list(values[q].flags) if isinstance(values[q], Estimate) else [] for q in quantities}
         values = {q: float(values[q].value if isinstance(values[q], Estimate) else values[q])
                   for q in quantities}
+        correction = self.params.get("correction", "plugin")
         baseline = None if codes is None else (
             lambda shuffled: count_information(codes, shuffled, n_classes, correction)[1])
         found = layer_flags(values, y, n_classes, codes=codes, baseline=baseline)
@@ -348,14 +368,14 @@ def layer_matrix(value: Any, name: str, n: int, fn: str, *, keep_float32: bool =
         raise fail(name, fn, f"an activation array with {n} rows (one per input sample)", arr)
     arr = arr.reshape(n, -1)
     if keep_float32 and arr.dtype == np.float32 and arr.shape[1] > 0:
-        if not np.isfinite(arr).all():
+        if not (np.isfinite(arr.min()) and np.isfinite(arr.max())):  # NaN propagates; no boolean copy
             bad = int((~np.isfinite(arr)).sum())
             raise fail(name, fn, "finite (no NaN or inf)", arr, got=f"{bad} non-finite values")
         return arr
     return as_samples(arr, name, fn)
 
 
-def _grouped(chosen: Mapping[str, LayerEstimator]) -> list[tuple[LayerEstimator, tuple[str, ...]]]:
+def grouped(chosen: Mapping[str, LayerEstimator]) -> list[tuple[LayerEstimator, tuple[str, ...]]]:
     """Each distinct estimator of ``chosen`` with the quantities it makes (one pass per estimator)."""
     groups: dict[str, tuple[LayerEstimator, list[str]]] = {}
     for quantity, one in chosen.items():
@@ -363,48 +383,94 @@ def _grouped(chosen: Mapping[str, LayerEstimator]) -> list[tuple[LayerEstimator,
     return [(one, tuple(quantities)) for one, quantities in groups.values()]
 
 
+def measure_group(one: LayerEstimator, wanted: tuple[str, ...], t: np.ndarray, y: np.ndarray,
+                  n_classes: int, x: np.ndarray | None) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """:meth:`LayerEstimator.measure` of the quantities ``wanted`` on the rows ``t`` (with their
+    labels ``y`` and inputs ``x``): sample estimators compute in float64, count-based ones
+    quantize the layer in the precision it was recorded in."""
+    layer_t = t if one.spec.consumes == "codes" else t.astype(np.float64, copy=False)
+    return one.measure(layer_t, y, n_classes, x, quantities=wanted)
+
+
+class RecordMaker:
+    """Builds the records of a recording, layer by layer, and warns once about the flagged ones.
+
+    ``run``, ``seed``, ``activation`` and ``tags`` are copied into every record; ``subsample``
+    (the size of the seeded subsample the ``"sample"`` estimators read, None for all rows) is
+    added to the records those estimators made."""
+
+    def __init__(self, plane: PlaneEstimators, epoch: int, units: str, fn: str, *,
+                 subsample: int | None = None, run: str = "run", seed: int = 0, activation: str = "",
+                 **tags: Any) -> None:
+        self.plane, self.epoch, self.units, self.fn = plane, epoch, units, fn
+        self.subsample, self.tags = subsample, tags
+        self.ids = {"run": run, "seed": seed, "activation": activation}
+        self.records: list[dict[str, Any]] = []
+        self._flagged: dict[str, dict[str, list[str]]] = {}
+
+    def add(self, layer: str, chosen: Mapping[str, LayerEstimator], nats: Mapping[str, float],
+            flags: Mapping[str, list[str]]) -> None:
+        """The two records of ``layer`` from its values (nats) and flags."""
+        for quantity in QUANTITIES:
+            record = {**self.ids, "epoch": self.epoch, "layer": str(layer), "quantity": quantity,
+                      "estimator": self.plane.label, "value": float(from_nats(nats[quantity], self.units)),
+                      "units": self.units, "flags": ",".join(flags[quantity]), **self.tags}
+            if self.plane.single is None:
+                record["estimated_by"] = chosen[quantity].label
+            if self.subsample is not None and chosen[quantity].spec.consumes == "sample":
+                record["subsample"] = self.subsample
+            self.records.append(record)
+            if flags[quantity]:
+                self._flagged.setdefault(str(layer), {})[quantity] = list(flags[quantity])
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The records, after one :class:`~infolens.InfoLensWarning` naming the flagged ones."""
+        from infolens.plane.flags import warn_flags
+
+        warn_flags(self._flagged, self.plane.label, self.fn)
+        return self.records
+
+
+def as_plane_estimators(estimator: LayerEstimator | PlaneEstimators) -> PlaneEstimators:
+    """``estimator`` for both quantities, unless it already is a :class:`PlaneEstimators`."""
+    if isinstance(estimator, PlaneEstimators):
+        return estimator
+    return PlaneEstimators({q: estimator for q in QUANTITIES})
+
+
 def plane_records(activations: Mapping[str, Any], y: np.ndarray, n_classes: int,
                   estimator: LayerEstimator | PlaneEstimators, epoch: int, *, units: str, fn: str,
-                  x: np.ndarray | None = None, run: str = "run", seed: int = 0,
-                  activation: str = "", **tags: Any) -> list[dict[str, Any]]:
+                  x: np.ndarray | None = None, rows: np.ndarray | None = None, run: str = "run",
+                  seed: int = 0, activation: str = "", **tags: Any) -> list[dict[str, Any]]:
     """Records ``I_XT`` and ``I_TY`` of each layer of ``activations`` (in mapping order).
 
     Every record carries ``flags`` (comma-separated, ``""`` for none; see
     :mod:`infolens.plane.flags`), and ``estimated_by`` when the quantities have different
     estimators or ``estimator`` is ``"auto"``. Flagged numbers are also reported in one
-    :class:`~infolens.InfoLensWarning` per call.
+    :class:`~infolens.InfoLensWarning` per call. ``rows`` (sorted sample indices): the subsample
+    that ``"sample"`` estimators read (their records carry its size in ``subsample``); the
+    others read every row.
     """
-    from infolens.plane.flags import warn_flags
-
-    plane = estimator if isinstance(estimator, PlaneEstimators) else PlaneEstimators(
-        {q: estimator for q in QUANTITIES})
-    label = plane.label
-    records: list[dict[str, Any]] = []
-    flagged: dict[str, dict[str, list[str]]] = {}
+    plane = as_plane_estimators(estimator)
+    maker = RecordMaker(plane, epoch, units, fn, subsample=None if rows is None else len(rows),
+                        run=run, seed=seed, activation=activation, **tags)
     for layer, value in activations.items():
         t = layer_matrix(value, f"activations[{layer!r}]", len(y), fn, keep_float32=True)
         chosen = plane.for_layer(t)
         nats: dict[str, float] = {}
         flags: dict[str, list[str]] = {}
-        for one, wanted in _grouped(chosen):
-            # sample estimators compute in float64; count-based ones quantize the layer as recorded
-            layer_t = t if one.spec.consumes == "codes" else t.astype(np.float64, copy=False)
-            values, found = one.measure(layer_t, y, n_classes, x, quantities=wanted)
+        for one, wanted in grouped(chosen):
+            if rows is not None and one.spec.consumes == "sample":
+                values, found = measure_group(one, wanted, t[rows], y[rows], n_classes,
+                                              None if x is None else x[rows])
+            else:
+                values, found = measure_group(one, wanted, t, y, n_classes, x)
             nats.update(values)
             flags.update(found)
-        for quantity in QUANTITIES:
-            record = {"run": run, "seed": seed, "activation": activation, "epoch": epoch,
-                      "layer": str(layer), "quantity": quantity, "estimator": label,
-                      "value": float(from_nats(nats[quantity], units)), "units": units,
-                      "flags": ",".join(flags[quantity]), **tags}
-            if plane.single is None:
-                record["estimated_by"] = chosen[quantity].label
-            records.append(record)
-            if flags[quantity]:
-                flagged.setdefault(str(layer), {})[quantity] = flags[quantity]
-    warn_flags(flagged, label, fn)
-    return records
+        maker.add(str(layer), chosen, nats, flags)
+    return maker.finish()
 
 
-__all__ = ["AUTO", "ESTIMATORS", "LayerEstimator", "PlaneEstimators", "auto_choice", "layer_codes",
-           "layer_matrix", "make_layer_estimator", "make_plane_estimators", "plane_records"]
+__all__ = ["AUTO", "ESTIMATORS", "LayerEstimator", "PlaneEstimators", "RecordMaker", "as_plane_estimators",
+           "auto_choice", "grouped", "layer_codes", "layer_matrix", "make_layer_estimator",
+           "make_plane_estimators", "measure_group", "plane_records"]

@@ -11,20 +11,25 @@ so no caller compares estimator names.
 ``consumes`` is one of
 
 * ``"codes"``: one integer symbol per sample (:meth:`PlaneEstimator.codes`); I(X;T) and I(T;Y)
-  are counts of symbols and of (symbol, label) pairs, so a recorder may quantize a layer batch by
-  batch and keep only the codes (for ``binning`` only with fixed edges: ``range`` or
-  ``bin_width``; ``adaptive_binning`` needs the whole layer for its edges);
-* ``"sample"``: the whole layer (n, features) at once;
-* ``"minibatch"``: a functional averaged over seeded minibatches of the samples, each a whole
-  ``(batch, features)`` block of the layer (and of X, Y on the same rows): ``matrix_renyi``
-  evaluates Gram matrices of ``batch_size`` samples (Wickstrom et al. 2019 use 100-200), so its
-  values saturate at log2(batch_size), not log2(n). A recorder needs the whole layer or at
-  least batches of that size; today the plane passes the whole layer and the estimator cuts it.
+  are counts of symbols and of (symbol, label) pairs, so a streaming recorder
+  (:mod:`infolens.plane.stream`) quantizes a layer batch by batch and keeps one key per sample.
+  An entry with ``levels`` (its quantizer, given the layer's value range when ``needs_range``
+  says it uses one: ``binning`` without ``range``) streams; one without (``adaptive_binning``,
+  whose edges are quantiles of the whole layer) is given the whole layer;
+* ``"sample"``: the whole layer (n, features) at once, or the seeded ``subsample`` of its rows
+  that :class:`~infolens.plane.InformationPlane` is given;
+* ``"minibatch"``: ``information`` reads one minibatch of rows at a time: the n samples are cut,
+  in their order, into ``ceil(n / params["minibatch"])`` consecutive minibatches of near-equal
+  size (:func:`numpy.array_split`), and each quantity is the mean of its minibatch values
+  weighted by rows (:class:`infolens.plane.stream.MinibatchMean`; the same minibatches whether
+  the layer is whole or streamed). The matrix-based Renyi functional of Wickstrom et al. 2019
+  evaluates batches of 200.
 
 ``matrix_renyi`` (:mod:`infolens.estimators.matrix_renyi`): I(X;T) from the Gram matrices of
 the flattened inputs X and of the layer, I(T;Y) from the layer's and the one-hot label kernel's,
-``S(A) + S(B) - S(A o B)`` with Renyi order ``alpha``, averaged over batches of ``batch_size``
-(``None``: one batch of all n samples, O(n^3) per layer).
+``S(A) + S(B) - S(A o B)`` with Renyi order ``alpha``, averaged over seeded batches of
+``batch_size`` that it cuts itself (``None``: one batch of all n samples, O(n^3) per layer). It
+has no ``minibatch`` setting, so a recorder gives it the whole layer as one minibatch.
 
 ``v_information`` estimates I(T;Y) only (the usable information of a held-out probe,
 :func:`infolens.v_information`): pair it with an estimator of I(X;T) in a per-quantity mapping.
@@ -86,6 +91,11 @@ class PlaneEstimator:
     check: Callable[[Mapping[str, Any], str], None] | None = None
     #: ``codes(t, params) -> int64 array (n,)`` for ``consumes == "codes"``.
     to_codes: Callable[[np.ndarray, Mapping[str, Any]], np.ndarray] | None = None
+    #: ``levels(t, params, value_range) -> (n, d) array`` for streaming ``consumes == "codes"``:
+    #: the quantized rows of a batch (equal rows, equal symbols, in every batch), where
+    #: ``value_range`` is the (min, max) of the whole layer when ``needs_range(params)``.
+    levels: Callable[[np.ndarray, Mapping[str, Any], tuple[float, float] | None], np.ndarray] | None = None
+    needs_range: Callable[[Mapping[str, Any]], bool] = lambda params: False
     #: ``caveat(params) -> str``: what a report says about the numbers ("" for nothing).
     caveat: Callable[[Mapping[str, Any]], str] = lambda params: ""
 
@@ -112,8 +122,12 @@ def _format(value: Any) -> str:
 
 
 # ---------------------------------------------------------------- count-based estimators
+def _binning_levels(t: np.ndarray, p: Mapping[str, Any], value_range: Any = None) -> np.ndarray:
+    return quantize_fixed(t, p["bins"], p["bin_width"], p["range"] if p["range"] is not None else value_range)
+
+
 def _binning_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
-    return integer_row_codes(quantize_fixed(t, p["bins"], p["bin_width"], p["range"]))
+    return integer_row_codes(_binning_levels(t, p))
 
 
 def _adaptive_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
@@ -124,8 +138,16 @@ def _plugin_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
     return unique_row_codes(t)
 
 
+def _plugin_levels(t: np.ndarray, p: Mapping[str, Any], value_range: Any = None) -> np.ndarray:
+    return t + t.dtype.type(0)  # the rows as they are; + 0 makes -0.0 equal to 0.0, as np.unique does
+
+
+def _quantized_levels(t: np.ndarray, p: Mapping[str, Any], value_range: Any = None) -> np.ndarray:
+    return grid_levels(t, p["bits"], p["low"], p["high"])
+
+
 def _quantized_codes(t: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
-    return integer_row_codes(grid_levels(t, p["bits"], p["low"], p["high"]))
+    return integer_row_codes(_quantized_levels(t, p))
 
 
 def _count_entry(name: str, params: Mapping[str, tuple[Any, Checker]], to_codes: Callable[..., np.ndarray],
@@ -209,7 +231,8 @@ def _check_quantized(params: Mapping[str, Any], fn: str) -> None:
 
 #: Every plane estimator, in the order the docs present them.
 TABLE: dict[str, PlaneEstimator] = {entry.name: entry for entry in (
-    _count_entry("binning", METHODS["binning"].params, _binning_codes,
+    _count_entry("binning", METHODS["binning"].params, _binning_codes, levels=_binning_levels,
+                 needs_range=lambda p: p["range"] is None,
                  label_keys=lambda p: ("bin_width",) if p.get("bin_width") is not None else ("bins",),
                  caveat=_binning_caveat),
     _count_entry("adaptive_binning", METHODS["adaptive_binning"].params, _adaptive_codes,
@@ -228,10 +251,11 @@ TABLE: dict[str, PlaneEstimator] = {entry.name: entry for entry in (
         "bits": (8, lambda name, value, fn: check_grid(value, 0.0, 1.0, fn)[0]),
         "low": (-1.0, lambda name, value, fn: check_float(name, value, fn)),
         "high": (1.0, lambda name, value, fn: check_float(name, value, fn))},
-        _quantized_codes, label_keys=lambda p: ("bits",), check=_check_quantized),
+        _quantized_codes, levels=_quantized_levels, label_keys=lambda p: ("bits",),
+        check=_check_quantized),
     PlaneEstimator("ksg", METHODS["ksg"].params, _ksg, needs_inputs=True, costly=True,
                    label_keys=lambda p: ("k",)),
-    _count_entry("plugin", METHODS["plugin"].params, _plugin_codes),
+    _count_entry("plugin", METHODS["plugin"].params, _plugin_codes, levels=_plugin_levels),
     PlaneEstimator("matrix_renyi", {
         "alpha": (1.01, lambda name, value, fn: check_alpha(value, fn)),
         "kernel_width": ("silverman", lambda name, value, fn: check_kernel_width(value, fn)),

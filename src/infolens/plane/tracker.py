@@ -23,8 +23,10 @@ This gives exactly the records of recording each member as a separate network.
 
 from __future__ import annotations
 
+import numbers
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,14 +39,22 @@ from infolens._validation import (
     check_choice,
     check_device,
     check_int,
+    check_seed,
     fail,
     to_numpy,
 )
 from infolens.layers import REDUCE
-from infolens.model_inputs import ModelInputs, float_dtype_of, run_model
-from infolens.plane.estimate import PlaneEstimators, make_plane_estimators, plane_records
+from infolens.model_inputs import ModelInputs, device_of, float_dtype_of, run_model
+from infolens.plane.estimate import (
+    PlaneEstimators,
+    RecordMaker,
+    layer_matrix,
+    make_plane_estimators,
+    plane_records,
+)
 from infolens.plane.result import PlaneResult
 from infolens.plane.schedule import Schedule, make_schedule
+from infolens.plane.stream import ActivationSink, LayerStream, needs_range, value_ranges
 
 _FN = "InformationPlane"
 
@@ -89,6 +99,10 @@ class InformationPlane:
         Keep a float32 copy of the activations of every recorded epoch (``True``) or of the
         listed epochs, in :attr:`activations`, for :func:`~infolens.plane.sensitivity`.
         A 4096 x 31-unit network costs about 0.5 MB per epoch and replicate.
+    activations_dir : str or Path, optional
+        Keep those copies on disk instead of in memory: one ``.npy`` file per layer, in
+        ``activations_dir/<activation>-seed<seed>/epoch<epoch>/``, and :attr:`activations` holds
+        them memory-mapped (read-only). With ``batch_size`` they are written batch by batch.
     forward : callable ``(model, batch) -> output``, optional
         How :meth:`record` runs the model on (a batch of) ``x``; default ``model(x)``,
         ``model(*x)`` for a tuple, ``model(**x)`` for a dict (:mod:`infolens.model_inputs`).
@@ -100,7 +114,20 @@ class InformationPlane:
         the mean over tokens, the last or the first token. A module returning a tuple (an
         attention module) is read by its first tensor. Every record names the rule (``reduce``).
     batch_size : int, optional
-        Rows per forward pass in :meth:`record`; None (default) runs all of ``x`` at once.
+        Stream :meth:`record` (:mod:`infolens.plane.stream`): the model runs on ``batch_size``
+        rows at a time and each batch is estimated from as it comes, so no whole layer is held
+        unless an estimator needs one (``adaptive_binning``; ``"sample"`` estimators without
+        ``subsample``; ``"auto"``, which chooses from the whole layer). Count-based estimators keep
+        a 16-byte key per sample and give the numbers of the whole layer; binning over the
+        layer's own range (no ``range``) runs the model twice, once for the range. None (default)
+        runs all of ``x`` at once and estimates from the whole layers.
+    subsample : int, optional
+        The ``"sample"`` estimators (kde, adaptive_kde, sample_propagation, ksg, v_information)
+        read this many rows, drawn without replacement by ``numpy.random.default_rng(
+        subsample_seed)`` (the same rows at every epoch, :attr:`subsample_rows`); their records
+        carry ``subsample``. Count-based and minibatch estimators read every row. Default: all.
+    subsample_seed : int
+        Seed of the subsample.
     **estimator_params
         ``bins``, ``bin_width``, ``range``, ``correction`` (binning); ``bins``, ``scope``
         (adaptive binning); ``noise_var``, ``bound`` (kde, adaptive_kde); ``noise_var``, ``n_mc``,
@@ -120,7 +147,9 @@ class InformationPlane:
                  schedule: Any = "every", *, units: str = "bits", softmax_output: bool = True,
                  device: Any = None, last_epoch: int | None = None, n_points: int = 10,
                  keep_activations: bool | Iterable[int] | Schedule = False, forward: Any = None,
-                 reduce: str = "flatten", batch_size: int | None = None, **estimator_params: Any):
+                 reduce: str = "flatten", batch_size: int | None = None, subsample: int | None = None,
+                 subsample_seed: int = 0, activations_dir: str | Path | None = None,
+                 **estimator_params: Any):
         self.units = check_units(units, _FN)
         self.estimator: PlaneEstimators = make_plane_estimators(estimator, estimator_params, _FN)
         self.schedule = make_schedule(schedule, last_epoch=last_epoch, n_points=n_points)
@@ -135,9 +164,20 @@ class InformationPlane:
             raise fail("y", _FN, f"as long as 'x' ({self._x.n} samples)",
                        got=f"{len(self.y)} samples")
         self._x_vectors: np.ndarray | None = None
+        integral = isinstance(subsample, numbers.Integral) and not isinstance(subsample, bool)
+        if subsample is not None and not (integral and 2 <= subsample <= len(self.y)):
+            raise fail("subsample", _FN, f"an int from 2 to the number of samples ({len(self.y)}), or None",
+                       subsample)
+        self.subsample = None if subsample is None else int(subsample)
+        self.subsample_seed = check_seed("subsample_seed", subsample_seed, _FN)
+        #: The sorted sample indices that ``"sample"`` estimators read (None: all).
+        self.subsample_rows = None if self.subsample is None else np.sort(
+            np.random.default_rng(self.subsample_seed).choice(len(self.y), self.subsample, replace=False))
         for one in self.estimator.by_quantity.values():
-            if "k" in one.params and len(self.y) <= one.params["k"]:
-                raise fail("k", _FN, f"an int below the number of samples ({len(self.y)})", one.params["k"])
+            sampled = self.subsample is not None and one.spec.consumes == "sample"
+            n_read = self.subsample if sampled else len(self.y)
+            if "k" in one.params and n_read <= one.params["k"]:
+                raise fail("k", _FN, f"an int below the number of samples ({n_read})", one.params["k"])
         if self.estimator.needs_inputs:
             self._x_vectors = as_samples(to_numpy(self._x.flat()), "x", _FN)
         self.layers = layers
@@ -146,6 +186,9 @@ class InformationPlane:
         self.softmax_output = softmax_output
         self.device = None if device is None else check_device(device, _FN)
         self._keep = self._keep_rule(keep_activations)
+        if activations_dir is not None and not isinstance(activations_dir, (str, Path)):
+            raise fail("activations_dir", _FN, "a directory path (str or Path), or None", activations_dir)
+        self.activations_dir = activations_dir
         self.activations: dict[tuple[str, int], dict[int, dict[str, np.ndarray]]] = {}
         self._records: list[dict[str, Any]] = []
         self._layer_order: list[str] = []
@@ -205,11 +248,66 @@ class InformationPlane:
         if members is not None:
             members = _check_members(members, fn)
         layers = self.layers if self.layers is not None else getattr(model, "layer_names", None)
+        if self.batch_size is not None and not self.estimator.auto:
+            return self._record_streaming(model, epoch, layers, members, run=str(run),
+                                          seed=check_int("seed", seed, fn, minimum=0),
+                                          activation=str(activation), **{"reduce": self.reduce, **tags})
         acts = run_layers(model, self._input_for(model), layers, members=members,
                           softmax_output=self.softmax_output, fn=fn, reduce=self.reduce,
                           batch_size=self.batch_size)
         return self.record_activations(acts, epoch, members=members, run=run, seed=seed,
                                        activation=activation, **{"reduce": self.reduce, **tags})
+
+    def _record_streaming(self, model: Any, epoch: int, layers: Any,
+                          members: Sequence[tuple[str, int]] | None, *, run: str, seed: int,
+                          activation: str, **tags: Any) -> list[dict[str, Any]]:
+        """:meth:`record` batch by batch (:mod:`infolens.plane.stream`)."""
+        fn = "InformationPlane.record"
+        inputs = self._input_for(model)
+        who = list(members) if members is not None else [(activation, seed)]
+
+        def batches() -> Iterator[tuple[int, dict[tuple[int, str], np.ndarray]]]:
+            start = 0
+            for batch in inputs.batches(self.batch_size):
+                acts = run_layers(model, batch, layers, members=members, softmax_output=self.softmax_output,
+                                  fn=fn, reduce=self.reduce)
+                yield start, {(m, str(layer)): layer_matrix(value if members is None else value[m],
+                                                            f"activations[{layer!r}]", batch.n, fn,
+                                                            keep_float32=True)
+                              for layer, value in acts.items() for m in range(len(who))}
+                start += batch.n
+
+        chosen = self.estimator.by_quantity
+        ranges = value_ranges(b for _, b in batches()) if needs_range([chosen]) else {}
+        streams: dict[tuple[int, str], LayerStream] = {}
+        keep = self._keep(epoch)
+        sinks = [ActivationSink(len(self.y), self.activations_dir, kind, member_seed, epoch)
+                 for kind, member_seed in who] if keep else []
+        spent = 0.0
+        for start, batch in batches():
+            began = time.perf_counter()
+            for key, t in batch.items():
+                if key not in streams:
+                    streams[key] = LayerStream(chosen, self.y, self.n_classes, self._x_vectors,
+                                               self.subsample_rows, ranges.get(key))
+                streams[key].add(t, start)
+                if keep:
+                    sinks[key[0]].add(key[1], t, start)
+            spent += time.perf_counter() - began
+        began = time.perf_counter()
+        records = []
+        for m, (kind, member_seed) in enumerate(who):
+            maker = RecordMaker(self.estimator, epoch, self.units, fn, subsample=self.subsample,
+                                run=run, seed=member_seed, activation=kind, **tags)
+            for (member, layer), stream in streams.items():
+                if member == m:
+                    maker.add(layer, chosen, *stream.measure())
+            records += maker.finish()
+        self.estimation_seconds += spent + time.perf_counter() - began
+        for m, (kind, member_seed) in enumerate(who):
+            self._keep_records([r for r in records if (r["activation"], r["seed"]) == (kind, member_seed)],
+                               epoch, kind, member_seed, sinks[m].finish() if keep else None)
+        return records
 
     def record_activations(self, acts: Mapping[str, Any], epoch: int, *,
                            members: Sequence[tuple[str, int]] | None = None, run: str = "run",
@@ -241,18 +339,27 @@ class InformationPlane:
         tags.setdefault("reduce", "flatten")  # given activations are flattened to (n, features)
         start = time.perf_counter()
         records = plane_records(acts, self.y, self.n_classes, self.estimator, epoch, units=self.units,
-                                fn=fn, x=self._x_vectors, run=str(run), seed=seed,
+                                fn=fn, x=self._x_vectors, rows=self.subsample_rows, run=str(run), seed=seed,
                                 activation=str(activation), **tags)
         self.estimation_seconds += time.perf_counter() - start
-        self._records.extend(records)
-        for layer in acts:
-            if str(layer) not in self._layer_order:
-                self._layer_order.append(str(layer))
+        kept = None
         if self._keep(epoch):
-            kept = self.activations.setdefault((str(activation), seed), {})
-            kept[epoch] = {str(layer): to_numpy(value).reshape(len(self.y), -1).astype(np.float32)
-                           for layer, value in acts.items()}
+            sink = ActivationSink(len(self.y), self.activations_dir, str(activation), seed, epoch)
+            for layer, value in acts.items():
+                sink.add(str(layer), to_numpy(value).reshape(len(self.y), -1), 0)
+            kept = sink.finish()
+        self._keep_records(records, epoch, str(activation), seed, kept)
         return records
+
+    def _keep_records(self, records: list[dict[str, Any]], epoch: int, activation: str, seed: int,
+                      kept: dict[str, np.ndarray] | None) -> None:
+        """Add one member's new records (and its kept activations, if any) to the plane."""
+        self._records.extend(records)
+        for record in records:
+            if record["layer"] not in self._layer_order:
+                self._layer_order.append(record["layer"])
+        if kept is not None:
+            self.activations.setdefault((activation, seed), {})[epoch] = kept
 
     def record_members(self, activations: Sequence[Any], epoch: int, *, seeds: Sequence[int],
                        layer_names: Sequence[str] | None = None, run: str = "run",
@@ -334,6 +441,12 @@ def run_layers(model: Any, x: Any, layers: Any = None, *, members: Sequence[tupl
     if lead and reduce != "flatten":
         raise fail("reduce", fn, "'flatten' when members are given", reduce)
     rule = None if lead else reduce
+    if lead and batch_size is not None:  # (M, n, ...) layers join along the sample dimension, 1
+        inputs = x if isinstance(x, ModelInputs) else ModelInputs(
+            x, "x", fn, min_samples=1, forward=forward).to(device_of(model), float_dtype_of(model))
+        parts = [run_layers(model, batch, layers, members=members, softmax_output=softmax_output, fn=fn)
+                 for batch in inputs.batches(batch_size)]
+        return {name: torch.cat([part[name] for part in parts], dim=1) for name in parts[0]}
     with eval_mode(model), torch.no_grad(), capture(model, layers, reduce=rule) as captured:
         output = run_model(model, x, forward=forward, batch_size=batch_size, name="x", fn=fn)
         acts = dict(captured)

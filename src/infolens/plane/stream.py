@@ -1,0 +1,237 @@
+"""Streaming records: estimate a layer batch by batch, without holding the whole layer.
+
+:meth:`InformationPlane.record <infolens.plane.InformationPlane.record>` with a ``batch_size``
+runs the model over the recording inputs one batch at a time and feeds every recorded layer to
+the state its estimators need (:mod:`infolens.plane.estimators`, ``consumes``):
+
+* count-based estimators with a quantizer of their own (``levels``: ``binning``, ``quantized``,
+  ``plugin``) keep one 16-byte key per sample, the BLAKE2b digest of the sample's quantized row
+  (:func:`row_keys`), and count keys at the end (:class:`CodeStream`). Binning over the layer's
+  own range (no ``range`` given) needs the layer's min and max before the first bin: the model
+  then runs twice, a first pass for the range and a second to quantize (:func:`value_ranges`).
+  Two samples share a key exactly when their quantized rows are equal, except for a BLAKE2b
+  collision (probability below n^2 / 2^129, 1e-29 for a million samples), so the numbers are
+  those of binning the whole layer (the entropies agree to rounding: the same counts, summed in
+  another order).
+* ``"sample"`` estimators (KSG, KDE, v-information) read the rows of a seeded subsample
+  (``subsample=`` of the plane), or every row, kept in the layer's dtype (float32) until the
+  estimator converts them to float64 (:class:`SampleRows`).
+* ``"minibatch"`` estimators are evaluated on consecutive minibatches as the rows arrive and
+  averaged (:class:`MinibatchMean`; the same minibatches as for a whole layer).
+* estimators with neither (``adaptive_binning``: quantile edges of the whole layer) are given the
+  whole layer, gathered in its dtype.
+
+Peak memory is then one batch of activations (and its quantized copy) plus O(n) keys per layer,
+besides the inputs themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from infolens.plane._minibatch import MinibatchMean
+from infolens.plane.estimate import LayerEstimator, grouped, measure_group
+
+#: Bytes of a row key (BLAKE2b digest size).
+KEY_BYTES = 16
+#: Activations quantized at a time (rows of a batch, in groups of about this many values): the
+#: quantizer's temporaries stay a few MB, reused by the allocator instead of fresh pages.
+CHUNK_VALUES = 2**20
+
+
+def row_keys(levels: np.ndarray) -> list[bytes]:
+    """One :data:`KEY_BYTES`-byte BLAKE2b digest per row of ``levels`` (n, d): equal rows, equal keys.
+
+    Integer rows are hashed in the narrowest type that holds them, chosen per row (uint8, uint16,
+    else int64), so a row has the same key in every batch; floating rows as they are.
+    """
+    if np.issubdtype(levels.dtype, np.integer) and levels.size:
+        low, high = levels.min(axis=1), levels.max(axis=1)
+        keys: list[bytes] = [b""] * len(levels)
+        done = np.zeros(len(levels), dtype=bool)
+        for dtype in (np.uint8, np.uint16, np.int64):
+            info = np.iinfo(dtype)
+            fits = ~done & (low >= info.min) & (high <= info.max)
+            if fits.all():
+                return _digests(levels.astype(dtype))
+            if fits.any():
+                for i, key in zip(np.flatnonzero(fits), _digests(levels[fits].astype(dtype)), strict=True):
+                    keys[i] = key
+                done |= fits
+        return keys
+    return _digests(levels)
+
+
+def _digests(rows: np.ndarray) -> list[bytes]:
+    rows = np.ascontiguousarray(rows)
+    return [hashlib.blake2b(row, digest_size=KEY_BYTES).digest() for row in rows]
+
+
+class CodeStream:
+    """The symbols of a count-based estimator, one batch of quantized rows at a time."""
+
+    def __init__(self) -> None:
+        self._ids: dict[bytes, int] = {}
+        self._codes: list[int] = []
+
+    def add(self, levels: np.ndarray) -> None:
+        """Append the symbols of the rows of ``levels`` (a batch, in sample order)."""
+        ids = self._ids
+        self._codes.extend(ids.setdefault(key, len(ids)) for key in row_keys(levels))
+
+    def codes(self) -> np.ndarray:
+        """Dense int64 symbols 0..K-1, one per sample so far (in order of first occurrence)."""
+        return np.asarray(self._codes, dtype=np.int64)
+
+
+class SampleRows:
+    """The rows ``rows`` (sorted sample indices; None for all) of a layer, batch by batch."""
+
+    def __init__(self, rows: np.ndarray | None, n: int) -> None:
+        self.rows, self.n = rows, n
+        self._kept: np.ndarray | None = None
+        self._filled = 0
+
+    def add(self, t: np.ndarray, start: int) -> None:
+        """Keep the wanted rows of the batch ``t``, whose first row is sample ``start``."""
+        if self.rows is None:
+            picked = t
+        else:
+            lo, hi = np.searchsorted(self.rows, [start, start + len(t)])
+            picked = t[self.rows[lo:hi] - start]
+        if self._kept is None:
+            size = self.n if self.rows is None else len(self.rows)
+            self._kept = np.empty((size, t.shape[1]), dtype=t.dtype)
+        self._kept[self._filled:self._filled + len(picked)] = picked
+        self._filled += len(picked)
+
+    def array(self) -> np.ndarray:
+        assert self._kept is not None and self._filled == len(self._kept)
+        return self._kept
+
+
+class LayerStream:
+    """One layer under its estimators (``chosen``: quantity -> estimator), fed batch by batch.
+
+    ``value_range``: the (min, max) of the whole layer, for estimators that ``needs_range``.
+    ``rows``: the subsample of ``"sample"`` estimators (None: every row).
+    """
+
+    def __init__(self, chosen: Mapping[str, LayerEstimator], y: np.ndarray, n_classes: int,
+                 x: np.ndarray | None, rows: np.ndarray | None,
+                 value_range: tuple[float, float] | None) -> None:
+        self.chosen, self.y, self.n_classes, self.x, self.rows = chosen, y, n_classes, x, rows
+        self.value_range = value_range
+        self._states: list[tuple[LayerEstimator, tuple[str, ...], Any]] = []
+        for one, wanted in grouped(chosen):
+            if one.spec.levels is not None:
+                state: Any = CodeStream()
+            elif one.spec.consumes == "minibatch":
+                state = MinibatchMean(one, y, n_classes, x, wanted)
+            else:
+                state = SampleRows(rows if one.spec.consumes == "sample" else None, len(y))
+            self._states.append((one, wanted, state))
+
+    def add(self, t: np.ndarray, start: int) -> None:
+        """Feed the batch ``t`` (rows ``start .. start + len(t)``, the layer's dtype)."""
+        step = max(1, CHUNK_VALUES // max(t.shape[1], 1))
+        for one, _, state in self._states:
+            if isinstance(state, CodeStream):
+                for i in range(0, len(t), step):
+                    state.add(one.spec.levels(t[i:i + step], one.params, self.value_range))
+            elif isinstance(state, MinibatchMean):
+                state.add(t.astype(np.float64, copy=False))
+            else:
+                state.add(t, start)
+
+    def measure(self) -> tuple[dict[str, float], dict[str, list[str]]]:
+        """``({quantity: nats}, {quantity: flags})`` once every batch has been fed."""
+        nats: dict[str, float] = {}
+        flags: dict[str, list[str]] = {}
+        for one, wanted, state in self._states:
+            if isinstance(state, CodeStream):
+                values, found = one.measure_codes(state.codes(), self.y, self.n_classes, quantities=wanted)
+            elif isinstance(state, MinibatchMean):
+                values, found = one.flagged(state.values(), self.y, self.n_classes, wanted)
+            elif state.rows is not None:
+                x = None if self.x is None else self.x[state.rows]
+                values, found = measure_group(one, wanted, state.array(), self.y[state.rows],
+                                              self.n_classes, x)
+            else:
+                values, found = measure_group(one, wanted, state.array(), self.y, self.n_classes, self.x)
+            nats.update(values)
+            flags.update(found)
+        return nats, flags
+
+
+def needs_range(chosen: Iterable[Mapping[str, LayerEstimator]]) -> bool:
+    """Whether any estimator quantizes over the layer's own range (a first pass is needed)."""
+    return any(one.spec.levels is not None and one.spec.needs_range(one.params)
+               for by_quantity in chosen for one in by_quantity.values())
+
+
+def value_ranges(batches: Iterator[Mapping[Any, np.ndarray]]) -> dict[Any, tuple[float, float]]:
+    """The (min, max) of every layer over all batches (``{key: (b, features) array}``)."""
+    out: dict[Any, tuple[float, float]] = {}
+    for batch in batches:
+        for key, t in batch.items():
+            low, high = float(t.min()), float(t.max())
+            if key in out:
+                low, high = min(low, out[key][0]), max(high, out[key][1])
+            out[key] = (low, high)
+    return out
+
+
+class ActivationSink:
+    """Kept activations of one recording: float32 arrays (n, features) per layer, filled batch by
+    batch, in memory or, with ``directory``, as ``.npy`` files read back memory-mapped.
+
+    The files are ``directory/<activation>-seed<seed>/epoch<epoch>/<layer>.npy`` (names
+    percent-encoded), written under a temporary name and renamed when complete.
+    """
+
+    def __init__(self, n: int, directory: str | Path | None, activation: str, seed: int,
+                 epoch: int) -> None:
+        self.n = n
+        self.folder = None if directory is None else (
+            Path(directory) / f"{quote(activation, safe='')}-seed{seed}" / f"epoch{epoch}")
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def add(self, layer: str, t: np.ndarray, start: int) -> None:
+        """Rows ``start .. start + len(t)`` of ``layer``."""
+        if layer not in self._arrays:
+            shape = (self.n, t.shape[1])
+            if self.folder is None:
+                self._arrays[layer] = np.empty(shape, dtype=np.float32)
+            else:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._arrays[layer] = np.lib.format.open_memmap(
+                    self._path(layer, ".part"), mode="w+", dtype=np.float32, shape=shape)
+        self._arrays[layer][start:start + len(t)] = t
+
+    def _path(self, layer: str, suffix: str = "") -> Path:
+        assert self.folder is not None
+        return self.folder / f"{quote(layer, safe='')}.npy{suffix}"
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """``{layer: array}``; memory-mapped read-only from the files with a ``directory``."""
+        if self.folder is None:
+            return dict(self._arrays)
+        out = {}
+        for layer, array in self._arrays.items():
+            array.flush()
+            del array
+            self._path(layer, ".part").replace(self._path(layer))
+            out[layer] = np.load(self._path(layer), mmap_mode="r")
+        self._arrays.clear()
+        return out
+
+
+__all__ = ["CHUNK_VALUES", "KEY_BYTES", "ActivationSink", "CodeStream", "LayerStream", "MinibatchMean",
+           "SampleRows", "needs_range", "row_keys", "value_ranges"]
