@@ -45,6 +45,7 @@ from infolens._validation import (
 )
 from infolens.layers import REDUCE
 from infolens.model_inputs import ModelInputs, device_of, float_dtype_of, run_model
+from infolens.plane.distributed import check_distributed, gather_rows, rank
 from infolens.plane.estimate import (
     PlaneEstimators,
     RecordMaker,
@@ -128,6 +129,13 @@ class InformationPlane:
         carry ``subsample``. Count-based and minibatch estimators read every row. Default: all.
     subsample_seed : int
         Seed of the subsample.
+    distributed : bool
+        Record from shards under an initialised ``torch.distributed`` process group (each rank
+        passes its own ``x``/``y`` shard): labels, inputs and, at each recording, every layer's
+        activations are gathered in rank order, so every rank computes the records of the
+        concatenated data; only rank 0 should store them (:attr:`writes`). Run with e.g.
+        ``torchrun --nproc_per_node 2 train.py``; see :mod:`infolens.plane.distributed` for the
+        cost (each rank holds the whole layers while estimating; streaming is not used).
     **estimator_params
         ``bins``, ``bin_width``, ``range``, ``correction`` (binning); ``bins``, ``scope``
         (adaptive binning); ``noise_var``, ``bound`` (kde, adaptive_kde); ``noise_var``, ``n_mc``,
@@ -149,20 +157,23 @@ class InformationPlane:
                  keep_activations: bool | Iterable[int] | Schedule = False, forward: Any = None,
                  reduce: str = "flatten", batch_size: int | None = None, subsample: int | None = None,
                  subsample_seed: int = 0, activations_dir: str | Path | None = None,
-                 **estimator_params: Any):
+                 distributed: bool = False, **estimator_params: Any):
         self.units = check_units(units, _FN)
         self.estimator: PlaneEstimators = make_plane_estimators(estimator, estimator_params, _FN)
         self.schedule = make_schedule(schedule, last_epoch=last_epoch, n_points=n_points)
         self._x = ModelInputs(x, "x", _FN, forward=forward)
         self.reduce = check_choice("reduce", reduce, REDUCE, _FN)
         self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, _FN, minimum=1)
-        self.y = as_labels(y, "y", _FN, min_samples=2)
+        self.distributed = check_distributed(distributed, _FN)
+        self.y = as_labels(y, "y", _FN, min_samples=1 if self.distributed else 2)
         if to_numpy(y).ndim != 1:
             raise fail("y", _FN, "an array of labels of shape (n,)", y)
-        self.n_classes = int(self.y.max()) + 1
         if self._x.n != len(self.y):
             raise fail("y", _FN, f"as long as 'x' ({self._x.n} samples)",
                        got=f"{len(self.y)} samples")
+        if self.distributed:  # every rank holds the labels of all ranks, in rank order
+            self.y = as_labels(gather_rows(np.asarray(to_numpy(y)), "y", _FN), "y", _FN, min_samples=2)
+        self.n_classes = int(self.y.max()) + 1
         self._x_vectors: np.ndarray | None = None
         integral = isinstance(subsample, numbers.Integral) and not isinstance(subsample, bool)
         if subsample is not None and not (integral and 2 <= subsample <= len(self.y)):
@@ -180,6 +191,8 @@ class InformationPlane:
                 raise fail("k", _FN, f"an int below the number of samples ({n_read})", one.params["k"])
         if self.estimator.needs_inputs:
             self._x_vectors = as_samples(to_numpy(self._x.flat()), "x", _FN)
+            if self.distributed:
+                self._x_vectors = gather_rows(self._x_vectors, "x", _FN)
         self.layers = layers
         if not isinstance(softmax_output, bool):
             raise fail("softmax_output", _FN, "a bool", softmax_output)
@@ -248,7 +261,7 @@ class InformationPlane:
         if members is not None:
             members = _check_members(members, fn)
         layers = self.layers if self.layers is not None else getattr(model, "layer_names", None)
-        if self.batch_size is not None and not self.estimator.auto:
+        if self.batch_size is not None and not self.estimator.auto and not self.distributed:
             return self._record_streaming(model, epoch, layers, members, run=str(run),
                                           seed=check_int("seed", seed, fn, minimum=0),
                                           activation=str(activation), **{"reduce": self.reduce, **tags})
@@ -326,14 +339,34 @@ class InformationPlane:
             raise fail("acts", fn, "a non-empty mapping of layer name to activations", acts)
         if members is not None:
             members = _check_members(members, fn)
+        if self.distributed:  # this rank's rows of every layer, then everybody's (rank order)
+            axis = 0 if members is None else 1
+            acts = {layer: gather_rows(to_numpy(value), f"acts[{str(layer)!r}]", fn, axis=axis)
+                    for layer, value in acts.items()}
+        return self._record_local(acts, epoch, members=members, run=run, seed=seed,
+                                  activation=activation, **tags)
+
+    @property
+    def writes(self) -> bool:
+        """Whether this process should store the records: rank 0 of a ``distributed`` plane
+        (every rank computes the same records), always True otherwise."""
+        return not self.distributed or rank() == 0
+
+    def _record_local(self, acts: Mapping[str, Any], epoch: int, *,
+                      members: Sequence[tuple[str, int]] | None, run: str, seed: int, activation: str,
+                      **tags: Any) -> list[dict[str, Any]]:
+        """:meth:`record_activations` on activations of every sample (already gathered)."""
+        fn = "InformationPlane.record_activations"
+        if members is not None:
             shapes = {str(layer): tuple(value.shape) for layer, value in acts.items()}
             if any(len(shape) < 2 or shape[0] != len(members) for shape in shapes.values()):
                 raise fail("acts", fn, f"arrays of shape ({len(members)}, n, ...): one slice per member",
                            got=f"shapes {shapes}")
             records = []
             for m, (kind, member_seed) in enumerate(members):
-                records += self.record_activations({layer: value[m] for layer, value in acts.items()}, epoch,
-                                                   run=run, seed=member_seed, activation=kind, **tags)
+                records += self._record_local({layer: value[m] for layer, value in acts.items()}, epoch,
+                                              members=None, run=run, seed=member_seed, activation=kind,
+                                              **tags)
             return records
         seed = check_int("seed", seed, fn, minimum=0)
         tags.setdefault("reduce", "flatten")  # given activations are flattened to (n, features)

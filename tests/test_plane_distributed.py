@@ -1,0 +1,48 @@
+"""InformationPlane(distributed=True): two gloo processes on shards equal one process on the whole."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import infolens as il
+
+
+def test_two_processes_on_shards_record_what_one_process_records_on_everything(tmp_path):
+    script = Path(__file__).with_name("_plane_shards.py")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = os.pathsep.join([str(script.parent), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "GLOO_SOCKET_IFNAME": "lo",
+           "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
+    run = subprocess.run([sys.executable, str(script), str(tmp_path)], env=env, capture_output=True,
+                         text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    from _plane_shards import data, model
+
+    x, y = data()
+    for name, estimator in {"binning": "binning", "adaptive": "adaptive_binning", "kde": "kde",
+                            "renyi": "matrix_renyi"}.items():
+        whole = il.InformationPlane(torch.as_tensor(x), y, estimator=estimator)
+        expected = {f"{r['layer']} {r['quantity']}": r["value"] for r in whole.record(model(), 0)}
+        for got in ranks:
+            assert got[name].keys() == expected.keys()
+            assert np.allclose([got[name][k] for k in expected], list(expected.values()), rtol=0, atol=1e-12)
+        assert [rank[name + " writes"] for rank in ranks] == [True, False]
+    assert all("'acts['t']' parameter" in rank["shape error"] and "by rank" in rank["shape error"]
+               for rank in ranks)
+
+
+def test_distributed_without_a_process_group_is_refused():
+    with pytest.raises(il.InfoLensError, match="'distributed' parameter of InformationPlane"):
+        il.InformationPlane(np.zeros((10, 2)), np.arange(10) % 2, distributed=True)
+    with pytest.raises(il.InfoLensError, match="'distributed' parameter"):
+        il.InformationPlane(np.zeros((10, 2)), np.arange(10) % 2, distributed="yes")
