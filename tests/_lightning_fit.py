@@ -38,13 +38,25 @@ class Module(pl.LightningModule):
         return torch.optim.Adam(self.parameters(), lr=1e-3)
 
 
-def fit(schedule: Any, max_epochs: int, **trainer_options: Any) -> tuple[pl.Trainer, Any]:
+def fit(schedule: Any, max_epochs: int, sharded: bool = False,
+        **trainer_options: Any) -> tuple[pl.Trainer, Any]:
     """Fit :class:`Module` on the whole 12-bit task with the callback; return (trainer, plane).
 
-    No logger, checkpoints or progress bar unless ``trainer_options`` ask for them."""
+    ``sharded``: every rank records its contiguous share of the samples with a distributed plane
+    (built in the callback's ``setup``). No logger, checkpoints or progress bar unless
+    ``trainer_options`` ask for them."""
     x, y = il.data.szt12()
-    plane = il.InformationPlane(torch.as_tensor(x), y, layers="net.layers.*", schedule=schedule,
-                                estimator="binning")
+
+    def sharded_plane() -> Any:
+        import numpy as np
+        import torch.distributed as dist
+
+        rows = np.array_split(np.arange(len(y)), dist.get_world_size())[dist.get_rank()]
+        return il.InformationPlane(torch.as_tensor(x[rows]), y[rows], layers="net.layers.*",
+                                   schedule=schedule, estimator="binning", distributed=True)
+
+    plane = sharded_plane if sharded else il.InformationPlane(
+        torch.as_tensor(x), y, layers="net.layers.*", schedule=schedule, estimator="binning")
     data = torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(y))
     loader = torch.utils.data.DataLoader(data, batch_size=512, shuffle=True)
     options = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False,
@@ -53,12 +65,13 @@ def fit(schedule: Any, max_epochs: int, **trainer_options: Any) -> tuple[pl.Trai
     callback = InformationPlaneCallback(plane, seed=7)
     trainer = pl.Trainer(max_epochs=max_epochs, callbacks=[callback], **options)
     trainer.fit(Module(), loader)
-    return trainer, plane
+    return trainer, callback.plane
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    trainer, plane = fit("every", max_epochs=2, devices=2, strategy="ddp")
+    trainer, plane = fit("every", max_epochs=2, sharded=len(sys.argv) > 2 and sys.argv[2] == "sharded",
+                         devices=2, strategy="ddp")
     payload = {"world_size": trainer.world_size, "n_train_batches": trainer.num_training_batches,
                "records": plane.records}
     out = Path(sys.argv[1]) / f"records-rank{trainer.global_rank}.json"

@@ -96,10 +96,8 @@ def test_lightning_callback_records_scheduled_epochs_and_logs_them_to_tensorboar
     assert (frame.loc[frame.quantity == "I_TY", "value"] <= h_y + 1e-9).all()
 
 
-@pytest.mark.slow
-def test_lightning_callback_records_once_under_two_process_data_parallel(tmp_path):
-    """Two CPU processes (DDP, gloo): rank zero records every epoch once on the whole data set,
-    rank one records nothing; each rank trained on its own half of the batches."""
+def _fit_two_processes(out: Path, *args: str) -> list[dict]:
+    """Run tests/_lightning_fit.py under DDP (2 CPU processes, gloo); each rank's JSON."""
     _needs_lightning()
     script = Path(__file__).with_name("_lightning_fit.py")
     with socket.socket() as s:
@@ -108,10 +106,35 @@ def test_lightning_callback_records_once_under_two_process_data_parallel(tmp_pat
     path = os.pathsep.join([str(script.parent), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "GLOO_SOCKET_IFNAME": "lo",
            "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
-    run = subprocess.run([sys.executable, str(script), str(tmp_path)], env=env, capture_output=True,
+    run = subprocess.run([sys.executable, str(script), str(out), *args], env=env, capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    ranks = [json.loads((tmp_path / f"records-rank{r}.json").read_text()) for r in (0, 1)]
+    return [json.loads((out / f"records-rank{r}.json").read_text()) for r in (0, 1)]
+
+
+@pytest.mark.slow
+def test_lightning_callback_with_a_sharded_plane_records_the_whole_set_on_every_rank(tmp_path):
+    """Each rank records its half of the samples with a distributed plane built in setup; both
+    hold the one-process records of all 4,096 samples."""
+    ranks = _fit_two_processes(tmp_path, "sharded")
+    from _lightning_fit import Module
+
+    x, y = il.data.szt12()
+    whole = il.InformationPlane(torch.as_tensor(x), y, layers="net.layers.*", estimator="binning")
+    expected = {(r["layer"], r["quantity"]): r["value"] for r in whole.record(Module(), 0)}
+    for rank in ranks:
+        seen = Counter((r["epoch"], r["layer"], r["quantity"]) for r in rank["records"])
+        assert set(seen.values()) == {1} and len(seen) == 3 * 6 * 2
+        got = {(r["layer"], r["quantity"]): r["value"] for r in rank["records"] if r["epoch"] == 0}
+        assert got == pytest.approx(expected, rel=1e-9)
+    assert ranks[0]["records"] == ranks[1]["records"]
+
+
+@pytest.mark.slow
+def test_lightning_callback_records_once_under_two_process_data_parallel(tmp_path):
+    """Two CPU processes (DDP, gloo): rank zero records every epoch once on the whole data set,
+    rank one records nothing; each rank trained on its own half of the batches."""
+    ranks = _fit_two_processes(tmp_path)
     assert [rank["world_size"] for rank in ranks] == [2, 2]
     # 4096 samples in batches of 512 is 8 batches; DistributedSampler gives each rank half
     assert [rank["n_train_batches"] for rank in ranks] == [4, 4]

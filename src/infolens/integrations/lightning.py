@@ -33,10 +33,17 @@ class InformationPlaneCallback(_pl.Callback):  # type: ignore[misc,name-defined]
     is the process that called ``trainer.fit``; with ``"ddp_spawn"`` it is a child process, so
     save them from there (e.g. in ``on_fit_end``).
 
+    To split the recording's forward passes over the ranks instead, pass a function that builds
+    ``InformationPlane(x_shard, y_shard, ..., distributed=True)`` for the rank it runs on: the
+    callback calls it in ``setup`` (once the process group exists), every rank then records its
+    shard at the same epochs, every rank holds the same records of the whole data
+    (:mod:`infolens.plane.distributed`), and only the rank whose ``plane.writes`` logs them.
+
     Parameters
     ----------
-    plane : InformationPlane
-        Holds the inputs, labels, layers, estimator and schedule.
+    plane : InformationPlane, or callable () -> InformationPlane
+        Holds the inputs, labels, layers, estimator and schedule; a callable is called in
+        ``setup`` on every rank (for a ``distributed`` plane of that rank's shard).
     run, seed, activation : tags stored with every measurement.
     log : bool
         Also log each layer's I(X;T) and I(T;Y) (in the plane's units) to the Trainer's loggers
@@ -47,14 +54,20 @@ class InformationPlaneCallback(_pl.Callback):  # type: ignore[misc,name-defined]
                  log: bool = True) -> None:
         super().__init__()
         self.plane = plane
+        self._make_plane = plane if callable(plane) and not hasattr(plane, "record") else None
         self.tags = {"run": run, "seed": seed, "activation": activation}
         self.log = log
 
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        if self._make_plane is not None:
+            self.plane = self._make_plane()
+
     def _record(self, trainer: Any, pl_module: Any, epoch: int) -> None:
-        if not trainer.is_global_zero or not self.plane.should_record(epoch):
+        sharded = getattr(self.plane, "distributed", False)
+        if not (sharded or trainer.is_global_zero) or not self.plane.should_record(epoch):
             return
         rows = self.plane.record(pl_module, epoch, **self.tags)
-        if self.log and trainer.loggers:
+        if self.log and trainer.loggers and (not sharded or self.plane.writes):
             metrics = {f"infoplane/{r['layer']}/{r['quantity']}": r["value"] for r in rows}
             for logger in trainer.loggers:
                 logger.log_metrics(metrics, step=epoch)
