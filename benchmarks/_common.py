@@ -44,6 +44,19 @@ def set_threads(n: int = 2) -> None:
     torch.set_num_threads(n)
 
 
+def class_layer(n: int, width: int, seed: int = 0) -> tuple[Any, Any]:
+    """A layer of ``width`` units that carries some of 10 balanced labels: a random linear image of
+    a 16-dimensional Gaussian class mixture (class means of scale 0.5) plus unit noise per unit.
+    Returns ``(t, y)``, arrays of shape (n, width) and (n,)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 10
+    means = rng.normal(size=(10, 16)) * 0.5
+    latent = means[y] + rng.normal(size=(n, 16))
+    return latent @ rng.normal(size=(16, width)) / 4.0 + rng.normal(size=(n, width)), y
+
+
 def rss_bytes() -> int:
     """Current resident set size of this process in bytes (0 when it cannot be read)."""
     try:

@@ -17,18 +17,8 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 import infolens as il
-from _common import environment, format_table, measure, set_threads, write_results
-
-
-def _layer(n: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 10
-    means = rng.normal(size=(10, 16)) * 0.5
-    latent = means[y] + rng.normal(size=(n, 16))
-    return latent @ rng.normal(size=(16, width)) / 4.0 + rng.normal(size=(n, width)), y
+from _common import class_layer, environment, format_table, measure, set_threads, write_results
 
 
 def main() -> None:
@@ -36,11 +26,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="N = 1,000 only")
     args = parser.parse_args()
     set_threads(1)
-    il.v_information(*_layer(200, 8), family="mlp", n_splits=2)  # imports and first-call set-up
+    il.v_information(*class_layer(200, 8), family="mlp", n_splits=2)  # imports and first-call set-up
     rows = []
     for n in (1000,) if args.quick else (1000, 4000):
         for width in (64, 2048):
-            t, y = _layer(n, width)
+            t, y = class_layer(n, width)
             for family in ("linear", "mlp"):
                 m = measure(il.v_information, t, y, family=family)
                 est = m.result
