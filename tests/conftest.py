@@ -60,6 +60,19 @@ def require(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def localhost_env(script_dir: str) -> dict[str, str]:
+    """The environment of a two-process torch.distributed child on 127.0.0.1 (gloo): a free port,
+    one thread, and ``script_dir`` on the path (the helper scripts next to the tests)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = os.pathsep.join([script_dir, os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "GLOO_SOCKET_IFNAME": "lo",
+            "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
+
+
 @pytest.fixture
 def threads() -> int:
     """The torch threads of this session (``INFOLENS_TEST_THREADS``, default 1)."""

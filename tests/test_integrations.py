@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -17,6 +15,7 @@ import torch
 
 import conftest
 import infolens as il
+from conftest import localhost_env
 from infolens import InfoLensError
 from infolens._optional import require
 from infolens.models import ReferenceMLP
@@ -100,12 +99,7 @@ def _fit_two_processes(out: Path, *args: str) -> list[dict]:
     """Run tests/_lightning_fit.py under DDP (2 CPU processes, gloo); each rank's JSON."""
     _needs_lightning()
     script = Path(__file__).with_name("_lightning_fit.py")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    path = os.pathsep.join([str(script.parent), os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "GLOO_SOCKET_IFNAME": "lo",
-           "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
+    env = localhost_env(str(script.parent))
     run = subprocess.run([sys.executable, str(script), str(out), *args], env=env, capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]

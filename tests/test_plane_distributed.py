@@ -1,8 +1,6 @@
 """InformationPlane(distributed=True): two gloo processes on shards equal one process on the whole."""
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +10,12 @@ import pytest
 import torch
 
 import infolens as il
+from conftest import localhost_env
 
 
 def test_two_processes_on_shards_record_what_one_process_records_on_everything(tmp_path):
     script = Path(__file__).with_name("_plane_shards.py")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    path = os.pathsep.join([str(script.parent), os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "GLOO_SOCKET_IFNAME": "lo",
-           "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
+    env = localhost_env(str(script.parent))
     run = subprocess.run([sys.executable, str(script), str(tmp_path)], env=env, capture_output=True,
                          text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-3000:]
