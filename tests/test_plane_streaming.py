@@ -81,9 +81,13 @@ def test_streaming_quantized_layers_equal_the_whole_layer():
 def test_row_keys_separate_rows_and_survive_batches():
     levels = np.array([[0, 1, 2], [0, 1, 2], [0, 1, 300], [70000, 0, 0], [0, 1, 2]], dtype=np.int64)
     keys = il.plane.stream.row_keys(levels)
-    assert keys[0] == keys[1] == keys[4] and len(set(keys)) == 3
+    assert keys.shape == (5, il.plane.stream.KEY_BYTES) and keys.dtype == np.uint8
+    assert (keys[0] == keys[1]).all() and (keys[0] == keys[4]).all() and len({k.tobytes() for k in keys}) == 3
     # the same row in a batch of narrow rows and in a batch with wide rows: the same key
-    assert il.plane.stream.row_keys(levels[:1])[0] == il.plane.stream.row_keys(levels[[3, 0]])[1]
+    assert (il.plane.stream.row_keys(levels[:1])[0] == il.plane.stream.row_keys(levels[[3, 0]])[1]).all()
+    # symbols numbered in order of first occurrence, equal keys equal symbols
+    assert il.plane.stream.codes_of_keys(keys).tolist() == [0, 0, 1, 2, 0]
+    assert il.plane.stream.codes_of_keys(keys[:0]).tolist() == []
 
 
 def test_subsample_is_stated_seeded_and_the_same_streamed_or_whole():

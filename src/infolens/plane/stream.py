@@ -6,8 +6,9 @@ the state its estimators need (:mod:`infolens.plane.estimators`, ``consumes``):
 
 * count-based estimators with a quantizer of their own (``levels``: ``binning``, ``quantized``,
   ``plugin``) keep one 16-byte key per sample, the BLAKE2b digest of the sample's quantized row
-  (:func:`row_keys`), and count keys at the end (:class:`CodeStream`). Binning over the layer's
-  own range (no ``range`` given) needs the layer's min and max before the first bin: the model
+  (:func:`row_keys`), and count keys at the end (:class:`CodeStream`, :func:`codes_of_keys`).
+  Binning over the layer's own range (no ``range`` given) needs the layer's min and max before the
+  first bin: the model
   then runs twice, a first pass for the range and a second to quantize (:func:`value_ranges`).
   Two samples share a key exactly when their quantized rows are equal, except for a BLAKE2b
   collision (probability below n^2 / 2^129, 1e-29 for a million samples), so the numbers are
@@ -45,15 +46,16 @@ KEY_BYTES = 16
 CHUNK_VALUES = 2**20
 
 
-def row_keys(levels: np.ndarray) -> list[bytes]:
-    """One :data:`KEY_BYTES`-byte BLAKE2b digest per row of ``levels`` (n, d): equal rows, equal keys.
+def row_keys(levels: np.ndarray) -> np.ndarray:
+    """One :data:`KEY_BYTES`-byte BLAKE2b digest per row of ``levels`` (n, d), as a ``(n, KEY_BYTES)``
+    uint8 array: equal rows, equal keys.
 
     Integer rows are hashed in the narrowest type that holds them, chosen per row (uint8, uint16,
     else int64), so a row has the same key in every batch; floating rows as they are.
     """
+    keys = np.empty((len(levels), KEY_BYTES), dtype=np.uint8)
     if np.issubdtype(levels.dtype, np.integer) and levels.size:
         low, high = levels.min(axis=1), levels.max(axis=1)
-        keys: list[bytes] = [b""] * len(levels)
         done = np.zeros(len(levels), dtype=bool)
         for dtype in (np.uint8, np.uint16, np.int64):
             info = np.iinfo(dtype)
@@ -61,33 +63,49 @@ def row_keys(levels: np.ndarray) -> list[bytes]:
             if fits.all():
                 return _digests(levels.astype(dtype))
             if fits.any():
-                for i, key in zip(np.flatnonzero(fits), _digests(levels[fits].astype(dtype)), strict=True):
-                    keys[i] = key
+                keys[fits] = _digests(levels[fits].astype(dtype))
                 done |= fits
         return keys
     return _digests(levels)
 
 
-def _digests(rows: np.ndarray) -> list[bytes]:
+def _digests(rows: np.ndarray) -> np.ndarray:
     rows = np.ascontiguousarray(rows)
-    return [hashlib.blake2b(row, digest_size=KEY_BYTES).digest() for row in rows]
+    joined = b"".join(hashlib.blake2b(row, digest_size=KEY_BYTES).digest() for row in rows)
+    return np.frombuffer(joined, dtype=np.uint8).reshape(len(rows), KEY_BYTES)
+
+
+def codes_of_keys(keys: np.ndarray) -> np.ndarray:
+    """Dense int64 symbols 0..K-1 of the rows of ``keys`` (n, :data:`KEY_BYTES`) uint8, numbered in
+    order of first occurrence: equal keys, equal symbols."""
+    flat = np.ascontiguousarray(keys).view(f"V{KEY_BYTES}").ravel()
+    _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inverse.ravel()]
 
 
 class CodeStream:
-    """The symbols of a count-based estimator, one batch of quantized rows at a time."""
+    """The symbols of a count-based estimator, one batch of quantized rows at a time: one
+    :data:`KEY_BYTES`-byte key per sample, nothing else."""
 
     def __init__(self) -> None:
-        self._ids: dict[bytes, int] = {}
-        self._codes: list[int] = []
+        self._keys: list[np.ndarray] = []
 
     def add(self, levels: np.ndarray) -> None:
-        """Append the symbols of the rows of ``levels`` (a batch, in sample order)."""
-        ids = self._ids
-        self._codes.extend(ids.setdefault(key, len(ids)) for key in row_keys(levels))
+        """Append the keys of the rows of ``levels`` (a batch, in sample order)."""
+        self._keys.append(row_keys(levels))
+
+    def keys(self) -> np.ndarray:
+        """The ``(n, KEY_BYTES)`` uint8 keys of every sample so far, in order."""
+        if len(self._keys) != 1:
+            self._keys = [np.concatenate(self._keys) if self._keys else
+                          np.empty((0, KEY_BYTES), dtype=np.uint8)]
+        return self._keys[0]
 
     def codes(self) -> np.ndarray:
         """Dense int64 symbols 0..K-1, one per sample so far (in order of first occurrence)."""
-        return np.asarray(self._codes, dtype=np.int64)
+        return codes_of_keys(self.keys())
 
 
 class SampleRows:
@@ -234,4 +252,4 @@ class ActivationSink:
 
 
 __all__ = ["CHUNK_VALUES", "KEY_BYTES", "ActivationSink", "CodeStream", "LayerStream", "MinibatchMean",
-           "SampleRows", "needs_range", "row_keys", "value_ranges"]
+           "SampleRows", "codes_of_keys", "needs_range", "row_keys", "value_ranges"]
