@@ -7,9 +7,9 @@ the state its estimators need (:mod:`infolens.plane.estimators`, ``consumes``):
 * count-based estimators with a quantizer of their own (``levels``: ``binning``, ``quantized``,
   ``plugin``) keep one 16-byte key per sample, the BLAKE2b digest of the sample's quantized row
   (:func:`row_keys`), and count keys at the end (:class:`CodeStream`, :func:`codes_of_keys`).
-  Binning over the layer's own range (no ``range`` given) needs the layer's min and max before the
-  first bin: the model
-  then runs twice, a first pass for the range and a second to quantize (:func:`value_ranges`).
+  Binning over the layer's own range (no ``range`` given) needs the layer's min and max before
+  the first bin: the model then runs twice, a first pass for the range and a second to quantize
+  (:func:`value_ranges`).
   Two samples share a key exactly when their quantized rows are equal, except for a BLAKE2b
   collision (probability below n^2 / 2^129, 1e-29 for a million samples), so the numbers are
   those of binning the whole layer (the entropies agree to rounding: the same counts, summed in
