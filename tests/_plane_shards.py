@@ -22,17 +22,28 @@ def model() -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 4))
 
 
+#: name -> (estimator, plane settings): whole-shard and streamed (batch_size), subsampled, kept.
+CASES = {"binning": ("binning", {}), "adaptive": ("adaptive_binning", {}), "kde": ("kde", {}),
+         "renyi": ("matrix_renyi", {}),
+         "binning streamed": ("binning", {"batch_size": 32, "keep_activations": True}),
+         "binning fixed range": ("binning", {"batch_size": 32, "range": (-1.0, 1.0)}),
+         "kde subsample": ("kde", {"batch_size": 40, "subsample": 100, "subsample_seed": 3}),
+         "plugin streamed": ("plugin", {"batch_size": 64})}
+
+
 def main(rank: int, world: int, out: str) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world)
     x, y = data()
     shard = np.array_split(np.arange(len(y)), world)[rank]
     found = {}
-    for name, estimator in {"binning": "binning", "adaptive": "adaptive_binning", "kde": "kde",
-                            "renyi": "matrix_renyi"}.items():
+    for name, (estimator, settings) in CASES.items():
         plane = il.InformationPlane(torch.as_tensor(x[shard]), y[shard], estimator=estimator,
-                                    distributed=True)
+                                    distributed=True, **settings)
         found[name] = {f"{r['layer']} {r['quantity']}": r["value"] for r in plane.record(model(), 0)}
         found[name + " writes"] = plane.writes
+        if settings.get("keep_activations"):  # every rank keeps every row, in rank order
+            kept = plane.activations[("", 0)][0]
+            found[name + " kept"] = {layer: array.tolist() for layer, array in kept.items()}
     try:  # shards of different layer shapes are refused on every rank
         plane = il.InformationPlane(torch.as_tensor(x[shard]), y[shard], distributed=True)
         plane.record_activations({"t": np.zeros((len(shard), 2 + rank))}, 0)

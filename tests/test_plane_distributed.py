@@ -20,13 +20,17 @@ def test_two_processes_on_shards_record_what_one_process_records_on_everything(t
                          text=True, timeout=240)
     assert run.returncode == 0, run.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
-    from _plane_shards import data, model
+    from _plane_shards import CASES, data, model
 
     x, y = data()
-    for name, estimator in {"binning": "binning", "adaptive": "adaptive_binning", "kde": "kde",
-                            "renyi": "matrix_renyi"}.items():
-        whole = il.InformationPlane(torch.as_tensor(x), y, estimator=estimator)
+    for name, (estimator, settings) in CASES.items():  # one process, all rows, not streamed
+        settings = {k: v for k, v in settings.items() if k != "batch_size"}
+        whole = il.InformationPlane(torch.as_tensor(x), y, estimator=estimator, **settings)
         expected = {f"{r['layer']} {r['quantity']}": r["value"] for r in whole.record(model(), 0)}
+        if settings.get("keep_activations"):
+            for got in ranks:
+                for layer, array in whole.activations[("", 0)][0].items():
+                    assert np.array_equal(np.asarray(got[name + " kept"][layer], dtype=np.float32), array)
         for got in ranks:
             assert got[name].keys() == expected.keys()
             assert np.allclose([got[name][k] for k in expected], list(expected.values()), rtol=0, atol=1e-12)

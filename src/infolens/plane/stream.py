@@ -37,6 +37,7 @@ from urllib.parse import quote
 import numpy as np
 
 from infolens.plane._minibatch import MinibatchMean
+from infolens.plane.distributed import Shards
 from infolens.plane.estimate import LayerEstimator, grouped, measure_group
 
 #: Bytes of a row key (BLAKE2b digest size).
@@ -109,10 +110,16 @@ class CodeStream:
 
 
 class SampleRows:
-    """The rows ``rows`` (sorted sample indices; None for all) of a layer, batch by batch."""
+    """The rows ``rows`` (sorted sample indices; None for all) of a layer, batch by batch.
 
-    def __init__(self, rows: np.ndarray | None, n: int) -> None:
-        self.rows, self.n = rows, n
+    ``span = (lo, hi)``: only samples ``lo .. hi - 1`` arrive here (one rank's shard), so only the
+    wanted rows among them are kept.
+    """
+
+    def __init__(self, rows: np.ndarray | None, span: tuple[int, int]) -> None:
+        lo, hi = span
+        self.rows = None if rows is None else rows[(rows >= lo) & (rows < hi)]
+        self.size = hi - lo if rows is None else len(self.rows)
         self._kept: np.ndarray | None = None
         self._filled = 0
 
@@ -124,8 +131,7 @@ class SampleRows:
             lo, hi = np.searchsorted(self.rows, [start, start + len(t)])
             picked = t[self.rows[lo:hi] - start]
         if self._kept is None:
-            size = self.n if self.rows is None else len(self.rows)
-            self._kept = np.empty((size, t.shape[1]), dtype=t.dtype)
+            self._kept = np.empty((self.size, t.shape[1]), dtype=t.dtype)
         self._kept[self._filled:self._filled + len(picked)] = picked
         self._filled += len(picked)
 
@@ -138,26 +144,34 @@ class LayerStream:
     """One layer under its estimators (``chosen``: quantity -> estimator), fed batch by batch.
 
     ``value_range``: the (min, max) of the whole layer, for estimators that ``needs_range``.
-    ``rows``: the subsample of ``"sample"`` estimators (None: every row).
+    ``rows``: the subsample of ``"sample"`` estimators (None: every row). ``shards``: which rows
+    arrive here (:class:`~infolens.plane.distributed.Shards`; default all ``len(y)``); ``y`` and
+    ``x`` hold every row. With rows on several ranks, :meth:`measure` exchanges what each
+    estimator needs (keys, minibatch values, subsample rows) and gives every rank the numbers of
+    the whole data.
     """
 
     def __init__(self, chosen: Mapping[str, LayerEstimator], y: np.ndarray, n_classes: int,
                  x: np.ndarray | None, rows: np.ndarray | None,
-                 value_range: tuple[float, float] | None) -> None:
+                 value_range: tuple[float, float] | None, shards: Shards | None = None,
+                 name: str = "layer") -> None:
         self.chosen, self.y, self.n_classes, self.x, self.rows = chosen, y, n_classes, x, rows
-        self.value_range = value_range
+        self.value_range, self.name = value_range, name
+        self.shards = shards if shards is not None else Shards.local(len(y), "InformationPlane.record")
+        self.width = 0  # features of a row, from the first batch
         self._states: list[tuple[LayerEstimator, tuple[str, ...], Any]] = []
         for one, wanted in grouped(chosen):
             if one.spec.levels is not None:
                 state: Any = CodeStream()
             elif one.spec.consumes == "minibatch":
-                state = MinibatchMean(one, y, n_classes, x, wanted)
+                state = MinibatchMean(one, y, n_classes, x, wanted, span=self.shards.span)
             else:
-                state = SampleRows(rows if one.spec.consumes == "sample" else None, len(y))
+                state = SampleRows(rows if one.spec.consumes == "sample" else None, self.shards.span)
             self._states.append((one, wanted, state))
 
     def add(self, t: np.ndarray, start: int) -> None:
         """Feed the batch ``t`` (rows ``start .. start + len(t)``, the layer's dtype)."""
+        self.width = t.shape[1]
         step = max(1, CHUNK_VALUES // max(t.shape[1], 1))
         for one, _, state in self._states:
             if isinstance(state, CodeStream):
@@ -169,20 +183,25 @@ class LayerStream:
                 state.add(t, start)
 
     def measure(self) -> tuple[dict[str, float], dict[str, list[str]]]:
-        """``({quantity: nats}, {quantity: flags})`` once every batch has been fed."""
+        """``({quantity: nats}, {quantity: flags})`` once every batch has been fed (on every rank,
+        at the same point, when the rows are spread)."""
+        self.shards.check_shape((self.shards.span[1] - self.shards.span[0], self.width),
+                                f"acts[{self.name!r}]")
         nats: dict[str, float] = {}
         flags: dict[str, list[str]] = {}
         for one, wanted, state in self._states:
             if isinstance(state, CodeStream):
-                values, found = one.measure_codes(state.codes(), self.y, self.n_classes, quantities=wanted)
+                codes = codes_of_keys(self.shards.rows(state.keys(), f"keys of {self.name}"))
+                values, found = one.measure_codes(codes, self.y, self.n_classes, quantities=wanted)
             elif isinstance(state, MinibatchMean):
-                values, found = one.flagged(state.values(), self.y, self.n_classes, wanted)
-            elif state.rows is not None:
-                x = None if self.x is None else self.x[state.rows]
-                values, found = measure_group(one, wanted, state.array(), self.y[state.rows],
-                                              self.n_classes, x)
+                values, found = one.flagged(state.values(self.shards), self.y, self.n_classes, wanted)
             else:
-                values, found = measure_group(one, wanted, state.array(), self.y, self.n_classes, self.x)
+                t = self.shards.rows(state.array(), f"acts[{self.name!r}]")
+                if self.rows is not None and one.spec.consumes == "sample":
+                    x = None if self.x is None else self.x[self.rows]
+                    values, found = measure_group(one, wanted, t, self.y[self.rows], self.n_classes, x)
+                else:
+                    values, found = measure_group(one, wanted, t, self.y, self.n_classes, self.x)
             nats.update(values)
             flags.update(found)
         return nats, flags

@@ -45,7 +45,7 @@ from infolens._validation import (
 )
 from infolens.layers import REDUCE
 from infolens.model_inputs import ModelInputs, device_of, float_dtype_of, run_model
-from infolens.plane.distributed import check_distributed, gather_rows, rank
+from infolens.plane.distributed import Shards, check_distributed, rank
 from infolens.plane.estimate import (
     PlaneEstimators,
     RecordMaker,
@@ -171,8 +171,12 @@ class InformationPlane:
         if self._x.n != len(self.y):
             raise fail("y", _FN, f"as long as 'x' ({self._x.n} samples)",
                        got=f"{len(self.y)} samples")
+        #: This process's rows of the data set (all of them unless ``distributed``).
+        self._shards = (Shards.of_group(len(self.y), _FN) if self.distributed
+                        else Shards.local(len(self.y), _FN))
         if self.distributed:  # every rank holds the labels of all ranks, in rank order
-            self.y = as_labels(gather_rows(np.asarray(to_numpy(y)), "y", _FN), "y", _FN, min_samples=2)
+            self.y = as_labels(self._shards.rows(np.asarray(to_numpy(y)), "y"), "y", _FN,
+                               min_samples=2)
         self.n_classes = int(self.y.max()) + 1
         self._x_vectors: np.ndarray | None = None
         integral = isinstance(subsample, numbers.Integral) and not isinstance(subsample, bool)
@@ -191,8 +195,7 @@ class InformationPlane:
                 raise fail("k", _FN, f"an int below the number of samples ({n_read})", one.params["k"])
         if self.estimator.needs_inputs:
             self._x_vectors = as_samples(to_numpy(self._x.flat()), "x", _FN)
-            if self.distributed:
-                self._x_vectors = gather_rows(self._x_vectors, "x", _FN)
+            self._x_vectors = self._shards.rows(self._x_vectors, "x")
         self.layers = layers
         if not isinstance(softmax_output, bool):
             raise fail("softmax_output", _FN, "a bool", softmax_output)
@@ -261,7 +264,7 @@ class InformationPlane:
         if members is not None:
             members = _check_members(members, fn)
         layers = self.layers if self.layers is not None else getattr(model, "layer_names", None)
-        if self.batch_size is not None and not self.estimator.auto and not self.distributed:
+        if (self.batch_size is not None or self.distributed) and not self.estimator.auto:
             return self._record_streaming(model, epoch, layers, members, run=str(run),
                                           seed=check_int("seed", seed, fn, minimum=0),
                                           activation=str(activation), **{"reduce": self.reduce, **tags})
@@ -280,7 +283,7 @@ class InformationPlane:
         who = list(members) if members is not None else [(activation, seed)]
 
         def batches() -> Iterator[tuple[int, dict[tuple[int, str], np.ndarray]]]:
-            start = 0
+            start = self._shards.span[0]
             for batch in inputs.batches(self.batch_size):
                 acts = run_layers(model, batch, layers, members=members, softmax_output=self.softmax_output,
                                   fn=fn, reduce=self.reduce)
@@ -292,20 +295,33 @@ class InformationPlane:
 
         chosen = self.estimator.by_quantity
         ranges = value_ranges(b for _, b in batches()) if needs_range([chosen]) else {}
+        return self._record_batches(batches(), ranges, who, epoch, fn, run=run, **tags)
+
+    def _record_batches(self, batches: Iterable[tuple[int, dict[tuple[int, str], np.ndarray]]],
+                        ranges: Mapping[tuple[int, str], tuple[float, float]],
+                        who: Sequence[tuple[str, int]], epoch: int, fn: str, *, run: str,
+                        **tags: Any) -> list[dict[str, Any]]:
+        """Record this process's rows, given as ``(first sample, {(member, layer): (b, features)})``
+        batches, under every estimator (:class:`~infolens.plane.stream.LayerStream`); ``ranges``:
+        the per-layer (min, max) of those rows, when an estimator bins over the layer's range."""
+        chosen = self.estimator.by_quantity
+        if ranges:
+            ranges = self._shards.ranges(ranges)
         streams: dict[tuple[int, str], LayerStream] = {}
         keep = self._keep(epoch)
-        sinks = [ActivationSink(len(self.y), self.activations_dir, kind, member_seed, epoch)
-                 for kind, member_seed in who] if keep else []
+        lo, hi = self._shards.span
+        sinks = [ActivationSink(hi - lo, None if self.distributed else self.activations_dir, kind,
+                                member_seed, epoch) for kind, member_seed in who] if keep else []
         spent = 0.0
-        for start, batch in batches():
+        for start, batch in batches:
             began = time.perf_counter()
             for key, t in batch.items():
                 if key not in streams:
                     streams[key] = LayerStream(chosen, self.y, self.n_classes, self._x_vectors,
-                                               self.subsample_rows, ranges.get(key))
+                                               self.subsample_rows, ranges.get(key), self._shards, key[1])
                 streams[key].add(t, start)
                 if keep:
-                    sinks[key[0]].add(key[1], t, start)
+                    sinks[key[0]].add(key[1], t, start - lo)
             spent += time.perf_counter() - began
         began = time.perf_counter()
         records = []
@@ -318,9 +334,22 @@ class InformationPlane:
             records += maker.finish()
         self.estimation_seconds += spent + time.perf_counter() - began
         for m, (kind, member_seed) in enumerate(who):
+            kept = self._kept(sinks[m], kind, member_seed, epoch) if keep else None
             self._keep_records([r for r in records if (r["activation"], r["seed"]) == (kind, member_seed)],
-                               epoch, kind, member_seed, sinks[m].finish() if keep else None)
+                               epoch, kind, member_seed, kept)
         return records
+
+    def _kept(self, sink: ActivationSink, activation: str, seed: int, epoch: int) -> dict[str, np.ndarray]:
+        """A recording's kept activations; under ``distributed``, every rank's rows, gathered in
+        rank order (on disk only by the rank that :attr:`writes`)."""
+        kept = sink.finish()
+        if not self.distributed:
+            return kept
+        whole = ActivationSink(len(self.y), self.activations_dir if self.writes else None, activation, seed,
+                               epoch)
+        for layer, rows in kept.items():
+            whole.add(layer, self._shards.rows(rows, f"acts[{layer!r}]"), 0)
+        return whole.finish()
 
     def record_activations(self, acts: Mapping[str, Any], epoch: int, *,
                            members: Sequence[tuple[str, int]] | None = None, run: str = "run",
@@ -339,12 +368,34 @@ class InformationPlane:
             raise fail("acts", fn, "a non-empty mapping of layer name to activations", acts)
         if members is not None:
             members = _check_members(members, fn)
-        if self.distributed:  # this rank's rows of every layer, then everybody's (rank order)
+        if self.distributed and not self.estimator.auto:  # this rank's rows, exchanged as needed
+            return self._record_shard(acts, epoch, members, run=str(run),
+                                      seed=check_int("seed", seed, fn, minimum=0), activation=str(activation),
+                                      **tags)
+        if self.distributed:  # "auto" chooses from whole layers: everybody's rows (rank order)
             axis = 0 if members is None else 1
-            acts = {layer: gather_rows(to_numpy(value), f"acts[{str(layer)!r}]", fn, axis=axis)
+            acts = {layer: self._shards.rows(to_numpy(value), f"acts[{str(layer)!r}]", axis=axis)
                     for layer, value in acts.items()}
         return self._record_local(acts, epoch, members=members, run=run, seed=seed,
                                   activation=activation, **tags)
+
+    def _record_shard(self, acts: Mapping[str, Any], epoch: int, members: Sequence[tuple[str, int]] | None,
+                      *, run: str, seed: int, activation: str, **tags: Any) -> list[dict[str, Any]]:
+        """:meth:`record_activations` of this rank's rows under ``distributed`` (one batch)."""
+        fn = "InformationPlane.record_activations"
+        n = self._x.n
+        who = list(members) if members is not None else [(activation, seed)]
+        batch = {}
+        for layer, value in acts.items():
+            for m in range(len(who)):
+                if members is not None and (len(value.shape) < 2 or value.shape[0] != len(who)):
+                    raise fail("acts", fn, f"arrays of shape ({len(who)}, n, ...): one slice per member",
+                               got=f"shape {tuple(value.shape)} for {str(layer)!r}")
+                batch[(m, str(layer))] = layer_matrix(value if members is None else value[m],
+                                                      f"acts[{str(layer)!r}]", n, fn, keep_float32=True)
+        ranges = value_ranges([batch]) if needs_range([self.estimator.by_quantity]) else {}
+        return self._record_batches([(self._shards.span[0], batch)], ranges, who, epoch, fn, run=run,
+                                    **{"reduce": "flatten", **tags})
 
     @property
     def writes(self) -> bool:
