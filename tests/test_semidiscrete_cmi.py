@@ -254,3 +254,17 @@ def test_all_discrete_samples_are_refused_by_the_semi_discrete_method() -> None:
     with pytest.raises(InfoLensError, match=r"The 'discrete_features' parameter of estimate_cmi must "
                                             r"be a mask leaving at least one continuous variable"):
         il.estimate_cmi(labels, labels, labels, method="ksg_discrete")
+
+
+def test_a_resample_that_leaves_a_group_too_small_is_refused_naming_k() -> None:
+    # 6 samples of y = 1 pass the check on the data (k = 3 needs 4), but half-samples keep
+    # about 3 of them: the interval cannot be computed, and the error says why
+    rng = np.random.default_rng(0)
+    x, z = rng.normal(size=(2, 200))
+    y = np.r_[np.zeros(194, int), np.ones(6, int)]
+    assert math.isfinite(il.estimate_cmi(x, y, z).value)
+    with pytest.raises(InfoLensError, match=r"The 'k' parameter of the semi-discrete k-NN estimator "
+                                            r"must be below .* half-sample of ci="):
+        il.estimate_cmi(x, y, z, ci=0.9, n_resamples=30, random_state=0)
+    larger = np.r_[np.zeros(160, int), np.ones(40, int)]  # halves keep about 20 of the 40
+    assert il.estimate_cmi(x, larger, z, ci=0.9, n_resamples=30, random_state=0).ci is not None

@@ -664,11 +664,12 @@ def _value_flags(quantity: str, value: float, cap: float | None, n: int, fn: str
 
 _COMMON_DOC = """
     method : str
-        ``"auto"`` (``miller_madow`` for integer input, ``mixed`` when some inputs are integer,
-        otherwise ``kl`` for entropy, ``ksg`` for CMI and, for MI, the rule of
+        ``"auto"`` (``miller_madow`` for integer input, ``mixed`` for MI and ``ksg_discrete``
+        for CMI when some inputs are integer, otherwise ``kl`` for entropy, ``ksg`` for CMI and,
+        for MI, the rule of
         :mod:`infolens.estimators.auto`, whose ``details`` say what it chose and why) or one of
         :data:`METHODS`: ``plugin``, ``miller_madow``, ``chao_shen``, ``nsb`` (discrete);
-        ``binning``, ``adaptive_binning`` (quantized); ``kl``, ``ksg``, ``mixed``,
+        ``binning``, ``adaptive_binning`` (quantized); ``kl``, ``ksg``, ``mixed``, ``ksg_discrete``,
         ``ksg_copula``, ``ksg_radial`` (k-NN);
         ``kde``; ``gaussian``, ``gaussian_copula``; ``mine``, ``nwj``, ``infonce``, ``smile``
         (neural bounds, :mod:`infolens.estimators.neural`); ``latent_mi`` (KSG on learned

@@ -90,8 +90,9 @@ def _check_groups(arrays: Sequence[np.ndarray], k: int) -> None:
     if smallest is not None and smallest <= k:
         raise InfoLensError(f"The 'k' parameter of the semi-discrete k-NN estimator must be below "
                             f"the size of every group of samples sharing their discrete values. "
-                            f"Got k={k} with a group of {smallest} samples instead (a resample may "
-                            "hold fewer samples than the data: use a smaller k or more samples).")
+                            f"Got k={k} with a group of {smallest} samples instead (where the data's "
+                            "groups are larger, this is a half-sample of ci= or a subsample of "
+                            "max_samples=: use a smaller k, more samples, or no interval).")
 
 
 def mi_ksg_discrete(x: np.ndarray, y: np.ndarray, k: int = 3, metric: str = "chebyshev") -> float:
