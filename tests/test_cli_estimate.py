@@ -88,3 +88,36 @@ def test_estimate_ci_permutations_and_max_samples(tmp_path):
     sub = _estimate(x, y, "--method", "ksg", "--max-samples", "500", "--units", "nats")
     assert (sub["n_samples"], sub["n_used"]) == (4000, 500) and "subsampled" in sub["flags"]
     assert sub["value"] == pytest.approx(mi, abs=0.1)  # N = 500: sd about 0.04 nats
+
+
+def test_estimate_discrete_features_for_mi_and_cmi(tmp_path):
+    # Y uniform on 4 labels, X = Y + 0.5 N(0, 1), Z independent: I(X;Y|Z) = I(X;Y) = 0.8452 nats
+    # (quadrature, tests/test_semidiscrete_cmi.py); spread at N = 1000 about 0.03: tolerance 0.1
+    import infolens as il
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    y = rng.integers(0, 4, n)
+    x, z = y + 0.5 * rng.normal(size=n), rng.normal(size=n)
+    table = tmp_path / "t.csv"
+    with table.open("w") as f:
+        f.write("x,y,yf,z\n")
+        for row in zip(x, y, y.astype(float), z, strict=True):
+            f.write(f"{float(row[0])!r},{row[1]},{row[2]:.1f},{float(row[3])!r}\n")
+    common = [str(table), "--units", "nats", "--x", "x", "--z", "z"]
+    by_dtype = _estimate(*common, "--y", "y")
+    told = _estimate(*common, "--y", "yf", "--discrete-features", "y")
+    by_position = _estimate(*common, "--y", "yf", "--discrete-features", "1")
+    api = il.estimate_cmi(x, y, z, units="nats")
+    assert by_dtype["method"] == told["method"] == by_position["method"] == "ksg_discrete"
+    assert by_dtype["value"] == told["value"] == by_position["value"] == pytest.approx(api.value, abs=1e-12)
+    assert api.value == pytest.approx(0.8452, abs=0.1)
+    assert _estimate(*common, "--y", "y", "--discrete-features", "none")["method"] == "ksg"
+    mi = _estimate(str(table), "--x", "x", "--y", "yf", "--discrete-features", "y", "--units", "nats")
+    assert mi["quantity"] == "mi" and mi["method"] == "mixed"
+    assert mi["value"] == pytest.approx(0.8452, abs=0.1)
+    bad = CliRunner().invoke(main, ["estimate", *common, "--y", "y", "--discrete-features", "w"])
+    assert bad.exit_code != 0
+    assert "The 'discrete_features' parameter of estimate_cmi must be 'auto', a bool, or" in bad.output
+    one = CliRunner().invoke(main, ["estimate", str(table), "--x", "y", "--discrete-features", "x"])
+    assert one.exit_code != 0 and "The '--discrete-features' parameter of infolens estimate" in one.output

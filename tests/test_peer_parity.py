@@ -304,7 +304,7 @@ def coming_from() -> dict:
     """The namespace after every ```python block of docs/coming-from.md ran, in order."""
     namespace: dict = {}
     blocks = re.findall(r"```python\n(.*?)```", COMING_FROM.read_text(), re.S)
-    assert len(blocks) == 6
+    assert len(blocks) == 7
     for i, block in enumerate(blocks):
         exec(compile(block, f"coming-from.md python block {i + 1}", "exec"), namespace)  # noqa: S102 - our docs
     return namespace
@@ -323,6 +323,10 @@ def test_the_coming_from_page_holds(coming_from) -> None:
     assert ns["kl_knn"].value == pytest.approx(0.5, abs=0.15)  # one draw: spread 0.04 nats
     assert ns["jsd"] == pytest.approx(0.5) and round(ns["jsd_weighted"], 4) == 0.4056
     assert ns["h_table"] == pytest.approx(1.0) and ns["h_samples"].value == pytest.approx(1.0)
+    # ennemi, tests/unit/test_entropy_estimators.py, test_irrelevant_condition: ln 2 within 0.02
+    assert ns["cmi_semi"].method == "ksg_discrete" and round(ns["cmi_semi"].value, 2) == 0.70
+    assert ns["cmi_semi"].value == pytest.approx(math.log(2), abs=0.02)
+    assert ns["cmi_told"].value == ns["cmi_semi"].value
 
 
 def test_the_cli_takes_a_base(tmp_path) -> None:

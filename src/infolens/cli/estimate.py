@@ -29,6 +29,14 @@ def _number_or_name(text: str) -> float | str:
         return text
 
 
+def _discrete_features(text: str) -> Any:
+    """A --discrete-features as estimate_mi takes it: "auto", "all"/"none", or names and positions."""
+    lowered = text.strip().lower()
+    if lowered in ("auto", "all", "none", "true", "false"):
+        return {"auto": "auto", "all": True, "true": True, "none": False, "false": False}[lowered]
+    return [int(item) if item.strip().isdigit() else item.strip() for item in text.split(",")]
+
+
 def _variables(files: tuple[str, ...], x: str | None, y: str | None, z: str | None) -> list[np.ndarray]:
     """X (and Y, Z): columns of one file picked by --x/--y/--z, or one whole file each."""
     from infolens.data.tables import read_table
@@ -61,10 +69,14 @@ def _variables(files: tuple[str, ...], x: str | None, y: str | None, z: str | No
 @click.option("--permutations", type=int, default=None, help="Permutation test of independence.")
 @click.option("--max-samples", type=int, default=None, help="Subsample above this many samples.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--discrete-features", "discrete_features", default="auto", show_default=True,
+              metavar="WHICH",
+              help="Which of X, Y, Z are discrete (MI, CMI): auto (integer data), all, none, or names "
+                   "and positions, e.g. y or x,z or 1.")
 @click.option("--param", "params", multiple=True, help="Estimator parameter NAME=VALUE, e.g. k=5.")
 def command(files: tuple[str, ...], x: str | None, y: str | None, z: str | None, method: str, units: str,
             base: str | None, ci: float | None, permutations: int | None, max_samples: int | None,
-            seed: int, params: tuple[str, ...]) -> None:
+            seed: int, discrete_features: str, params: tuple[str, ...]) -> None:
     """Estimate H(X), I(X;Y) or I(X;Y|Z) from sample files; prints the estimate as JSON.
 
     \b
@@ -72,8 +84,9 @@ def command(files: tuple[str, ...], x: str | None, y: str | None, z: str | None,
     One file per variable:                infolens estimate x.npy [y.npy [z.npy]]
 
     CSV (comma), TSV (tab) and .txt (whitespace) tables may start with a header line; .npz files
-    name their arrays with --x/--y/--z. Integer-valued data are treated as discrete. NSB takes
-    a known alphabet size as --param K=N.
+    name their arrays with --x/--y/--z. Integer-valued data are treated as discrete unless
+    --discrete-features says otherwise (--discrete-features y: only Y; none: all continuous).
+    NSB takes a known alphabet size as --param K=N.
     """
     from infolens._json import dumps
     from infolens.estimators.api import estimate_cmi, estimate_entropy, estimate_mi
@@ -85,10 +98,15 @@ def command(files: tuple[str, ...], x: str | None, y: str | None, z: str | None,
     common = {"method": method, "units": units, "ci": ci, "random_state": seed,
               "max_samples": max_samples, "base": None if base is None else _number_or_name(base),
               **dict(_parse_param(p) for p in params)}
+    discrete = _discrete_features(discrete_features)
     if len(arrays) == 1:
+        if discrete != "auto":
+            raise fail("--discrete-features", "infolens estimate", "auto for one variable (the "
+                       "entropy's method says whether it is discrete)", discrete_features)
         result = estimate_entropy(arrays[0], **common)
     elif len(arrays) == 2:
-        result = estimate_mi(arrays[0], arrays[1], n_permutations=permutations, **common)
+        result = estimate_mi(arrays[0], arrays[1], n_permutations=permutations,
+                             discrete_features=discrete, **common)
     else:
-        result = estimate_cmi(*arrays, **common)
+        result = estimate_cmi(*arrays, discrete_features=discrete, **common)
     click.echo(dumps(result.to_dict()))

@@ -60,8 +60,8 @@ def resample(evaluate: Evaluate, n: int, *, max_samples: int | None, level: floa
     return Resampled(value, details, bounds, level if bounds is not None else None, n)
 
 
-def interval(evaluate: Evaluate, value: float, n: int, level: float, n_resamples: int,
-             rng: np.random.Generator, kind: str | None) -> tuple[float, float]:
+def interval(evaluate: Evaluate, value: float, n: int | tuple[int, ...], level: float,
+             n_resamples: int, rng: np.random.Generator, kind: str | None) -> tuple[float, float]:
     """Percentile bootstrap (``kind="bootstrap"``), or subsampling (Politis & Romano 1994).
 
     Resampling with replacement duplicates points, which k-NN and KDE estimators read as
@@ -71,15 +71,27 @@ def interval(evaluate: Evaluate, value: float, n: int, level: float, n_resamples
     ``sqrt(m / (n - m))`` (1 for half-samples) to the spread of the full-sample estimate.
     (Politis & Romano's ``sqrt(m / n)`` is the rate for subsamples small against n; applied to
     half-samples it made the intervals ``sqrt(2)`` too narrow.)
+
+    ``n`` may be a tuple of sizes of independent samples (the two samples of a divergence): each
+    is resampled on its own (a stratified resample) and ``evaluate`` receives a tuple of row
+    arrays, one per sample; the half-sample rescaling uses the summed sizes.
     """
+    sizes = (int(n),) if isinstance(n, (int, np.integer)) else tuple(int(s) for s in n)
+
+    def rows(draws: list[np.ndarray]) -> np.ndarray | tuple[np.ndarray, ...]:
+        return draws[0] if len(sizes) == 1 else tuple(draws)
+
     alpha = (1.0 - level) / 2.0
     if kind == "bootstrap":
-        draws = np.array([evaluate(rng.integers(0, n, n))[0] for _ in range(n_resamples)])
+        draws = np.array([evaluate(rows([rng.integers(0, s, s) for s in sizes]))[0]
+                          for _ in range(n_resamples)])
         low, high = np.quantile(draws, [alpha, 1 - alpha])
         return float(low), float(high)
-    m = max(n // 2, 2)
-    deviations = np.array([evaluate(rng.choice(n, m, replace=False))[0] - value
-                           for _ in range(n_resamples)]) * math.sqrt(m / max(n - m, 1))
+    halves = [max(s // 2, 2) for s in sizes]
+    rescale = math.sqrt(sum(halves) / max(sum(sizes) - sum(halves), 1))
+    deviations = np.array([evaluate(rows([rng.choice(s, m, replace=False)
+                                          for s, m in zip(sizes, halves, strict=True)]))[0] - value
+                           for _ in range(n_resamples)]) * rescale
     q_low, q_high = np.quantile(deviations, [alpha, 1 - alpha])
     return float(value - q_high), float(value - q_low)
 

@@ -109,8 +109,9 @@ class MethodSpec:
     ``prepare`` is ``"codes"`` (every variable becomes integer symbols), ``"binned"``
     (continuous variables are quantized, integer ones kept as symbols), ``"float"`` (float64
     arrays of shape (n, d)), ``"device"`` (like ``"float"``, but torch tensors stay float64
-    tensors of shape (n, d) on their own device) or ``"raw"`` (the inputs as given). ``entropy``,
-    ``mi`` and ``cmi`` name ``"module:function"`` implementations returning nats; for
+    tensors of shape (n, d) on their own device), ``"labeled"`` (float64 arrays for continuous
+    variables, int64 label codes of shape (n,) for discrete ones) or ``"raw"`` (the inputs as
+    given). ``entropy``, ``mi`` and ``cmi`` name ``"module:function"`` implementations returning nats; for
     ``codes``/``binned`` methods MI and CMI follow from ``entropy`` by the entropy identities.
     ``resampling`` is ``"bootstrap"``, ``"subsample"``, ``"internal"`` (the implementation takes
     ``level`` and ``seed`` and returns its own interval as ``ci_low``/``ci_high`` and its flags as
@@ -144,6 +145,7 @@ _KDE = "infolens.estimators.kde"
 _GAUSSIAN = "infolens.estimators.gaussian"
 _NEURAL = "infolens.estimators.neural"
 _COPULA_KNN = "infolens.estimators.copula_knn"
+_SEMIDISCRETE = "infolens.estimators.semidiscrete"
 _BINNING_PARAMS: dict[str, tuple[Any, Checker]] = {
     "correction": ("plugin", _one_of("plugin", "miller_madow")),
 }
@@ -199,6 +201,10 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
     MethodSpec("mixed", "knn", "device", "Gao, Kannan, Oh & Viswanath 2017",
                mi=f"{_KNN}:mi_mixed", params=dict(_K),
                resampling="subsample", min_samples=lambda p: p["k"] + 1),
+    MethodSpec("ksg_discrete", "knn", "labeled",
+               "Ross 2014; Frenzel & Pompe 2007 with the discrete metric (ennemi's semi-discrete CMI)",
+               mi=f"{_SEMIDISCRETE}:mi_ksg_discrete", cmi=f"{_SEMIDISCRETE}:cmi_ksg_discrete",
+               params={**_K, **_KNN_METRIC}, resampling="subsample", min_samples=lambda p: p["k"] + 1),
     MethodSpec("ksg_copula", "knn", "float", "Kraskov et al. 2004 on normal scores",
                mi=f"{_COPULA_KNN}:mi_ksg_copula", params=dict(_K),
                resampling="subsample", min_samples=lambda p: p["k"] + 1),
@@ -242,6 +248,8 @@ def _auto(quantity: str, discrete: list[bool]) -> str:
         return "kl"
     if quantity == "mi" and any(discrete):
         return "mixed"
+    if quantity == "cmi" and any(discrete):
+        return "ksg_discrete"
     return "auto" if quantity == "mi" else "ksg"
 
 
@@ -266,6 +274,8 @@ def _prepare(spec: MethodSpec, arrays: list[np.ndarray], discrete: list[bool],
              params: Mapping[str, Any]) -> list[np.ndarray]:
     if spec.prepare == "codes":
         return [unique_row_codes(a) for a in arrays]
+    if spec.prepare == "labeled":
+        return [unique_row_codes(a) if d else a for a, d in zip(arrays, discrete, strict=True)]
     if spec.prepare == "binned":
         out = []
         for a, is_discrete in zip(arrays, discrete, strict=True):
@@ -397,11 +407,13 @@ def _validate(quantity: str, fn: str, named: dict[str, Any], method: str, units:
             raise fail("ci", fn, f"None, or samples enough for a half-sample interval (at least "
                        f"{2 * minimum}: each half-sample needs {minimum} rows for method={method!r})",
                        got=f"ci={ci} with {n} samples")
-    exact = spec.prepare in ("codes", "binned")  # discrete inputs as exact label codes
+    exact = spec.prepare in ("codes", "binned", "labeled")  # discrete inputs as exact label codes
     checked = {k: as_samples(v, k, fn, min_samples=minimum, labels=exact and d,
                              allow_constant=spec.family not in ("knn", "gaussian", "auto"))
                for (k, v), d in zip(named.items(), discrete, strict=True)}
     check_same_length(fn, **checked)
+    if spec.prepare == "labeled":
+        _check_groups(list(checked), list(checked.values()), discrete, params["k"], fn)
     if params.get("K") is not None:
         _check_alphabet_size(params["K"], quantity, list(checked.values()), fn)
     # raw methods (neural) get the inputs as given and "device" methods (k-NN) get tensors as
@@ -458,6 +470,23 @@ def _discrete_mask(discrete_features: Any, named: Mapping[str, Any], fn: str) ->
             raise fail("discrete_features", fn, expected, discrete_features,
                        got=f"{item!r}, which is not one of the variables")
     return [i in picked for i in range(len(names))]
+
+
+def _check_groups(names: list[str], arrays: list[np.ndarray], discrete: list[bool], k: int,
+                  fn: str) -> None:
+    """The discrete-metric k-NN estimators need a continuous variable and groups of more than k
+    samples sharing their discrete values (the k-th neighbour is searched within the group)."""
+    if all(discrete):
+        raise fail("discrete_features", fn, "a mask leaving at least one continuous variable for "
+                   "method='ksg_discrete' (all-discrete samples: method='plugin' or 'miller_madow')",
+                   got="every variable discrete")
+    smallest = _resolve(f"{_SEMIDISCRETE}:smallest_group")(
+        [unique_row_codes(a) if d else a for a, d in zip(arrays, discrete, strict=True)])
+    if smallest is not None and smallest <= k:
+        held = " and ".join(repr(n) for n, d in zip(names, discrete, strict=True) if d)
+        raise fail("k", fn, f"below the size of every group of samples sharing the discrete values "
+                   f"of {held} (the k-th neighbour is searched within the group); use a smaller k, "
+                   "more samples, or merge rare values", got=f"k={k} with a group of {smallest} samples")
 
 
 def _check_alphabet_size(size: int, quantity: str, arrays: list[np.ndarray], fn: str) -> None:
@@ -635,11 +664,12 @@ def _value_flags(quantity: str, value: float, cap: float | None, n: int, fn: str
 
 _COMMON_DOC = """
     method : str
-        ``"auto"`` (``miller_madow`` for integer input, ``mixed`` when some inputs are integer,
-        otherwise ``kl`` for entropy, ``ksg`` for CMI and, for MI, the rule of
+        ``"auto"`` (``miller_madow`` for integer input, ``mixed`` for MI and ``ksg_discrete``
+        for CMI when some inputs are integer, otherwise ``kl`` for entropy, ``ksg`` for CMI and,
+        for MI, the rule of
         :mod:`infolens.estimators.auto`, whose ``details`` say what it chose and why) or one of
         :data:`METHODS`: ``plugin``, ``miller_madow``, ``chao_shen``, ``nsb`` (discrete);
-        ``binning``, ``adaptive_binning`` (quantized); ``kl``, ``ksg``, ``mixed``,
+        ``binning``, ``adaptive_binning`` (quantized); ``kl``, ``ksg``, ``mixed``, ``ksg_discrete``,
         ``ksg_copula``, ``ksg_radial`` (k-NN);
         ``kde``; ``gaussian``, ``gaussian_copula``; ``mine``, ``nwj``, ``infonce``, ``smile``
         (neural bounds, :mod:`infolens.estimators.neural`); ``latent_mi`` (KSG on learned
@@ -728,15 +758,25 @@ def estimate_conditional_entropy(x: Any, y: Any, method: str = "auto", *, units:
 def estimate_cmi(x: Any, y: Any, z: Any, method: str = "auto", *, units: str = "bits",
                  ci: float | None = None, n_resamples: int = 200,
                  random_state: int | None = None, max_samples: int | None = None,
-                 base: Any = None, **params: Any) -> Estimate:
+                 base: Any = None, discrete_features: Any = "auto", **params: Any) -> Estimate:
     """Estimate the conditional mutual information ``I(X; Y | Z)`` from samples.
+
+    With some but not all variables discrete, ``method="auto"`` is ``ksg_discrete``
+    (:mod:`infolens.estimators.semidiscrete`): Frenzel-Pompe with the discrete metric on the
+    discrete ones, which is ``sum_z p(z) I_KSG(X; Y | Z = z)`` for a discrete Z and ennemi's
+    semi-discrete CMI for a discrete Y; every group of samples sharing the discrete values needs
+    more than ``k`` samples. All discrete: Miller-Madow (``plugin`` for the plug-in CMI).
 
     Parameters
     ----------
     x, y, z : array-like or tensor of shape (n,) or (n, d)
+    discrete_features : "auto", bool or sequence
+        Which of x, y and z are discrete, as in :func:`estimate_mi`: ``"auto"`` (by dtype), a
+        bool for all, a mask of three bools, or the names (``"x"``, ``"y"``, ``"z"``) or
+        positions (0, 1, 2) of the discrete ones.
     """
     return _estimate("cmi", "estimate_cmi", {"x": x, "y": y, "z": z}, method, units, ci,
-                     n_resamples, random_state, max_samples, None, params, base)
+                     n_resamples, random_state, max_samples, None, params, base, discrete_features)
 
 
 for _public in (estimate_entropy, estimate_mi, estimate_cmi, estimate_conditional_entropy):
