@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+import infolens as il
 from infolens import InfoLensError
 from infolens._units import check_units, from_nats, nats_per_unit, to_nats
 from infolens._validation import (
+    FINITE_CHUNK,
     as_labels,
     as_samples,
     check_choice,
@@ -16,6 +18,7 @@ from infolens._validation import (
     check_int,
     check_probability_level,
     check_same_length,
+    count_nonfinite,
     fail,
     unique_row_codes,
 )
@@ -87,6 +90,37 @@ def test_unique_row_codes() -> None:
 def test_unique_row_codes_agrees_with_numpy(rows: np.ndarray) -> None:
     _, expected = np.unique(rows, axis=0, return_inverse=True)
     np.testing.assert_array_equal(unique_row_codes(rows), expected.reshape(-1))
+
+
+def test_count_nonfinite_in_chunks() -> None:
+    """NaN/inf are found in every chunk, the last included, for arrays and tensors, contiguous
+    or not; ``first`` stops at the first chunk holding one; integer and bool inputs count 0."""
+    rows = FINITE_CHUNK // 1000 * 3 + 7  # three full chunks of 1000-value rows and a partial one
+    arr = np.zeros((rows, 1000), dtype=np.float32)
+    assert count_nonfinite(arr) == 0 and count_nonfinite(torch.from_numpy(arr)) == 0
+    arr[-1, -1], arr[-1, 3], arr[0, 0] = np.nan, np.inf, -np.inf
+    for value in (arr, torch.from_numpy(arr), arr.T, torch.from_numpy(arr).T, arr[:, ::-1]):
+        assert count_nonfinite(value) == 3
+    assert count_nonfinite(arr, first=True) == 1  # the first chunk holds only arr[0, 0]
+    arr[0, 0] = 0.0
+    assert count_nonfinite(arr, first=True) == 2  # found in the last chunk
+    assert count_nonfinite(np.float64("nan")) == 1 and count_nonfinite(torch.tensor(1.0)) == 0
+    assert count_nonfinite(np.arange(5)) == 0 and count_nonfinite(torch.ones(3, dtype=torch.bool)) == 0
+    with pytest.raises(InfoLensError) as err:
+        as_samples(arr, "x", "f", keep_float32=True)
+    assert str(err.value) == ("The 'x' parameter of f must be finite (no NaN or inf). Got 2 non-finite "
+                              "values instead.")
+    message = r"^The 'x' parameter of InformationPlane must be finite \(no NaN or inf\)\. Got an array"
+    with pytest.raises(InfoLensError, match=message):
+        il.InformationPlane(torch.from_numpy(arr), np.arange(rows) % 2)
+
+
+def test_as_samples_keep_float32() -> None:
+    arr = np.arange(12, dtype=np.float32).reshape(6, 2)
+    kept = as_samples(arr, "x", "f", keep_float32=True)
+    assert kept.dtype == np.float32 and np.shares_memory(kept, arr)
+    assert as_samples(arr, "x", "f").dtype == np.float64
+    assert as_samples(arr.astype(np.float16), "x", "f", keep_float32=True).dtype == np.float64
 
 
 def test_as_labels() -> None:

@@ -140,8 +140,52 @@ def to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+#: Values tested at a time by :func:`count_nonfinite`: its boolean temporaries stay about 1 MB
+#: whatever the size of the input (a whole-array ``isfinite`` costs a boolean copy of it).
+FINITE_CHUNK = 2**20
+
+
+def count_nonfinite(values: Any, *, first: bool = False) -> int:
+    """The number of NaN or inf entries of a numpy array or torch tensor, tested in chunks of about
+    :data:`FINITE_CHUNK` values (bounded temporaries); 0 for integer and bool ones.
+
+    With ``first``, stops at the first chunk holding one and returns that chunk's count (> 0 when
+    any entry is not finite): a cheap "is everything finite" test, ``count_nonfinite(v, first=True)
+    == 0``.
+    """
+    tensor = _is_tensor(values)
+    if tensor:
+        import torch
+
+        if not (values.is_floating_point() or values.is_complex()):
+            return 0
+        isfinite: Any = torch.isfinite
+        if values.is_contiguous():
+            values = values.reshape(-1)
+    else:
+        values = np.asarray(values)
+        if not np.issubdtype(values.dtype, np.inexact):
+            return 0
+        isfinite = np.isfinite
+        if values.flags.c_contiguous:
+            values = values.reshape(-1)
+    if values.ndim == 0:
+        return int(not bool(isfinite(values)))
+    row = values[0].numel() if tensor else values[0].size if len(values) else 1
+    step = max(1, FINITE_CHUNK // max(row, 1))
+    bad = 0
+    for start in range(0, len(values), step):
+        finite = isfinite(values[start:start + step])
+        if not bool(finite.all()):
+            bad += int(finite.numel() - finite.sum()) if tensor else int(finite.size - finite.sum())
+            if first:
+                return bad
+    return bad
+
+
 def as_samples(x: Any, name: str, fn: str, *, min_samples: int = 2,
-               allow_constant: bool = True, labels: bool = False) -> np.ndarray:
+               allow_constant: bool = True, labels: bool = False,
+               keep_float32: bool = False) -> np.ndarray:
     """Coerce samples to a C-contiguous array of shape (n, d): float64, or int64 label codes.
 
     A 1-D input of length n becomes (n, 1). String labels (str or bytes, as an array or a list)
@@ -152,6 +196,8 @@ def as_samples(x: Any, name: str, fn: str, *, min_samples: int = 2,
     With ``labels=True``, integer input (of any size: int64, uint64 or Python ints beyond 64
     bits) becomes exact per-column codes ``0..K_j - 1`` in sorted order, never rounded through
     float64 (which merges integers beyond 2**53); float input stays float64.
+    With ``keep_float32=True``, float32 input stays float32 (no float64 copy: 8 bytes a value,
+    for a consumer that converts a few rows at a time).
     """
     arr = _numeric_array(x, name, fn)
     if arr.ndim == 1:
@@ -165,13 +211,13 @@ def as_samples(x: Any, name: str, fn: str, *, min_samples: int = 2,
                    got=f"{arr.shape[0]} samples")
     if labels and (arr.dtype == object or np.issubdtype(arr.dtype, np.integer)):
         return np.ascontiguousarray(np.column_stack([_dense_rank(column) for column in arr.T]))
+    dtype = np.float32 if keep_float32 and arr.dtype == np.float32 else np.float64
     try:
-        arr = np.ascontiguousarray(arr, dtype=np.float64)
+        arr = np.ascontiguousarray(arr, dtype=dtype)
     except OverflowError as err:  # Python ints beyond the float64 range
         raise fail(name, fn, "numbers within the float64 range", got="integers beyond 1.8e308") from err
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).sum())
-        raise fail(name, fn, "finite (no NaN or inf)", arr, got=f"{bad} non-finite values")
+    if count_nonfinite(arr, first=True):
+        raise fail(name, fn, "finite (no NaN or inf)", arr, got=f"{count_nonfinite(arr)} non-finite values")
     if not allow_constant:
         constant = np.flatnonzero(np.ptp(arr, axis=0) == 0)
         if constant.size:
@@ -313,7 +359,7 @@ def check_finite_loss(loss: float, fn: str, **inputs: Any) -> None:
     if math.isfinite(loss):
         return
     for name, tensor in inputs.items():
-        if _is_tensor(tensor) and tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+        if _is_tensor(tensor) and count_nonfinite(tensor, first=True):
             raise fail(name, fn, "finite (no NaN or inf)", tensor)
     name = next(iter(inputs))
     raise fail(name, fn, "values that give a finite loss", got=f"a loss of {loss}")

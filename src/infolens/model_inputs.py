@@ -31,7 +31,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from infolens._validation import InfoLensError, _is_tensor, check_int, fail, is_out_of_memory, model_error
+from infolens._validation import (
+    InfoLensError,
+    _is_tensor,
+    check_int,
+    count_nonfinite,
+    fail,
+    is_out_of_memory,
+    model_error,
+)
 
 Forward = Callable[[nn.Module, Any], Any]
 
@@ -220,7 +228,7 @@ def _as_tensor(value: Any, name: str, fn: str, *, allow_bool: bool) -> torch.Ten
         raise fail(name, fn, what, value)
     if value.ndim < 1:
         raise fail(name, fn, "tensors of shape (n, ...)", value)
-    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+    if count_nonfinite(value, first=True):
         raise fail(name, fn, "finite (no NaN or inf)", value)
     return value
 
