@@ -21,7 +21,8 @@ class MinibatchMean:
     near-equal size (those of :func:`numpy.array_split`), ``minibatch`` being the estimator's
     setting of that name (one minibatch of all n rows without it). ``information`` of the table
     entry is evaluated on each minibatch (its rows, labels and inputs) as soon as its rows have
-    arrived through :meth:`add`.
+    arrived through :meth:`add`. Every value the entry returns is averaged so, the shuffled-label
+    baseline of I(T;Y) (:data:`infolens.plane.flags.SHUFFLED_KEY`) included.
     """
 
     def __init__(self, one: LayerEstimator, y: np.ndarray, n_classes: int, x: np.ndarray | None,
@@ -48,8 +49,8 @@ class MinibatchMean:
             x = None if self.x is None else self.x[start:stop]
             values = self.one.spec.information(batch, self.y[start:stop], self.n_classes, x,
                                                self.one.params, self.quantities)
-            for q in self.quantities:
-                self._sums[q] += float(values[q]) * (stop - start)
+            for key, value in values.items():  # the quantities, and any baseline the entry returns
+                self._sums[key] = self._sums.get(key, 0.0) + float(value) * (stop - start)
             self._buffer, self._buffered = ([rest], len(rest)) if len(rest) else ([], 0)
             self._next += 1
             start = stop

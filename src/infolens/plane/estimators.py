@@ -64,6 +64,7 @@ from infolens.estimators.matrix_renyi import (
     plane_information,
 )
 from infolens.plane._layer_information import activity_scaled, grid_levels, kde_information, sp_information
+from infolens.plane.flags import BASELINE_SEED, SHUFFLED_KEY
 from infolens.quantize import check_grid
 
 #: The two quantities of a plane record.
@@ -102,6 +103,12 @@ class PlaneEstimator:
     needs_range: Callable[[Mapping[str, Any]], bool] = lambda params: False
     #: ``caveat(params) -> str``: what a report says about the numbers ("" for nothing).
     caveat: Callable[[Mapping[str, Any]], str] = lambda params: ""
+
+    @property
+    def fixed_width(self) -> bool:
+        """Whether the estimator can bin at a fixed width (a ``bin_width`` setting: ``binning``),
+        the estimator of Shwartz-Ziv & Tishby 2017 and Saxe et al. 2018."""
+        return "bin_width" in self.params
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -172,8 +179,8 @@ def _binning_caveat(params: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------- sample estimators
 def _kde(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
          quantities: tuple[str, ...]) -> dict[str, float]:
-    i_xt, i_ty = kde_information(t, y, n_classes, params)
-    return {"I_XT": i_xt, "I_TY": i_ty}
+    i_xt, i_ty, shuffled = kde_information(t, y, n_classes, params)
+    return {"I_XT": i_xt, "I_TY": i_ty, SHUFFLED_KEY: shuffled}
 
 
 def _adaptive_kde(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
@@ -208,7 +215,8 @@ def _v_information(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params:
 
 def _matrix_renyi(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
                   quantities: tuple[str, ...]) -> dict[str, float]:
-    return plane_information(t, y, x, dict(params), quantities)
+    values, shuffled = plane_information(t, y, x, dict(params), quantities, shuffle_seed=BASELINE_SEED)
+    return values if shuffled is None else {**values, SHUFFLED_KEY: shuffled}
 
 
 def _matrix_renyi_caveat(params: Mapping[str, Any]) -> str:
