@@ -190,7 +190,7 @@ class InformationPlane:
             if "k" in one.params and n_read <= one.params["k"]:
                 raise fail("k", _FN, f"an int below the number of samples ({n_read})", one.params["k"])
         if self.estimator.needs_inputs:
-            self._x_vectors = as_samples(to_numpy(self._x.flat()), "x", _FN)
+            self._x_vectors = as_samples(to_numpy(self._x.vectors("x", _FN)), "x", _FN)
             if self.distributed:
                 self._x_vectors = gather_rows(self._x_vectors, "x", _FN)
         self.layers = layers
