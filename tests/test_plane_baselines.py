@@ -1,6 +1,7 @@
 """The shuffled-label baseline of the sample and minibatch plane estimators, and token inputs.
 
-``shuffled_baseline`` (infolens.plane.flags) on kde, adaptive_kde and matrix_renyi: raised on a
+``shuffled_baseline`` (infolens.plane.flags) on kde, adaptive_kde, sample_propagation and
+matrix_renyi: raised on a
 layer independent of the labels that reads I(T;Y) near H(Y) anyway, not raised on a layer that
 encodes the labels; the baseline is on the I(T;Y) record as ``shuffled_I_TY``. Integer inputs
 (token ids) reach the estimators that read inputs one-hot per position.
@@ -29,7 +30,7 @@ def _records(estimator, layers, y, x=None, **params):
     return {(r["layer"], r["quantity"]): r for r in records}
 
 
-@pytest.mark.parametrize("estimator", ["kde", "adaptive_kde"])
+@pytest.mark.parametrize("estimator", ["kde", "adaptive_kde", "sample_propagation"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_kde_flags_a_saturated_wide_layer_and_not_an_informative_one(estimator, seed):
     rng = np.random.default_rng(seed)

@@ -71,8 +71,10 @@ def activity_scaled(t: np.ndarray) -> np.ndarray:
 
 
 def sp_information(t: np.ndarray, y: np.ndarray, n_classes: int,
-                    params: Mapping[str, Any]) -> tuple[float, float]:
-    """I(X;T) and I(T;Y) by sample propagation, from ``draws`` recordings concatenated per row.
+                   params: Mapping[str, Any]) -> tuple[float, float, float]:
+    """I(X;T), I(T;Y) and the shuffled-label I(T;Y) (labels of
+    :func:`infolens.plane.flags.shuffled_labels`, on the same Monte Carlo draws) by sample
+    propagation, from ``draws`` recordings concatenated per row, in nats.
 
     See :func:`infolens.estimators.sample_propagation.layer_information`; the draws are seeded by
     ``random_state``.
@@ -84,5 +86,5 @@ def sp_information(t: np.ndarray, y: np.ndarray, n_classes: int,
                    f"{draws}, features) or (n, {draws} * features)", t)
     centres = as_float64(t).reshape(t.shape[0], draws, -1)
     info = layer_information(centres, y, n_classes, float(np.sqrt(params["noise_var"])),
-                             params["n_mc"], params["random_state"])
-    return info["I_XT"], info["I_TY"]
+                             params["n_mc"], params["random_state"], shuffled=shuffled_labels(y))
+    return info["I_XT"], info["I_TY"], info["I_TY_shuffled"]

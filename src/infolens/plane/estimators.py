@@ -190,8 +190,8 @@ def _adaptive_kde(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: 
 
 def _sample_propagation(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],
                         quantities: tuple[str, ...]) -> dict[str, float]:
-    i_xt, i_ty = sp_information(t, y, n_classes, params)
-    return {"I_XT": i_xt, "I_TY": i_ty}
+    i_xt, i_ty, shuffled = sp_information(t, y, n_classes, params)
+    return {"I_XT": i_xt, "I_TY": i_ty, SHUFFLED_KEY: shuffled}
 
 
 def _ksg(t: np.ndarray, y: np.ndarray, n_classes: int, x: Any, params: Mapping[str, Any],

@@ -21,7 +21,14 @@ The vocabulary is that of :class:`~infolens.Estimate` (``near_log_n``), plus the
     the class-conditional mixtures are evaluated again (sum_c n_c^2 of the n^2 + sum_c n_c^2 pair
     terms, so about 1 + 1 / (C + 1) times the time for C balanced classes). When the noise is far
     narrower than the distances between samples (a wide random layer) the upper bound reads
-    I(X;T) = ln n and I(T;Y) = H(Y) whatever the labels, and the shuffled labels read H(Y) too;
+    I(X;T) = ln n and I(T;Y) = H(Y) whatever the labels, and the shuffled labels read H(Y) too.
+    A closed-form saturation test (noise width against nearest-neighbour distances) would cost
+    the same O(n^2) distances and only catch complete saturation; the baseline also catches a
+    partly saturated layer and cannot fire on one whose I(T;Y) needs the real labels;
+  - ``sample_propagation``, on the same Monte Carlo draws (the mixture over all centres shared,
+    one more class mixture per draw: about 1 + 1 / (C + 1) times the time); its numbers are
+    those of the noisy network, which on n distinct inputs far apart against the noise does
+    carry H(Y) about any labelling of them, so the flag says what the number reflects;
   - ``matrix_renyi``, per minibatch with the minibatch's labels shuffled (seed 0): S(T) and
     S(Y) are unchanged, one more eigendecomposition of the Hadamard joint per minibatch; the
     baseline is the row-weighted mean over the minibatches, like the estimate.
