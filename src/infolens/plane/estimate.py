@@ -306,12 +306,12 @@ def auto_choice(t: np.ndarray) -> dict[str, LayerEstimator]:
     Rule: ``binning(bins=30)`` over the layer's own range when it leaves the layer well below
     saturation (occupied cells at most :data:`AUTO_MAX_CELLS` of the samples, so the plug-in
     entropy stays at least 2 bits below log2 n); otherwise (never binning on a saturated layer)
-    the matrix-based Renyi information ``matrix_renyi`` at its defaults (alpha 1.01, Silverman
-    width, batches of 200) for I(X;T), which keeps telling saturated layers apart where the KDE
-    bound sits at log2 n, and the usable information of a held-out linear probe
-    (``v_information``) for I(T;Y), which on a saturated layer stays about 0 where no label is
-    decodable instead of reading H(Y). So ``"auto"`` reads the inputs X. The records name the
-    choice in ``estimated_by``.
+    the matrix-based Renyi information ``matrix_renyi`` at its defaults (alpha 1.01, ``"knn"``
+    width, batches of 200; token-id inputs one-hot per position) for I(X;T), which keeps telling
+    saturated layers apart where the KDE bound sits at log2 n, and the usable information of a
+    held-out linear probe (``v_information``) for I(T;Y), which on a saturated layer stays about
+    0 where no label is decodable instead of reading H(Y). So ``"auto"`` reads the inputs X. The
+    records name the choice in ``estimated_by``.
     """
     binning = make_layer_estimator("binning", {"bins": AUTO_BINS}, "auto")
     cells = len(np.unique(binning.codes(t)))
