@@ -12,6 +12,13 @@ block) takes its inputs through :class:`ModelInputs`, so they are handled in one
 - Inputs keep their dtype: integer token ids stay integer (``nn.Embedding`` needs them), bool
   masks stay bool; only floating tensors are cast to the model's floating dtype. float64 arrays
   become float32 tensors, as numpy data usually is float64 by accident.
+- :meth:`ModelInputs.vectors` is the input matrix X of the estimators that read the inputs
+  (``ksg``, ``matrix_renyi``, ``"auto"`` of the information plane): floating parts flattened as
+  they are, integer parts (token ids) one-hot per position. A distance between id *numbers*
+  (token 17 is closer to 18 than to 900) means nothing; between one-hot rows it is sqrt(2) times
+  the square root of the number of positions whose tokens differ, whatever the ids. Integer
+  inputs are taken as categorical because a model that reads integers takes them as ids (an
+  ``nn.Embedding``; an image model needs floats, so uint8 pixels are cast before the model).
 - ``forward=`` replaces the call: ``forward(model, batch) -> output``, where ``batch`` has the
   structure of ``x`` (a tensor, tuple or dict of the same rows). Use it for models whose call is
   not ``model(x)`` (``lambda m, b: m.generate_features(b["ids"], layer=3)``).
@@ -42,6 +49,10 @@ from infolens._validation import (
 )
 
 Forward = Callable[[nn.Module, Any], Any]
+
+#: Most values (rows x columns) of the one-hot vectors of integer inputs in
+#: :meth:`ModelInputs.vectors` (256 MiB of float32).
+MAX_ONE_HOT_VALUES = 2**26
 
 _EXPECTED = ("a tensor or numeric array of shape (n, ...), a tuple of them (positional inputs) or a dict "
              "of them (keyword inputs such as input_ids and attention_mask)")
@@ -144,6 +155,37 @@ class ModelInputs:
         dtype = torch.promote_types(*(p.dtype for p in parts)) if len(parts) > 1 else parts[0].dtype
         return torch.cat([p.to(dtype) for p in parts], dim=1) if len(parts) > 1 else parts[0]
 
+    def vectors(self, name: str = "x", fn: str = "InformationPlane") -> torch.Tensor:
+        """The ``(n, features)`` input vectors X of the estimators that read inputs (float32, or
+        the floating parts' dtype), on the inputs' device.
+
+        Floating parts are flattened as they are; bool parts (masks) read 0/1; integer parts
+        (token ids) are one-hot per position over the ids that occur in the part (ids that never
+        occur add only zero columns, so the data's own vocabulary gives the same distances as an
+        ``nn.Embedding``'s ``num_embeddings``): ``positions x distinct ids`` columns. More than
+        :data:`MAX_ONE_HOT_VALUES` one-hot values (rows x columns) raise, naming ``name``.
+        """
+        parts = []
+        for key, part in self.tensors().items():
+            flat = part.reshape(self.n, -1)
+            if flat.is_floating_point() or flat.dtype == torch.bool:
+                parts.append(flat if flat.is_floating_point() else flat.to(torch.float32))
+                continue
+            ids, codes = torch.unique(flat, return_inverse=True)
+            positions, vocabulary = flat.shape[1], len(ids)
+            if self.n * positions * vocabulary > MAX_ONE_HOT_VALUES:
+                where = "" if self.kind == "tensor" else f" ({key!r})"
+                raise fail(name, fn, f"integer inputs (token ids) whose one-hot vectors{where}, which "
+                           "the estimators that read inputs use, have at most "
+                           f"{MAX_ONE_HOT_VALUES:,} values (or an estimator that does not read x)",
+                           got=f"{self.n} rows x {positions} positions x {vocabulary} distinct ids")
+            onehot = torch.zeros(self.n, positions * vocabulary, dtype=torch.float32, device=flat.device)
+            offsets = torch.arange(positions, device=flat.device) * vocabulary
+            onehot.scatter_(1, codes + offsets, 1.0)
+            parts.append(onehot)
+        dtype = torch.promote_types(*(p.dtype for p in parts)) if len(parts) > 1 else parts[0].dtype
+        return torch.cat([p.to(dtype) for p in parts], dim=1) if len(parts) > 1 else parts[0]
+
     def call(self, model: nn.Module, name: str, fn: str) -> Any:
         """Run the model on these inputs (``forward`` when given). An error the model raises on
         them becomes an :class:`InfoLensError` naming ``name``; running out of memory says so."""
@@ -233,5 +275,5 @@ def _as_tensor(value: Any, name: str, fn: str, *, allow_bool: bool) -> torch.Ten
     return value
 
 
-__all__ = ["Forward", "ModelInputs", "device_of", "float_dtype_of",
+__all__ = ["MAX_ONE_HOT_VALUES", "Forward", "ModelInputs", "device_of", "float_dtype_of",
            "is_out_of_memory", "model_error", "run_model"]

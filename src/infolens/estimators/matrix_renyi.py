@@ -171,10 +171,11 @@ def _batches(n: int, batch_size: int | None, seed: int) -> list[np.ndarray]:
 
 def _grams(data: Sequence[tuple[torch.Tensor, float | str]], rows: np.ndarray,
            ) -> tuple[list[torch.Tensor], list[float]]:
-    """The Gram matrix of each variable on ``rows`` and the widths used."""
+    """The Gram matrix of each variable on ``rows`` (in float64, converted batch by batch) and the
+    widths used."""
     grams, widths = [], []
     for values, rule in data:
-        batch = values[torch.as_tensor(rows, device=values.device)]
+        batch = values[torch.as_tensor(rows, device=values.device)].to(torch.float64)
         sigma = kernel_width(batch, rule)
         grams.append(gram_matrix(batch, sigma))
         widths.append(sigma)
@@ -182,13 +183,20 @@ def _grams(data: Sequence[tuple[torch.Tensor, float | str]], rows: np.ndarray,
 
 
 def _functional(data: Sequence[tuple[torch.Tensor, float | str]], alpha: float, batch_size: int | None,
-                seed: int) -> tuple[list[torch.Tensor], list[float], list[int]]:
+                seed: int, shuffle_seed: int | None = None,
+                ) -> tuple[list[torch.Tensor], list[float], list[int]]:
     """Means over the same seeded batches, in nats: ``[S(A)]`` for one variable, else
     ``[S(A) + S(B) - S(A o B)]`` of the first variable with each other one (its Gram matrix and
-    entropy computed once per batch); the mean width of each variable; the batch sizes."""
+    entropy computed once per batch); the mean width of each variable; the batch sizes.
+
+    With ``shuffle_seed``, one more mean: that of the first and the *last* variable with the
+    last one's rows permuted within each batch (``default_rng(shuffle_seed).permutation`` of the
+    batch's positions, the same for every batch of one size). A permutation leaves ``S(B)``
+    unchanged, so it costs one more joint eigendecomposition per batch.
+    """
     n = len(data[0][0])
     totals = [torch.zeros((), dtype=torch.float64, device=data[0][0].device)
-              for _ in range(max(1, len(data) - 1))]
+              for _ in range(max(1, len(data) - 1) + (shuffle_seed is not None))]
     widths = np.zeros(len(data))
     batches = _batches(n, batch_size, seed)
     for rows in batches:
@@ -197,9 +205,14 @@ def _functional(data: Sequence[tuple[torch.Tensor, float | str]], alpha: float, 
         s_first = matrix_entropy(grams[0], alpha)
         if len(grams) == 1:
             totals[0] = totals[0] + s_first
-        for i, other in enumerate(grams[1:]):
-            totals[i] = totals[i] + (s_first + matrix_entropy(other, alpha)
-                                     - matrix_entropy(grams[0] * other, alpha))
+        s_others = [matrix_entropy(other, alpha) for other in grams[1:]]
+        for i, (other, s_other) in enumerate(zip(grams[1:], s_others, strict=True)):
+            totals[i] = totals[i] + s_first + s_other - matrix_entropy(grams[0] * other, alpha)
+        if shuffle_seed is not None:
+            order = torch.as_tensor(np.random.default_rng(shuffle_seed).permutation(len(rows)),
+                                    device=grams[-1].device)
+            permuted = grams[-1][order][:, order]
+            totals[-1] = totals[-1] + s_first + s_others[-1] - matrix_entropy(grams[0] * permuted, alpha)
     return [t / len(batches) for t in totals], (widths / len(batches)).tolist(), [len(b) for b in batches]
 
 
@@ -401,16 +414,22 @@ def matrix_renyi_mi(x: Any, y: Any, *, alpha: float = 1.01, kernel_width: float 
 
 # ---------------------------------------------------------------- information plane
 def plane_information(t: np.ndarray, y: np.ndarray, x: np.ndarray | None, params: dict[str, Any],
-                      quantities: tuple[str, ...]) -> dict[str, float]:
-    """I(X;T) (Gram matrix of the flattened inputs ``x``) and I(T;Y) (the label kernel) of one
-    layer ``t`` in nats, averaged over the same seeded batches of ``params["batch_size"]``."""
+                      quantities: tuple[str, ...], *,
+                      shuffle_seed: int | None = None) -> tuple[dict[str, float], float | None]:
+    """I(X;T) (Gram matrix of the flattened inputs ``x``, converted to float64 batch by batch)
+    and I(T;Y) (the label kernel) of one layer ``t`` in nats, averaged over the same seeded
+    batches of ``params["batch_size"]``; and, with ``shuffle_seed`` and I(T;Y) wanted, the same
+    I(T;Y) for the labels permuted within each batch (the ``shuffled_baseline`` of
+    :mod:`infolens.plane.flags`; one more eigendecomposition per batch), else None."""
     rule = params["kernel_width"]
-    others = {"I_XT": lambda: (torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(len(x), -1)), rule),
+    others = {"I_XT": lambda: (torch.as_tensor(np.asarray(x).reshape(len(x), -1)), rule),
               "I_TY": lambda: (torch.as_tensor(np.eye(int(y.max()) + 1)[y]), LABEL_WIDTH)}
     wanted = [q for q in others if q in quantities]
+    seed = shuffle_seed if "I_TY" in wanted else None
     data = [(torch.as_tensor(np.asarray(t, dtype=np.float64)), rule)] + [others[q]() for q in wanted]
-    values, _, _ = _functional(data, params["alpha"], params["batch_size"], params["seed"])
-    return {q: float(v) for q, v in zip(wanted, values, strict=True)}
+    values, _, _ = _functional(data, params["alpha"], params["batch_size"], params["seed"], seed)
+    out = {q: float(v) for q, v in zip(wanted, values[:len(wanted)], strict=True)}
+    return out, None if seed is None else float(values[-1])
 
 
 __all__ = ["KERNEL_WIDTHS", "LABEL_WIDTH", "gram_matrix", "kernel_width", "matrix_entropy", "matrix_renyi",

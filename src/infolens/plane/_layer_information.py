@@ -16,6 +16,7 @@ from infolens._validation import fail
 from infolens.estimators._pairwise import as_float64
 from infolens.estimators.kde import entropy_kde, noise_entropy
 from infolens.estimators.sample_propagation import layer_information
+from infolens.plane.flags import shuffled_labels
 
 #: Largest distance of a quantized activation from its grid level, in grid steps: float32
 #: rounding of ``low + k step`` stays below 0.01 steps up to 16 bits (2**16 levels, 1.2e-7 of the
@@ -42,18 +43,25 @@ def grid_levels(t: np.ndarray, bits: int, low: float, high: float) -> np.ndarray
 
 
 def kde_information(t: np.ndarray, y: np.ndarray, n_classes: int,
-                     params: Mapping[str, Any]) -> tuple[float, float]:
-    """H(T+Z) once, then I(X;T) = H(T+Z) - H(Z) and I(T;Y) = H(T+Z) - sum_c p(c) H(T+Z | c).
+                    params: Mapping[str, Any]) -> tuple[float, float, float]:
+    """H(T+Z) once, then I(X;T) = H(T+Z) - H(Z), I(T;Y) = H(T+Z) - sum_c p(c) H(T+Z | c), and
+    the same I(T;Y) for the labels shuffled by :func:`infolens.plane.flags.shuffled_labels` (the
+    ``shuffled_baseline`` of :mod:`infolens.plane.flags`), all in nats.
 
     Same numbers as ``mi_identity_kde`` and ``mi_kde`` of :mod:`infolens.estimators.kde`, with
-    the mixture entropy of the whole layer computed once instead of twice.
+    the mixture entropy of the whole layer computed once instead of twice (and once for the
+    baseline: only its class-conditional mixtures are evaluated again).
     """
     noise_var, bound = params["noise_var"], params["bound"]
     h_t = entropy_kde(t, noise_var=noise_var, bound=bound)[0]
-    weights = np.bincount(y, minlength=n_classes) / len(y)
-    h_t_given_y = sum(weights[c] * entropy_kde(t[y == c], noise_var=noise_var, bound=bound)[0]
-                      for c in range(n_classes) if weights[c] > 0)
-    return h_t - noise_entropy(t.shape[1], noise_var), h_t - h_t_given_y
+
+    def conditional(labels: np.ndarray) -> float:
+        weights = np.bincount(labels, minlength=n_classes) / len(labels)
+        return sum(weights[c] * entropy_kde(t[labels == c], noise_var=noise_var, bound=bound)[0]
+                   for c in range(n_classes) if weights[c] > 0)
+
+    return (h_t - noise_entropy(t.shape[1], noise_var), h_t - conditional(y),
+            h_t - conditional(shuffled_labels(y)))
 
 
 def activity_scaled(t: np.ndarray) -> np.ndarray:
@@ -63,8 +71,10 @@ def activity_scaled(t: np.ndarray) -> np.ndarray:
 
 
 def sp_information(t: np.ndarray, y: np.ndarray, n_classes: int,
-                    params: Mapping[str, Any]) -> tuple[float, float]:
-    """I(X;T) and I(T;Y) by sample propagation, from ``draws`` recordings concatenated per row.
+                   params: Mapping[str, Any]) -> tuple[float, float, float]:
+    """I(X;T), I(T;Y) and the shuffled-label I(T;Y) (labels of
+    :func:`infolens.plane.flags.shuffled_labels`, on the same Monte Carlo draws) by sample
+    propagation, from ``draws`` recordings concatenated per row, in nats.
 
     See :func:`infolens.estimators.sample_propagation.layer_information`; the draws are seeded by
     ``random_state``.
@@ -76,5 +86,5 @@ def sp_information(t: np.ndarray, y: np.ndarray, n_classes: int,
                    f"{draws}, features) or (n, {draws} * features)", t)
     centres = as_float64(t).reshape(t.shape[0], draws, -1)
     info = layer_information(centres, y, n_classes, float(np.sqrt(params["noise_var"])),
-                             params["n_mc"], params["random_state"])
-    return info["I_XT"], info["I_TY"]
+                             params["n_mc"], params["random_state"], shuffled=shuffled_labels(y))
+    return info["I_XT"], info["I_TY"], info["I_TY_shuffled"]

@@ -25,7 +25,8 @@ class MinibatchMean:
     near-equal size (those of :func:`numpy.array_split`), ``minibatch`` being the estimator's
     setting of that name (one minibatch of all n rows without it). ``information`` of the table
     entry is evaluated on each minibatch (its rows, labels and inputs) as soon as its rows have
-    arrived through :meth:`add`.
+    arrived through :meth:`add`. Every value the entry returns is averaged so, the shuffled-label
+    baseline of I(T;Y) (:data:`infolens.plane.flags.SHUFFLED_KEY`) included.
 
     With ``span = (lo, hi)`` only rows ``lo .. hi - 1`` arrive here (one rank's shard; ``y`` and
     ``x`` still hold every row): the minibatches inside the span are evaluated here, and the rows of
@@ -69,7 +70,7 @@ class MinibatchMean:
         x = None if self.x is None else self.x[start:stop]
         values = self.one.spec.information(batch, self.y[start:stop], self.n_classes, x, self.one.params,
                                            self.quantities)
-        return {q: float(values[q]) for q in self.quantities}
+        return {key: float(value) for key, value in values.items()}  # with any baseline the entry returns
 
     def values(self, shards: Shards | None = None) -> dict[str, float]:
         """The weighted means (nats), once every row of the span has been added; with ``shards``
@@ -92,7 +93,7 @@ class MinibatchMean:
         assert len(values) == len(self._bounds) - 1, "minibatches missing"
         sizes = np.diff(self._bounds)
         out = {}
-        for q in self.quantities:
+        for q in values[0]:
             total = 0.0
             for index, size in enumerate(sizes):
                 total += values[index][q] * int(size)

@@ -148,7 +148,9 @@ class LayerEstimator:
                 quantities: tuple[str, ...] = QUANTITIES) -> tuple[dict[str, float], dict[str, list[str]]]:
         """``({quantity: nats}, {quantity: flags})`` for one layer: :meth:`information` and the
         saturation flags of :func:`infolens.plane.flags.layer_flags` (the shuffled-label
-        baseline and the all-distinct check for count-based estimators, from the same codes),
+        baseline and the all-distinct check for count-based estimators, from the same codes; the
+        shuffled-label baseline of an estimator that computes it, kept among the values as
+        :data:`~infolens.plane.flags.SHUFFLED_KEY`),
         after the estimator's own flags when its entry returns an :class:`~infolens.Estimate`
         (in nats) for a quantity (``v_information``'s ``overfit``, ``at_chance``, ...). A
         ``"minibatch"`` estimator is the row-weighted mean over the minibatches of
@@ -180,15 +182,18 @@ class LayerEstimator:
                 codes: np.ndarray | None = None) -> tuple[dict[str, float], dict[str, list[str]]]:
         """``values`` (nats, or Estimates in nats) of ``quantities`` with their flags (see
         :meth:`measure`)."""
-        from infolens.plane.flags import layer_flags
+        from infolens.plane.flags import SHUFFLED_KEY, layer_flags
 
         own = {q: list(values[q].flags) if isinstance(values[q], Estimate) else [] for q in quantities}
+        shuffled = values.get(SHUFFLED_KEY) if "I_TY" in quantities else None
         values = {q: float(values[q].value if isinstance(values[q], Estimate) else values[q])
                   for q in quantities}
         correction = self.params.get("correction", "plugin")
-        baseline = None if codes is None else (
-            lambda shuffled: count_information(codes, shuffled, n_classes, correction)[1])
+        baseline = shuffled if codes is None else (
+            lambda labels: count_information(codes, labels, n_classes, correction)[1])
         found = layer_flags(values, y, n_classes, codes=codes, baseline=baseline)
+        if shuffled is not None:
+            values[SHUFFLED_KEY] = float(shuffled)
         return values, {q: own[q] + [f for f in found[q] if f not in own[q]] for q in quantities}
 
 
@@ -301,12 +306,12 @@ def auto_choice(t: np.ndarray) -> dict[str, LayerEstimator]:
     Rule: ``binning(bins=30)`` over the layer's own range when it leaves the layer well below
     saturation (occupied cells at most :data:`AUTO_MAX_CELLS` of the samples, so the plug-in
     entropy stays at least 2 bits below log2 n); otherwise (never binning on a saturated layer)
-    the matrix-based Renyi information ``matrix_renyi`` at its defaults (alpha 1.01, Silverman
-    width, batches of 200) for I(X;T), which keeps telling saturated layers apart where the KDE
-    bound sits at log2 n, and the usable information of a held-out linear probe
-    (``v_information``) for I(T;Y), which on a saturated layer stays about 0 where no label is
-    decodable instead of reading H(Y). So ``"auto"`` reads the inputs X. The records name the
-    choice in ``estimated_by``.
+    the matrix-based Renyi information ``matrix_renyi`` at its defaults (alpha 1.01, ``"knn"``
+    width, batches of 200; token-id inputs one-hot per position) for I(X;T), which keeps telling
+    saturated layers apart where the KDE bound sits at log2 n, and the usable information of a
+    held-out linear probe (``v_information``) for I(T;Y), which on a saturated layer stays about
+    0 where no label is decodable instead of reading H(Y). So ``"auto"`` reads the inputs X. The
+    records name the choice in ``estimated_by``.
     """
     binning = make_layer_estimator("binning", {"bins": AUTO_BINS}, "auto")
     cells = len(np.unique(binning.codes(t)))
@@ -410,13 +415,18 @@ class RecordMaker:
 
     def add(self, layer: str, chosen: Mapping[str, LayerEstimator], nats: Mapping[str, float],
             flags: Mapping[str, list[str]]) -> None:
-        """The two records of ``layer`` from its values (nats) and flags."""
+        """The two records of ``layer`` from its values (nats) and flags (and the shuffled-label
+        baseline of I(T;Y), :data:`~infolens.plane.flags.SHUFFLED_FIELD`, when it was computed)."""
+        from infolens.plane.flags import SHUFFLED_FIELD, SHUFFLED_KEY
+
         for quantity in QUANTITIES:
             record = {**self.ids, "epoch": self.epoch, "layer": str(layer), "quantity": quantity,
                       "estimator": self.plane.label, "value": float(from_nats(nats[quantity], self.units)),
                       "units": self.units, "flags": ",".join(flags[quantity]), **self.tags}
             if self.plane.single is None:
                 record["estimated_by"] = chosen[quantity].label
+            if quantity == "I_TY" and SHUFFLED_KEY in nats:
+                record[SHUFFLED_FIELD] = float(from_nats(nats[SHUFFLED_KEY], self.units))
             if self.subsample is not None and chosen[quantity].spec.consumes == "sample":
                 record["subsample"] = self.subsample
             self.records.append(record)

@@ -8,12 +8,33 @@ The vocabulary is that of :class:`~infolens.Estimate` (``near_log_n``), plus the
 * ``all_distinct`` (both, count-based estimators): every sample occupies its own cell. Then
   I(X;T) = log2 n and I(T;Y) = H(Y) whatever the network does: the layer is saturated at this
   resolution (a wide layer, or bins too fine).
-* ``shuffled_baseline`` (I(T;Y), count-based estimators): the same estimator, on the same codes,
-  reads at least :data:`BASELINE_FRACTION` of this I(T;Y) for labels shuffled independently of the
-  layer (one fixed permutation, seed 0); flagged only when I(T;Y) is at least
-  :data:`MIN_TY_FRACTION` of H(Y). A layer cannot carry information about labels it never saw,
-  so most of the number is the estimator's bias. This needs no oracle: an untrained 2,048-unit
-  ReLU layer binned at 30 bins reads I(T;Y) = H(Y) for random labels and carries the flag.
+* ``shuffled_baseline`` (I(T;Y)): the same estimator, on the same layer, reads at least
+  :data:`BASELINE_FRACTION` of this I(T;Y) for labels shuffled independently of the layer (one
+  fixed permutation, seed 0, :func:`shuffled_labels`); flagged only when I(T;Y) is at least
+  :data:`MIN_TY_FRACTION` of H(Y) (:func:`baseline_flag`, the one rule). A layer cannot carry
+  information about labels it never saw, so most of the number is the estimator's bias. This
+  needs no oracle: an untrained 2,048-unit ReLU layer binned at 30 bins reads I(T;Y) = H(Y) for
+  random labels and carries the flag. Which estimators compute it, and at what cost:
+
+  - count-based ones, from the same codes (one more sort), only when the rule's floor is met;
+  - ``kde`` and ``adaptive_kde`` on every layer, on all the rows they read: H(T+Z) is shared, only
+    the class-conditional mixtures are evaluated again (sum_c n_c^2 of the n^2 + sum_c n_c^2 pair
+    terms, so about 1 + 1 / (C + 1) times the time for C balanced classes). When the noise is far
+    narrower than the distances between samples (a wide random layer) the upper bound reads
+    I(X;T) = ln n and I(T;Y) = H(Y) whatever the labels, and the shuffled labels read H(Y) too.
+    A closed-form saturation test (noise width against nearest-neighbour distances) would cost
+    the same O(n^2) distances and only catch complete saturation; the baseline also catches a
+    partly saturated layer and cannot fire on one whose I(T;Y) needs the real labels;
+  - ``sample_propagation``, on the same Monte Carlo draws (the mixture over all centres shared,
+    one more class mixture per draw: about 1 + 1 / (C + 1) times the time); its numbers are
+    those of the noisy network, which on n distinct inputs far apart against the noise does
+    carry H(Y) about any labelling of them, so the flag says what the number reflects;
+  - ``matrix_renyi``, per minibatch with the minibatch's labels shuffled (seed 0): S(T) and
+    S(Y) are unchanged, one more eigendecomposition of the Hadamard joint per minibatch; the
+    baseline is the row-weighted mean over the minibatches, like the estimate.
+
+  These estimators also put the baseline itself on the I(T;Y) record, in the record's units, as
+  :data:`SHUFFLED_FIELD` (the count-based ones do not, to keep their records unchanged).
 * ``disagree`` (sensitivity tables, :func:`infolens.plane.sensitivity`): the estimators of the
   table call the same layer compressing and not compressing, with compression scores further
   apart than their spreads over seeds.
@@ -39,17 +60,38 @@ BASELINE_FRACTION = 0.5
 MIN_TY_FRACTION = 0.1
 #: Seed of the label permutation of the baseline.
 BASELINE_SEED = 0
+#: Key of the shuffled-label I(T;Y) (nats) among the values of an estimator that computes it.
+SHUFFLED_KEY = "I_TY_shuffled"
+#: Field of that baseline on an I(T;Y) record (in the record's units).
+SHUFFLED_FIELD = "shuffled_I_TY"
 
 FLAGS: tuple[str, ...] = ("near_log_n", "all_distinct", "shuffled_baseline", "disagree")
 
 
+def shuffled_labels(y: np.ndarray) -> np.ndarray:
+    """The labels ``y`` in the fixed random order of the baseline (seed :data:`BASELINE_SEED`)."""
+    return np.random.default_rng(BASELINE_SEED).permutation(y)
+
+
+def baseline_flag(i_ty: float, y: np.ndarray, baseline: float | Callable[[], float]) -> bool:
+    """The ``shuffled_baseline`` rule: I(T;Y) (nats) is at least :data:`MIN_TY_FRACTION` of H(Y)
+    and the shuffled-label I(T;Y) ``baseline`` (nats, or a function computing it, called only past
+    that floor) is at least :data:`BASELINE_FRACTION` of it."""
+    if not (i_ty > 0 and i_ty >= MIN_TY_FRACTION * entropy_plugin(y)):
+        return False
+    value = baseline() if callable(baseline) else baseline
+    return bool(value >= BASELINE_FRACTION * i_ty)
+
+
 def layer_flags(values: Mapping[str, float], y: np.ndarray, n_classes: int, *,
                 codes: np.ndarray | None = None,
-                baseline: Callable[[np.ndarray], float] | None = None) -> dict[str, list[str]]:
+                baseline: float | Callable[[np.ndarray], float] | None = None) -> dict[str, list[str]]:
     """The flags of each quantity in ``values`` (nats) for one layer of n = ``len(y)`` samples.
 
-    ``codes`` (one symbol per sample) and ``baseline`` (I(T;Y) in nats of the same estimator for
-    given labels) come from count-based estimators; without them only ``near_log_n`` is checked.
+    ``codes`` (one symbol per sample) come from count-based estimators; ``baseline`` is the
+    shuffled-label I(T;Y) in nats, computed by the estimator itself, or a function of labels
+    giving the same estimator's I(T;Y) (called with :func:`shuffled_labels`). Without them only
+    ``near_log_n`` is checked.
     """
     n = len(y)
     out: dict[str, list[str]] = {q: [] for q in values}
@@ -60,11 +102,10 @@ def layer_flags(values: Mapping[str, float], y: np.ndarray, n_classes: int, *,
         if distinct:
             out[quantity].append("all_distinct")
     if "I_TY" in values and baseline is not None:
-        i_ty = values["I_TY"]
-        if i_ty >= MIN_TY_FRACTION * entropy_plugin(y) and i_ty > 0:
-            shuffled = np.random.default_rng(BASELINE_SEED).permutation(y)
-            if baseline(shuffled) >= BASELINE_FRACTION * i_ty:
-                out["I_TY"].append("shuffled_baseline")
+        given = baseline
+        value = (lambda: given(shuffled_labels(y))) if callable(given) else given
+        if baseline_flag(values["I_TY"], y, value):
+            out["I_TY"].append("shuffled_baseline")
     return out
 
 
@@ -102,5 +143,5 @@ def warn_flags(flagged: Mapping[str, Mapping[str, list[str]]], label: str, fn: s
                   "describe the estimator's saturation, not the layer).", InfoLensWarning, stacklevel=4)
 
 
-__all__ = ["BASELINE_FRACTION", "FLAGS", "LOG_N_MARGIN", "MIN_TY_FRACTION", "flag_shares", "layer_flags",
-           "warn_flags"]
+__all__ = ["BASELINE_FRACTION", "FLAGS", "LOG_N_MARGIN", "MIN_TY_FRACTION", "SHUFFLED_FIELD", "SHUFFLED_KEY",
+           "baseline_flag", "flag_shares", "layer_flags", "shuffled_labels", "warn_flags"]

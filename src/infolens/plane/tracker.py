@@ -194,7 +194,7 @@ class InformationPlane:
             if "k" in one.params and n_read <= one.params["k"]:
                 raise fail("k", _FN, f"an int below the number of samples ({n_read})", one.params["k"])
         if self.estimator.needs_inputs:
-            self._x_vectors = as_samples(to_numpy(self._x.flat()), "x", _FN, keep_float32=True)
+            self._x_vectors = as_samples(to_numpy(self._x.vectors("x", _FN)), "x", _FN, keep_float32=True)
             self._x_vectors = self._shards.rows(self._x_vectors, "x")
         self.layers = layers
         if not isinstance(softmax_output, bool):

@@ -330,9 +330,11 @@ def _compression_verdicts(data: RunData) -> dict[str, Any]:
     under binning the papers say tanh compresses (Shwartz-Ziv & Tishby 2017), ReLU does not
     (Saxe et al. 2018)."""
     from infolens.experiments.verdicts import INTERVAL, RULE, compression_rows, verdict_rows
+    from infolens.plane.estimators import entry
 
     cfg = data.config
-    said = {"tanh": True, "relu": False} if cfg.dataset == "szt12" and cfg.estimator == "binning" else {}
+    fixed_bins = entry(cfg.estimator, "analyze").fixed_width
+    said = {"tanh": True, "relu": False} if cfg.dataset == "szt12" and fixed_bins else {}
     rows = compression_rows(data.result.select(estimator=data.estimator_label), split="train",
                             layers=data.hidden_layers, paper_says=lambda variant, _: said.get(variant))
     return {"compression": rows, "verdicts": verdict_rows(rows), "compression_rule": RULE,

@@ -17,7 +17,6 @@ from typing import Any
 
 from infolens._json import read_json, write_json
 from infolens._validation import InfoLensError, check_choice, check_float, check_int, fail
-from infolens.estimators.api import METHODS
 
 __all__ = ["DEFAULT_BIN_WIDTH", "FIGURES", "FORMAT", "RUN_ID", "PlaneRunConfig", "RunPaths",
            "default_out_dir", "read_config", "resume_config", "write_config"]
@@ -96,6 +95,7 @@ class PlaneRunConfig:
 
     def __post_init__(self) -> None:
         from infolens.plane.estimate import make_layer_estimator
+        from infolens.plane.estimators import entry
 
         fn = "PlaneRunConfig"
         check_choice("dataset", self.dataset, _DATASETS, fn)
@@ -113,8 +113,7 @@ class PlaneRunConfig:
         if not isinstance(self.estimator_params, Mapping):
             raise fail("estimator_params", fn, "a mapping of estimator settings", self.estimator_params)
         params = {str(k): v for k, v in self.estimator_params.items() if v is not None}
-        if "bins" in dict(METHODS["binning"].params) and self.estimator == DEFAULT_ESTIMATOR \
-                and "bins" not in params and "bin_width" not in params:
+        if entry(self.estimator, fn).fixed_width and "bins" not in params and "bin_width" not in params:
             params["bin_width"] = DEFAULT_BIN_WIDTH
         # validated once, before any file is written; kept for the run, its analysis and report
         object.__setattr__(self, "_layer_estimator", make_layer_estimator(self.estimator, params, fn))
