@@ -44,3 +44,20 @@ def test_distributed_without_a_process_group_is_refused():
         il.InformationPlane(np.zeros((10, 2)), np.arange(10) % 2, distributed=True)
     with pytest.raises(il.InfoLensError, match="'distributed' parameter"):
         il.InformationPlane(np.zeros((10, 2)), np.arange(10) % 2, distributed="yes")
+
+
+def test_a_killed_rank_fails_the_others_recording_with_one_error_and_stores_nothing_of_it(tmp_path):
+    script = Path(__file__).with_name("_plane_rank_lost.py")
+    env = localhost_env(str(script.parent))
+    ranks = [subprocess.Popen([sys.executable, str(script), str(r), str(tmp_path)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in (0, 1)]
+    outs = [p.communicate(timeout=240) for p in ranks]
+    assert ranks[1].returncode == 3, outs[1][1][-2000:]
+    assert ranks[0].returncode == 0, outs[0][1][-3000:]
+    from _plane_rank_lost import TIMEOUT_S
+
+    found = json.loads((tmp_path / "rank0.json").read_text())
+    assert found["error"] is not None and "could not exchange" in found["error"], found
+    assert "other ranks" in found["error"] and "nothing was recorded" in found["error"]
+    assert found["seconds"] < TIMEOUT_S + 30  # within the process group's timeout, plus start-up
+    assert found["stored epochs"] == [0]  # epoch 0 whole, nothing of epoch 1
