@@ -107,6 +107,13 @@ def test_the_coming_from_page_is_rendered(site: Path) -> None:
     assert "jensen_shannon_divergence([d1, d2], [0.25, 0.75])" in page and "il.estimate_kl_divergence" in page
 
 
+def test_the_distributed_page_is_rendered(site: Path) -> None:
+    # its table's rows are checked against one process in tests/test_plane_distributed.py
+    page = (site / "distributed" / "index.html").read_text()
+    assert "torchrun --nproc_per_node 2 train.py" in page and "distributed=True" in page
+    assert "plane.writes" in page and "A rank that stops" in page
+
+
 def test_a_public_name_without_a_docstring_fails_the_build() -> None:
     require(TOOLS, REASON)
     from mkdocs.exceptions import PluginError
