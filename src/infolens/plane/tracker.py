@@ -131,11 +131,14 @@ class InformationPlane:
         Seed of the subsample.
     distributed : bool
         Record from shards under an initialised ``torch.distributed`` process group (each rank
-        passes its own ``x``/``y`` shard): labels, inputs and, at each recording, every layer's
-        activations are gathered in rank order, so every rank computes the records of the
-        concatenated data; only rank 0 should store them (:attr:`writes`). Run with e.g.
-        ``torchrun --nproc_per_node 2 train.py``; see :mod:`infolens.plane.distributed` for the
-        cost (each rank holds the whole layers while estimating; streaming is not used).
+        passes its own ``x``/``y`` shard; the data set is their concatenation in rank order).
+        Labels and input vectors are gathered once; at each recording every rank runs the model
+        on its own rows, streamed in batches of ``batch_size`` (the whole shard without it), and
+        the ranks exchange only what each estimator needs (keys of count-based estimators,
+        minibatch values, subsample rows; whole layers for ``adaptive_binning`` and ``"auto"``),
+        so every rank computes the records of the concatenated data; only rank 0 should store
+        them (:attr:`writes`). Run with e.g. ``torchrun --nproc_per_node 2 train.py``; see
+        :mod:`infolens.plane.distributed` and the docs page "Several processes".
     **estimator_params
         ``bins``, ``bin_width``, ``range``, ``correction`` (binning); ``bins``, ``scope``
         (adaptive binning); ``noise_var``, ``bound`` (kde, adaptive_kde); ``noise_var``, ``n_mc``,
