@@ -106,6 +106,7 @@ def test_count_nonfinite_in_chunks() -> None:
     assert count_nonfinite(arr, first=True) == 2  # found in the last chunk
     assert count_nonfinite(np.float64("nan")) == 1 and count_nonfinite(torch.tensor(1.0)) == 0
     assert count_nonfinite(np.arange(5)) == 0 and count_nonfinite(torch.ones(3, dtype=torch.bool)) == 0
+    assert count_nonfinite(np.zeros((0, 3))) == 0 and count_nonfinite(torch.zeros(0, 3)) == 0  # no rows
     with pytest.raises(InfoLensError) as err:
         as_samples(arr, "x", "f", keep_float32=True)
     assert str(err.value) == ("The 'x' parameter of f must be finite (no NaN or inf). Got 2 non-finite "

@@ -171,7 +171,9 @@ def count_nonfinite(values: Any, *, first: bool = False) -> int:
             values = values.reshape(-1)
     if values.ndim == 0:
         return int(not bool(isfinite(values)))
-    row = values[0].numel() if tensor else values[0].size if len(values) else 1
+    if len(values) == 0:
+        return 0
+    row = values[0].numel() if tensor else values[0].size
     step = max(1, FINITE_CHUNK // max(row, 1))
     bad = 0
     for start in range(0, len(values), step):
