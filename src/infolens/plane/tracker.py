@@ -290,10 +290,8 @@ class InformationPlane:
             for batch in inputs.batches(self.batch_size):
                 acts = run_layers(model, batch, layers, members=members, softmax_output=self.softmax_output,
                                   fn=fn, reduce=self.reduce)
-                yield start, {(m, str(layer)): layer_matrix(value if members is None else value[m],
-                                                            f"activations[{layer!r}]", batch.n, fn,
-                                                            keep_float32=True)
-                              for layer, value in acts.items() for m in range(len(who))}
+                yield start, _member_matrices(acts, len(who) if members is not None else None, batch.n, fn,
+                                              "activations")
                 start += batch.n
 
         chosen = self.estimator.by_quantity
@@ -386,16 +384,8 @@ class InformationPlane:
                       *, run: str, seed: int, activation: str, **tags: Any) -> list[dict[str, Any]]:
         """:meth:`record_activations` of this rank's rows under ``distributed`` (one batch)."""
         fn = "InformationPlane.record_activations"
-        n = self._x.n
         who = list(members) if members is not None else [(activation, seed)]
-        batch = {}
-        for layer, value in acts.items():
-            for m in range(len(who)):
-                if members is not None and (len(value.shape) < 2 or value.shape[0] != len(who)):
-                    raise fail("acts", fn, f"arrays of shape ({len(who)}, n, ...): one slice per member",
-                               got=f"shape {tuple(value.shape)} for {str(layer)!r}")
-                batch[(m, str(layer))] = layer_matrix(value if members is None else value[m],
-                                                      f"acts[{str(layer)!r}]", n, fn, keep_float32=True)
+        batch = _member_matrices(acts, len(who) if members is not None else None, self._x.n, fn, "acts")
         ranges = value_ranges([batch]) if needs_range([self.estimator.by_quantity]) else {}
         return self._record_batches([(self._shards.span[0], batch)], ranges, who, epoch, fn, run=run,
                                     **{"reduce": "flatten", **tags})
@@ -497,6 +487,21 @@ class InformationPlane:
         if key not in self._x_cache:
             self._x_cache[key] = self._x.to(device=device, float_dtype=dtype)
         return self._x_cache[key]
+
+
+def _member_matrices(acts: Mapping[Any, Any], members: int | None, n: int, fn: str,
+                     name: str) -> dict[tuple[int, str], np.ndarray]:
+    """``{(member, layer): (n, features) array}`` of one batch of activations: each value as it is
+    (``members`` None, member 0), or ``value[m]`` of a ``(members, n, ...)`` ensemble value."""
+    out = {}
+    for layer, value in acts.items():
+        if members is not None and (len(value.shape) < 2 or value.shape[0] != members):
+            raise fail(name, fn, f"arrays of shape ({members}, n, ...): one slice per member",
+                       got=f"shape {tuple(value.shape)} for {str(layer)!r}")
+        for m in range(members or 1):
+            out[(m, str(layer))] = layer_matrix(value if members is None else value[m],
+                                                f"{name}[{str(layer)!r}]", n, fn, keep_float32=True)
+    return out
 
 
 def run_layers(model: Any, x: Any, layers: Any = None, *, members: Sequence[tuple[str, int]] | None = None,
