@@ -193,7 +193,13 @@ def test_kept_activations_go_to_disk_when_asked(tmp_path):
 
 def _mean_rows(t, y, n_classes, x, params, quantities):
     """A stand-in minibatch estimator: each quantity the mean of one column over the minibatch."""
+    t = np.asarray(t, dtype=np.float64)  # rows arrive in the layer's dtype
     return {"I_XT": float(t[:, 0].mean()), "I_TY": float(t[:, 1].mean())}
+
+
+def _shuffled_cut(n, params):
+    """Minibatches of a seeded permutation, as matrix Renyi cuts them."""
+    return np.array_split(np.random.default_rng(params["seed"]).permutation(n), -(-n // params["minibatch"]))
 
 
 def test_minibatch_estimators_average_the_same_minibatches_streamed_or_whole(monkeypatch):
@@ -201,12 +207,13 @@ def test_minibatch_estimators_average_the_same_minibatches_streamed_or_whole(mon
         return il._validation.check_int(name, value, fn, minimum=1)
 
     monkeypatch.setitem(TABLE, "minibatch_mean", PlaneEstimator(
-        "minibatch_mean", {"minibatch": (50, check)}, _mean_rows, consumes="minibatch"))
+        "minibatch_mean", {"minibatch": (50, check), "seed": (3, il._validation.check_seed)}, _mean_rows,
+        consumes="minibatch", minibatches=_shuffled_cut))
     x, y = _data()
     model = _mlp()
     t = il.plane.run_layers(model, x, ["1"], batch_size=BATCH)["1"].numpy().astype(np.float64)
-    parts = np.array_split(np.arange(N), 6)  # ceil(300 / 50) minibatches
-    expected = [sum(len(p) * t[p, c].mean() for p in parts) / N / np.log(2) for c in (0, 1)]
+    parts = _shuffled_cut(N, {"seed": 3, "minibatch": 50})  # 6 minibatches of 50
+    expected = [np.mean([t[p, c].mean() for p in parts]) / np.log(2) for c in (0, 1)]
     whole = il.InformationPlane(x, y, estimator="minibatch_mean").record_activations({"1": t}, 0)
     streamed = il.InformationPlane(x, y, layers=["1"], estimator="minibatch_mean",
                                    batch_size=BATCH).record(model, 0)
@@ -214,8 +221,38 @@ def test_minibatch_estimators_average_the_same_minibatches_streamed_or_whole(mon
     assert [r["value"] for r in streamed] == pytest.approx(expected, abs=1e-12)
     uneven = il.InformationPlane(x, y, estimator="minibatch_mean", minibatch=70)
     uneven = uneven.record_activations({"1": t}, 0)
-    parts = np.array_split(np.arange(N), 5)  # sizes 60: near-equal, none short
-    assert uneven[0]["value"] == pytest.approx(sum(len(p) * t[p, 0].mean() for p in parts) / N / np.log(2))
+    parts = _shuffled_cut(N, {"seed": 3, "minibatch": 70})  # 5 of 60: near-equal, none short
+    assert [len(p) for p in parts] == [60] * 5
+    assert uneven[0]["value"] == pytest.approx(np.mean([t[p, 0].mean() for p in parts]) / np.log(2))
+
+
+def test_streamed_matrix_renyi_reads_its_batches_one_after_another():
+    """The model sees the samples in the order of matrix Renyi's seeded batches, so one batch of
+    rows waits at a time, and the numbers are those of the whole layer and of matrix_renyi_mi."""
+    x, y = _data()
+    model = _mlp()
+    seen = []
+
+    def forward(net, batch):
+        seen.append(batch)
+        return net(batch)
+
+    plane = il.InformationPlane(x, y, layers=["1", "3"], estimator="matrix_renyi", batch_size=BATCH,
+                                forward=forward)
+    streamed = plane.record(model, 0)
+    order = np.concatenate(il.estimators.matrix_renyi.seeded_batches(N, 200, 0))
+    rows = torch.cat(seen)
+    # the whole layers from the same batches of the model (float32 matmuls round by batch)
+    acts = il.plane.run_layers(model, x[torch.as_tensor(order)], ["1", "3"], batch_size=BATCH)
+    acts = {name: value[torch.as_tensor(np.argsort(order))] for name, value in acts.items()}
+    whole = il.InformationPlane(x, y, estimator="matrix_renyi").record_activations(acts, 0)
+    assert [len(b) for b in seen] == [BATCH] * (N // BATCH) + [N % BATCH]
+    assert torch.equal(rows, x[torch.as_tensor(order)])
+    assert [r["value"] for r in streamed] == pytest.approx([r["value"] for r in whole], abs=1e-12, rel=0)
+    t = il.plane.run_layers(model, x, ["1"])["1"]
+    direct = il.matrix_renyi_mi(t, y, kernel_width="knn", batch_size=200, seed=0, alpha=1.01)
+    assert streamed[1]["value"] == pytest.approx(direct.value, abs=1e-12)
+    assert streamed[1]["shuffled_I_TY"] < streamed[1]["value"]
 
 
 class _Log(nn.Module):

@@ -141,11 +141,20 @@ class ModelInputs:
         return self._from_parts(self, {k: v[start:stop] if isinstance(v, torch.Tensor) else v
                                        for k, v in self._parts.items()})
 
-    def batches(self, batch_size: int | None) -> Iterator[ModelInputs]:
-        """Consecutive row batches of ``batch_size`` (all rows at once for None)."""
+    def take(self, rows: np.ndarray) -> ModelInputs:
+        """The rows ``rows`` (integer indices, in their order) of every tensor (other values unchanged)."""
+        return self._from_parts(self, {k: v[torch.as_tensor(rows, device=v.device)]
+                                       if isinstance(v, torch.Tensor) else v for k, v in self._parts.items()})
+
+    def batches(self, batch_size: int | None, order: np.ndarray | None = None) -> Iterator[ModelInputs]:
+        """Row batches of ``batch_size`` (all rows at once for None): consecutive rows, or the rows
+        ``order`` (a permutation of the row indices) in that order."""
         step = self.n if batch_size is None else batch_size
         for start in range(0, self.n, step):
-            yield self if step >= self.n else self.rows(start, start + step)
+            if order is not None:
+                yield self.take(order[start:start + step])
+            else:
+                yield self if step >= self.n else self.rows(start, start + step)
 
     def flat(self) -> torch.Tensor:
         """One ``(n, features)`` float tensor: every tensor part flattened and joined (the raw input

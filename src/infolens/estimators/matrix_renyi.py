@@ -162,7 +162,9 @@ def matrix_entropy(gram: torch.Tensor, alpha: float) -> torch.Tensor:
     return torch.log(power) / (1.0 - alpha)
 
 
-def _batches(n: int, batch_size: int | None, seed: int) -> list[np.ndarray]:
+def seeded_batches(n: int, batch_size: int | None, seed: int) -> list[np.ndarray]:
+    """The batches of ``n`` samples: ``default_rng(seed).permutation(n)`` cut into ``ceil(n /
+    batch_size)`` near-equal parts (:func:`numpy.array_split`), or one of all n in order."""
     if batch_size is None or batch_size >= n:
         return [np.arange(n)]
     order = np.random.default_rng(seed).permutation(n)
@@ -198,7 +200,7 @@ def _functional(data: Sequence[tuple[torch.Tensor, float | str]], alpha: float, 
     totals = [torch.zeros((), dtype=torch.float64, device=data[0][0].device)
               for _ in range(max(1, len(data) - 1) + (shuffle_seed is not None))]
     widths = np.zeros(len(data))
-    batches = _batches(n, batch_size, seed)
+    batches = seeded_batches(n, batch_size, seed)
     for rows in batches:
         grams, used = _grams(data, rows)
         widths += used
@@ -433,4 +435,5 @@ def plane_information(t: np.ndarray, y: np.ndarray, x: np.ndarray | None, params
 
 
 __all__ = ["KERNEL_WIDTHS", "LABEL_WIDTH", "gram_matrix", "kernel_width", "matrix_entropy", "matrix_renyi",
-           "matrix_renyi_entropy", "matrix_renyi_mi", "plane_information"]
+           "matrix_renyi_entropy", "matrix_renyi_mi", "plane_information",
+           "seeded_batches"]

@@ -1,4 +1,4 @@
-"""The row-weighted mean of a ``"minibatch"`` plane estimator over consecutive minibatches.
+"""The mean of a ``"minibatch"`` plane estimator over its minibatches.
 
 Shared by the whole-layer path (:meth:`infolens.plane.estimate.LayerEstimator.measure`), the
 streaming recorder (:mod:`infolens.plane.stream`) and the ranks of a distributed one
@@ -18,91 +18,111 @@ if TYPE_CHECKING:
     from infolens.plane.estimate import LayerEstimator
 
 
+def minibatches(one: LayerEstimator, n: int) -> list[np.ndarray]:
+    """The minibatches of a ``"minibatch"`` estimator on ``n`` samples: arrays of sample indices,
+    each in the order its rows are read (its entry's ``minibatches``; one of all n rows without)."""
+    cut = one.spec.minibatches
+    if cut is None:
+        return [np.arange(n)]
+    return [np.asarray(rows, dtype=np.int64) for rows in cut(n, one.params)]
+
+
+def reading_order(ones: list[LayerEstimator], n: int) -> np.ndarray | None:
+    """The order of samples in which every minibatch of ``ones`` arrives whole before the next
+    starts (their minibatches, concatenated), when they share one cut of several minibatches;
+    None when the sample order serves (no such estimator) or no one order does (two cuts)."""
+    cuts = {tuple(map(tuple, minibatches(one, n))) for one in ones}
+    if len(cuts) != 1:
+        return None
+    (cut,) = cuts
+    return np.concatenate([np.asarray(rows, dtype=np.int64) for rows in cut]) if len(cut) > 1 else None
+
+
 class MinibatchMean:
-    """A ``"minibatch"`` estimator's quantities: the row-weighted mean over minibatches.
+    """A ``"minibatch"`` estimator's quantities: the mean of its values over its minibatches.
 
-    The n samples, in their order, are cut into ``ceil(n / minibatch)`` consecutive minibatches of
-    near-equal size (those of :func:`numpy.array_split`), ``minibatch`` being the estimator's
-    setting of that name (one minibatch of all n rows without it). ``information`` of the table
-    entry is evaluated on each minibatch (its rows, labels and inputs) as soon as its rows have
-    arrived through :meth:`add`. Every value the entry returns is averaged so, the shuffled-label
-    baseline of I(T;Y) (:data:`infolens.plane.flags.SHUFFLED_KEY`) included.
+    The minibatches are sets of sample indices (:func:`minibatches`; matrix Renyi: a seeded
+    permutation cut into batches of ``batch_size``). ``information`` of the table entry is
+    evaluated on each minibatch (its rows, labels and inputs, in the minibatch's order) as soon as
+    all its rows have arrived through :meth:`add`, in any order; the rows of a minibatch wait
+    until then, in the layer's dtype. Every value the entry returns is averaged, the
+    shuffled-label baseline of I(T;Y) (:data:`infolens.plane.flags.SHUFFLED_KEY`) included, with
+    equal weights: the mean over batches of Wickstrom et al. 2019 and of
+    :func:`infolens.matrix_renyi_mi`.
 
-    With ``span = (lo, hi)`` only rows ``lo .. hi - 1`` arrive here (one rank's shard; ``y`` and
-    ``x`` still hold every row): the minibatches inside the span are evaluated here, and the rows of
-    those that straddle its ends are kept as fragments, joined across ranks by :meth:`values`.
+    With ``span = (lo, hi)`` only samples ``lo .. hi - 1`` arrive here (one rank's shard; ``y``
+    and ``x`` still hold every row): the minibatches inside the span are evaluated here, and the
+    rows of those with samples on other ranks are kept as fragments, joined by :meth:`values`.
     """
 
     def __init__(self, one: LayerEstimator, y: np.ndarray, n_classes: int, x: np.ndarray | None,
                  quantities: tuple[str, ...], span: tuple[int, int] | None = None) -> None:
         self.one, self.y, self.n_classes, self.x, self.quantities = one, y, n_classes, x, quantities
         n = len(y)
-        size = one.params.get("minibatch") or n
-        sizes = [len(part) for part in np.array_split(np.arange(n), -(-n // size))]
-        self._bounds = np.cumsum([0, *sizes])
-        self._first, self._end = span if span is not None else (0, n)
-        self._start = self._first  # sample index of the first buffered row
-        self._buffer: list[np.ndarray] = []
-        self._buffered = 0
+        self._groups = minibatches(one, n)
+        self._group_of = np.empty(n, dtype=np.int64)
+        self._position = np.empty(n, dtype=np.int64)  # of each sample in its minibatch
+        for index, rows in enumerate(self._groups):
+            self._group_of[rows] = index
+            self._position[rows] = np.arange(len(rows))
+        lo, hi = span if span is not None else (0, n)
+        self._expected = np.bincount(self._group_of[lo:hi], minlength=len(self._groups))
+        self._pending: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+        self._arrived = np.zeros(len(self._groups), dtype=np.int64)
         self._values: dict[int, dict[str, float]] = {}  # minibatch index -> nats
-        self._fragments: list[tuple[int, int, np.ndarray]] = []  # (minibatch, first row, rows)
+        self._fragments: list[tuple[int, np.ndarray, np.ndarray]] = []  # (minibatch, positions, rows)
 
-    def add(self, t: np.ndarray) -> None:
-        """Append the next rows of the layer (float64) and evaluate every completed minibatch."""
-        self._buffer.append(t)
-        self._buffered += len(t)
-        while self._buffered:
-            index = int(np.searchsorted(self._bounds, self._start, side="right")) - 1
-            stop = int(self._bounds[index + 1])
-            if self._start + self._buffered < stop:
-                return
-            rows = np.concatenate(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
-            batch, rest = rows[:stop - self._start], rows[stop - self._start:]
-            if self._start == self._bounds[index]:
-                self._values[index] = self._evaluate(index, batch)
-            else:  # the minibatch began on a lower rank
-                self._fragments.append((index, self._start, batch))
-            self._buffer, self._buffered = ([rest], len(rest)) if len(rest) else ([], 0)
-            self._start = stop
+    def add(self, t: np.ndarray, samples: np.ndarray) -> None:
+        """Add the rows ``t`` of the samples ``samples`` and evaluate every completed minibatch."""
+        groups = self._group_of[samples]
+        for index in np.unique(groups):
+            mine = groups == index
+            self._pending[int(index)].append((self._position[samples[mine]], t[mine]))
+            self._arrived[index] += int(mine.sum())
+            if self._arrived[index] == self._expected[index]:
+                positions, rows = self._join(self._pending.pop(int(index)))
+                if len(rows) == len(self._groups[index]):
+                    self._values[int(index)] = self._evaluate(int(index), rows)
+                else:  # the rest of the minibatch is on other ranks
+                    self._fragments.append((int(index), positions, rows))
+
+    @staticmethod
+    def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """The positions and rows of ``parts``, the rows in the order of their positions."""
+        positions = np.concatenate([p for p, _ in parts]) if len(parts) > 1 else parts[0][0]
+        rows = np.concatenate([r for _, r in parts]) if len(parts) > 1 else parts[0][1]
+        order = np.argsort(positions, kind="stable")
+        return positions[order], rows[order]
 
     def _evaluate(self, index: int, batch: np.ndarray) -> dict[str, float]:
-        start, stop = int(self._bounds[index]), int(self._bounds[index + 1])
-        x = None if self.x is None else self.x[start:stop]
-        values = self.one.spec.information(batch, self.y[start:stop], self.n_classes, x, self.one.params,
+        samples = self._groups[index]
+        x = None if self.x is None else self.x[samples]
+        values = self.one.spec.information(batch, self.y[samples], self.n_classes, x, self.one.params,
                                            self.quantities)
         return {key: float(value) for key, value in values.items()}  # with any baseline the entry returns
 
     def values(self, shards: Shards | None = None) -> dict[str, float]:
-        """The weighted means (nats), once every row of the span has been added; with ``shards``
-        of several ranks, over the minibatches of every rank (a collective call)."""
-        assert self._start + self._buffered == self._end, "rows missing"
-        fragments = list(self._fragments)
-        if self._buffered:  # the minibatch goes on on a higher rank
-            index = int(np.searchsorted(self._bounds, self._start, side="right")) - 1
-            fragments.append((index, self._start, np.concatenate(self._buffer)))
+        """The means (nats), once every row of the span has been added; with ``shards`` of
+        several ranks, over the minibatches of every rank (a collective call)."""
+        assert not self._pending and (self._arrived == self._expected).all(), "rows missing"
         values = dict(self._values)
         if shards is not None and shards.spread:
-            pieces: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
-            for done, parts in shards.objects((values, fragments), "the minibatches of matrix estimators"):
+            pieces: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+            exchanged = shards.objects((values, self._fragments), "the minibatches of matrix estimators")
+            for done, parts in exchanged:
                 values.update(done)
-                for index, first, rows in parts:
-                    pieces[index].append((first, rows))
+                for index, positions, rows in parts:
+                    pieces[index].append((positions, rows))
             for index, parts in sorted(pieces.items()):
-                rows = np.concatenate([r for _, r in sorted(parts, key=_first)])
-                values[index] = self._evaluate(index, rows)
-        assert len(values) == len(self._bounds) - 1, "minibatches missing"
-        sizes = np.diff(self._bounds)
+                values[index] = self._evaluate(index, self._join(parts)[1])
+        assert len(values) == len(self._groups), "minibatches missing"
         out = {}
         for q in values[0]:
             total = 0.0
-            for index, size in enumerate(sizes):
-                total += values[index][q] * int(size)
-            out[q] = total / len(self.y)
+            for index in range(len(self._groups)):
+                total += values[index][q]
+            out[q] = total / len(self._groups)
         return out
 
 
-def _first(part: tuple[int, np.ndarray]) -> int:
-    return part[0]
-
-
-__all__ = ["MinibatchMean"]
+__all__ = ["MinibatchMean", "minibatches", "reading_order"]

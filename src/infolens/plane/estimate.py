@@ -153,7 +153,7 @@ class LayerEstimator:
         :data:`~infolens.plane.flags.SHUFFLED_KEY`),
         after the estimator's own flags when its entry returns an :class:`~infolens.Estimate`
         (in nats) for a quantity (``v_information``'s ``overfit``, ``at_chance``, ...). A
-        ``"minibatch"`` estimator is the row-weighted mean over the minibatches of
+        ``"minibatch"`` estimator is the mean over the minibatches of
         :class:`~infolens.plane.stream.MinibatchMean`."""
 
         if self.spec.needs_inputs and x is None:
@@ -163,7 +163,7 @@ class LayerEstimator:
             return self.measure_codes(self.codes(t), y, n_classes, quantities=quantities)
         if self.spec.consumes == "minibatch":
             mean = MinibatchMean(self, y, n_classes, x, quantities)
-            mean.add(t)
+            mean.add(t, np.arange(len(t)))
             return self.flagged(mean.values(), y, n_classes, quantities)
         values = self.spec.information(t, y, n_classes, x, self.params, quantities)
         return self.flagged(values, y, n_classes, quantities)

@@ -18,18 +18,20 @@ so no caller compares estimator names.
   whose edges are quantiles of the whole layer) is given the whole layer;
 * ``"sample"``: the whole layer (n, features) at once, or the seeded ``subsample`` of its rows
   that :class:`~infolens.plane.InformationPlane` is given;
-* ``"minibatch"``: ``information`` reads one minibatch of rows at a time: the n samples are cut,
-  in their order, into ``ceil(n / params["minibatch"])`` consecutive minibatches of near-equal
-  size (:func:`numpy.array_split`), and each quantity is the mean of its minibatch values
-  weighted by rows (:class:`infolens.plane.stream.MinibatchMean`; the same minibatches whether
-  the layer is whole or streamed). The matrix-based Renyi functional of Wickstrom et al. 2019
-  evaluates batches of 200.
+* ``"minibatch"``: ``information`` reads one minibatch of rows at a time, the sample indices of
+  each given by the entry's ``minibatches(n, params)`` (one minibatch of all n rows without),
+  and each quantity is the mean of its minibatch values
+  (:class:`~infolens.plane._minibatch.MinibatchMean`; the same minibatches whether the layer is
+  whole or streamed). The matrix-based
+  Renyi functional of Wickstrom et al. 2019 evaluates seeded batches of 200: a streaming recorder
+  runs the model over the samples in the order of those batches
+  (:func:`~infolens.plane._minibatch.reading_order`), so one batch of rows waits at a time.
 
 ``matrix_renyi`` (:mod:`infolens.estimators.matrix_renyi`): I(X;T) from the Gram matrices of
 the flattened inputs X and of the layer, I(T;Y) from the layer's and the one-hot label kernel's,
 ``S(A) + S(B) - S(A o B)`` with Renyi order ``alpha``, averaged over seeded batches of
-``batch_size`` that it cuts itself (``None``: one batch of all n samples, O(n^3) per layer). It
-has no ``minibatch`` setting, so a recorder gives it the whole layer as one minibatch. In the
+``batch_size`` (:func:`~infolens.estimators.matrix_renyi.seeded_batches`, its ``minibatches``;
+``None``: one batch of all n samples, O(n^3) per layer). In the
 plane its kernel width defaults to ``"knn"`` (the mean distance to the 50th neighbour, per batch
 and variable, as Wickstrom et al.'s experiments choose it): layers are not of unit scale, and the
 Silverman rule of :func:`infolens.matrix_renyi_entropy` read 0.15 bits of I(X;T) on every layer
@@ -74,6 +76,7 @@ from infolens.estimators.matrix_renyi import (
     check_batch_size,
     check_kernel_width,
     plane_information,
+    seeded_batches,
 )
 from infolens.plane._layer_information import activity_scaled, grid_levels, kde_information, sp_information
 from infolens.plane.flags import BASELINE_SEED, SHUFFLED_KEY
@@ -113,6 +116,9 @@ class PlaneEstimator:
     #: ``value_range`` is the (min, max) of the whole layer when ``needs_range(params)``.
     levels: Callable[[np.ndarray, Mapping[str, Any], tuple[float, float] | None], np.ndarray] | None = None
     needs_range: Callable[[Mapping[str, Any]], bool] = lambda params: False
+    #: ``minibatches(n, params) -> [sample indices, ...]`` for ``consumes == "minibatch"``: every
+    #: sample in exactly one minibatch (None: one minibatch of all n samples, in order).
+    minibatches: Callable[[int, Mapping[str, Any]], list[np.ndarray]] | None = None
     #: ``caveat(params) -> str``: what a report says about the numbers ("" for nothing).
     caveat: Callable[[Mapping[str, Any]], str] = lambda params: ""
 
@@ -286,6 +292,7 @@ TABLE: dict[str, PlaneEstimator] = {entry.name: entry for entry in (
         "batch_size": (200, lambda name, value, fn: check_batch_size(value, fn)),
         "seed": (0, check_seed)},
         _matrix_renyi, consumes="minibatch", needs_inputs=True, costly=True,
+        minibatches=lambda n, p: seeded_batches(n, p["batch_size"], p["seed"]),
         label_keys=lambda p: ("alpha", "batch_size"), caveat=_matrix_renyi_caveat),
     PlaneEstimator("v_information", {
         "family": ("linear", lambda name, value, fn: check_choice(name, value, ("linear", "mlp"), fn)),

@@ -17,8 +17,11 @@ the state its estimators need (:mod:`infolens.plane.estimators`, ``consumes``):
 * ``"sample"`` estimators (KSG, KDE, v-information) read the rows of a seeded subsample
   (``subsample=`` of the plane), or every row, kept in the layer's dtype (float32) until the
   estimator converts them to float64 (:class:`SampleRows`).
-* ``"minibatch"`` estimators are evaluated on consecutive minibatches as the rows arrive and
-  averaged (:class:`MinibatchMean`; the same minibatches as for a whole layer).
+* ``"minibatch"`` estimators are evaluated on each of their minibatches as soon as its rows have
+  arrived, and averaged (:class:`MinibatchMean`; the same minibatches as for a whole layer). The
+  recorder runs the model over the samples in the order of those minibatches
+  (:func:`~infolens.plane._minibatch.reading_order`: matrix Renyi's seeded batches one after
+  another), so the rows of one minibatch wait at a time, in the layer's dtype.
 * estimators with neither (``adaptive_binning``: quantile edges of the whole layer) are given the
   whole layer, gathered in its dtype.
 
@@ -87,53 +90,51 @@ def codes_of_keys(keys: np.ndarray) -> np.ndarray:
 
 
 class CodeStream:
-    """The symbols of a count-based estimator, one batch of quantized rows at a time: one
-    :data:`KEY_BYTES`-byte key per sample, nothing else."""
+    """The symbols of a count-based estimator on ``size`` samples, one batch of quantized rows at
+    a time: one :data:`KEY_BYTES`-byte key per sample, nothing else."""
 
-    def __init__(self) -> None:
-        self._keys: list[np.ndarray] = []
+    def __init__(self, size: int) -> None:
+        self._keys = np.zeros((size, KEY_BYTES), dtype=np.uint8)
+        self._filled = 0
 
-    def add(self, levels: np.ndarray) -> None:
-        """Append the keys of the rows of ``levels`` (a batch, in sample order)."""
-        self._keys.append(row_keys(levels))
+    def add(self, levels: np.ndarray, where: np.ndarray) -> None:
+        """Put the keys of the rows of ``levels`` (a batch) at positions ``where`` (in any order)."""
+        self._keys[where] = row_keys(levels)
+        self._filled += len(where)
 
     def keys(self) -> np.ndarray:
-        """The ``(n, KEY_BYTES)`` uint8 keys of every sample so far, in order."""
-        if len(self._keys) != 1:
-            self._keys = [np.concatenate(self._keys) if self._keys else
-                          np.empty((0, KEY_BYTES), dtype=np.uint8)]
-        return self._keys[0]
-
-    def codes(self) -> np.ndarray:
-        """Dense int64 symbols 0..K-1, one per sample so far (in order of first occurrence)."""
-        return codes_of_keys(self.keys())
+        """The ``(size, KEY_BYTES)`` uint8 keys of the samples, in sample order."""
+        assert self._filled == len(self._keys), "keys missing"
+        return self._keys
 
 
 class SampleRows:
     """The rows ``rows`` (sorted sample indices; None for all) of a layer, batch by batch.
 
     ``span = (lo, hi)``: only samples ``lo .. hi - 1`` arrive here (one rank's shard), so only the
-    wanted rows among them are kept.
+    wanted rows among them are kept, in sample order.
     """
 
     def __init__(self, rows: np.ndarray | None, span: tuple[int, int]) -> None:
         lo, hi = span
-        self.rows = None if rows is None else rows[(rows >= lo) & (rows < hi)]
-        self.size = hi - lo if rows is None else len(self.rows)
+        self.lo = lo
+        self.slot = np.arange(hi - lo)  # where each sample of the span is kept; -1: not kept
+        if rows is not None:
+            wanted = rows[(rows >= lo) & (rows < hi)] - lo
+            self.slot = np.full(hi - lo, -1)
+            self.slot[wanted] = np.arange(len(wanted))
+        self.size = int((self.slot >= 0).sum())
         self._kept: np.ndarray | None = None
         self._filled = 0
 
-    def add(self, t: np.ndarray, start: int) -> None:
-        """Keep the wanted rows of the batch ``t``, whose first row is sample ``start``."""
-        if self.rows is None:
-            picked = t
-        else:
-            lo, hi = np.searchsorted(self.rows, [start, start + len(t)])
-            picked = t[self.rows[lo:hi] - start]
+    def add(self, t: np.ndarray, samples: np.ndarray) -> None:
+        """Keep the wanted rows of the batch ``t``, whose rows are the samples ``samples``."""
+        slots = self.slot[samples - self.lo]
+        wanted = slots >= 0
         if self._kept is None:
             self._kept = np.empty((self.size, t.shape[1]), dtype=t.dtype)
-        self._kept[self._filled:self._filled + len(picked)] = picked
-        self._filled += len(picked)
+        self._kept[slots[wanted]] = t if wanted.all() else t[wanted]
+        self._filled += int(wanted.sum())
 
     def array(self) -> np.ndarray:
         assert self._kept is not None and self._filled == len(self._kept)
@@ -160,27 +161,27 @@ class LayerStream:
         self.shards = shards if shards is not None else Shards.local(len(y), "InformationPlane.record")
         self.width = 0  # features of a row, from the first batch
         self._states: list[tuple[LayerEstimator, tuple[str, ...], Any]] = []
+        lo, hi = self.shards.span
         for one, wanted in grouped(chosen):
             if one.spec.levels is not None:
-                state: Any = CodeStream()
+                state: Any = CodeStream(hi - lo)
             elif one.spec.consumes == "minibatch":
                 state = MinibatchMean(one, y, n_classes, x, wanted, span=self.shards.span)
             else:
                 state = SampleRows(rows if one.spec.consumes == "sample" else None, self.shards.span)
             self._states.append((one, wanted, state))
 
-    def add(self, t: np.ndarray, start: int) -> None:
-        """Feed the batch ``t`` (rows ``start .. start + len(t)``, the layer's dtype)."""
+    def add(self, t: np.ndarray, samples: np.ndarray) -> None:
+        """Feed the batch ``t`` (the layer's dtype) whose rows are the samples ``samples``."""
         self.width = t.shape[1]
         step = max(1, CHUNK_VALUES // max(t.shape[1], 1))
+        where = samples - self.shards.span[0]
         for one, _, state in self._states:
             if isinstance(state, CodeStream):
                 for i in range(0, len(t), step):
-                    state.add(one.spec.levels(t[i:i + step], one.params, self.value_range))
-            elif isinstance(state, MinibatchMean):
-                state.add(t.astype(np.float64, copy=False))
+                    state.add(one.spec.levels(t[i:i + step], one.params, self.value_range), where[i:i + step])
             else:
-                state.add(t, start)
+                state.add(t, samples)
 
     def measure(self) -> tuple[dict[str, float], dict[str, list[str]]]:
         """``({quantity: nats}, {quantity: flags})`` once every batch has been fed (on every rank,
@@ -240,8 +241,8 @@ class ActivationSink:
             Path(directory) / f"{quote(activation, safe='')}-seed{seed}" / f"epoch{epoch}")
         self._arrays: dict[str, np.ndarray] = {}
 
-    def add(self, layer: str, t: np.ndarray, start: int) -> None:
-        """Rows ``start .. start + len(t)`` of ``layer``."""
+    def add(self, layer: str, t: np.ndarray, where: int | np.ndarray) -> None:
+        """The rows ``where`` of ``layer`` (positions, or the first of ``len(t)`` consecutive)."""
         if layer not in self._arrays:
             shape = (self.n, t.shape[1])
             if self.folder is None:
@@ -250,7 +251,7 @@ class ActivationSink:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._arrays[layer] = np.lib.format.open_memmap(
                     self._path(layer, ".part"), mode="w+", dtype=np.float32, shape=shape)
-        self._arrays[layer][start:start + len(t)] = t
+        self._arrays[layer][slice(where, where + len(t)) if isinstance(where, int) else where] = t
 
     def _path(self, layer: str, suffix: str = "") -> Path:
         assert self.folder is not None

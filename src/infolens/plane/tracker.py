@@ -45,6 +45,7 @@ from infolens._validation import (
 )
 from infolens.layers import REDUCE
 from infolens.model_inputs import ModelInputs, device_of, float_dtype_of, run_model
+from infolens.plane._minibatch import reading_order
 from infolens.plane.distributed import Shards, check_distributed, rank
 from infolens.plane.estimate import (
     PlaneEstimators,
@@ -285,26 +286,34 @@ class InformationPlane:
         inputs = self._input_for(model)
         who = list(members) if members is not None else [(activation, seed)]
 
-        def batches() -> Iterator[tuple[int, dict[tuple[int, str], np.ndarray]]]:
-            start = self._shards.span[0]
-            for batch in inputs.batches(self.batch_size):
+        chosen = self.estimator.by_quantity
+        lo, hi = self._shards.span
+        order = reading_order([one for one in chosen.values() if one.spec.consumes == "minibatch"],
+                              len(self.y))
+        if order is not None:  # matrix Renyi's batches one after another; this rank's samples
+            order = order[(order >= lo) & (order < hi)] - lo
+
+        def batches() -> Iterator[tuple[np.ndarray, dict[tuple[int, str], np.ndarray]]]:
+            start = 0
+            for batch in inputs.batches(self.batch_size, order):
                 acts = run_layers(model, batch, layers, members=members, softmax_output=self.softmax_output,
                                   fn=fn, reduce=self.reduce)
-                yield start, _member_matrices(acts, len(who) if members is not None else None, batch.n, fn,
-                                              "activations")
+                local = np.arange(start, start + batch.n) if order is None else order[start:start + batch.n]
+                yield lo + local, _member_matrices(acts, len(who) if members is not None else None, batch.n,
+                                                   fn, "activations")
                 start += batch.n
 
-        chosen = self.estimator.by_quantity
         ranges = value_ranges(b for _, b in batches()) if needs_range([chosen]) else {}
         return self._record_batches(batches(), ranges, who, epoch, fn, run=run, **tags)
 
-    def _record_batches(self, batches: Iterable[tuple[int, dict[tuple[int, str], np.ndarray]]],
+    def _record_batches(self, batches: Iterable[tuple[np.ndarray, dict[tuple[int, str], np.ndarray]]],
                         ranges: Mapping[tuple[int, str], tuple[float, float]],
                         who: Sequence[tuple[str, int]], epoch: int, fn: str, *, run: str,
                         **tags: Any) -> list[dict[str, Any]]:
-        """Record this process's rows, given as ``(first sample, {(member, layer): (b, features)})``
-        batches, under every estimator (:class:`~infolens.plane.stream.LayerStream`); ``ranges``:
-        the per-layer (min, max) of those rows, when an estimator bins over the layer's range."""
+        """Record this process's rows, given as ``(samples, {(member, layer): (b, features)})``
+        batches (``samples``: the b sample indices of the rows, in any order), under every estimator
+        (:class:`~infolens.plane.stream.LayerStream`); ``ranges``: the per-layer (min, max) of
+        those rows, when an estimator bins over the layer's range."""
         chosen = self.estimator.by_quantity
         if ranges:
             ranges = self._shards.ranges(ranges)
@@ -314,15 +323,15 @@ class InformationPlane:
         sinks = [ActivationSink(hi - lo, None if self.distributed else self.activations_dir, kind,
                                 member_seed, epoch) for kind, member_seed in who] if keep else []
         spent = 0.0
-        for start, batch in batches:
+        for samples, batch in batches:
             began = time.perf_counter()
             for key, t in batch.items():
                 if key not in streams:
                     streams[key] = LayerStream(chosen, self.y, self.n_classes, self._x_vectors,
                                                self.subsample_rows, ranges.get(key), self._shards, key[1])
-                streams[key].add(t, start)
+                streams[key].add(t, samples)
                 if keep:
-                    sinks[key[0]].add(key[1], t, start - lo)
+                    sinks[key[0]].add(key[1], t, samples - lo)
             spent += time.perf_counter() - began
         began = time.perf_counter()
         records = []
@@ -387,7 +396,7 @@ class InformationPlane:
         who = list(members) if members is not None else [(activation, seed)]
         batch = _member_matrices(acts, len(who) if members is not None else None, self._x.n, fn, "acts")
         ranges = value_ranges([batch]) if needs_range([self.estimator.by_quantity]) else {}
-        return self._record_batches([(self._shards.span[0], batch)], ranges, who, epoch, fn, run=run,
+        return self._record_batches([(np.arange(*self._shards.span), batch)], ranges, who, epoch, fn, run=run,
                                     **{"reduce": "flatten", **tags})
 
     @property
