@@ -64,7 +64,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -121,29 +122,34 @@ def check_batch_size(value: Any, fn: str) -> int | None:
 
 
 # ---------------------------------------------------------------- the functional
-def gram_matrix(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """The Gaussian Gram matrix ``exp(-|x_i - x_j|^2 / (2 sigma^2))`` of the rows of ``x``.
-
-    Squared distances from inner products (no square root, so gradients are finite at equal
-    rows), clamped at 0, with an exact zero diagonal.
-    """
+def squared_distances(x: torch.Tensor) -> torch.Tensor:
+    """The squared Euclidean distances ``|x_i - x_j|^2`` of the rows of ``x`` (n, d), from inner
+    products (no square root, so gradients are finite at equal rows; one n x n x d matrix
+    product), clamped at 0, with an exact zero diagonal."""
     norms = (x * x).sum(dim=1)
     sq = (norms[:, None] + norms[None, :] - 2.0 * (x @ x.T)).clamp(min=0.0)
-    sq = sq * (1.0 - torch.eye(len(x), dtype=x.dtype, device=x.device))
+    return sq * (1.0 - torch.eye(len(x), dtype=x.dtype, device=x.device))
+
+
+def gram_matrix(x: torch.Tensor, sigma: float, sq: torch.Tensor | None = None) -> torch.Tensor:
+    """The Gaussian Gram matrix ``exp(-|x_i - x_j|^2 / (2 sigma^2))`` of the rows of ``x``, from
+    their :func:`squared_distances` (``sq``, when already computed)."""
+    sq = squared_distances(x) if sq is None else sq
     return torch.exp(-sq / (2.0 * sigma**2))
 
 
-def kernel_width(x: torch.Tensor, rule: float | str) -> float:
-    """The width ``sigma`` of ``rule`` on the batch ``x`` of shape (n, d) (see the module notes)."""
+def kernel_width(x: torch.Tensor, rule: float | str, sq: torch.Tensor | None = None) -> float:
+    """The width ``sigma`` of ``rule`` on the batch ``x`` of shape (n, d) (see the module notes);
+    ``"knn"`` reads the :func:`squared_distances` ``sq`` when given (the Gram matrix's own)."""
     if not isinstance(rule, str):
         return float(rule)
     n, d = x.shape
     if rule == "silverman":
         return SILVERMAN_GAMMA * n ** (-1.0 / (4 + d)) * math.sqrt(d)
     with torch.no_grad():
-        distances = torch.cdist(x.detach(), x.detach())
+        sq = squared_distances(x.detach()) if sq is None else sq.detach()
         k = min(KNN_K, n - 1)
-        kth = torch.topk(distances, k + 1, dim=1, largest=False).values[:, k]  # column 0: itself
+        kth = torch.topk(sq, k + 1, dim=1, largest=False).values[:, k].sqrt()  # column 0: itself
         width = float(kth.mean()) / math.sqrt(2.0)
     return width if width > 0 else 1.0  # all samples equal: any width gives S = 0
 
@@ -171,20 +177,42 @@ def seeded_batches(n: int, batch_size: int | None, seed: int) -> list[np.ndarray
     return np.array_split(order, math.ceil(n / batch_size))
 
 
-def _grams(data: Sequence[tuple[torch.Tensor, float | str]], rows: np.ndarray,
-           ) -> tuple[list[torch.Tensor], list[float]]:
-    """The Gram matrix of each variable on ``rows`` (in float64, converted batch by batch) and the
-    widths used."""
-    grams, widths = [], []
+@dataclass(frozen=True)
+class BatchKernel:
+    """One variable on one batch: its Gram matrix (float64), the kernel width used, and the
+    matrix entropy ``S(A)`` in nats (a 0-d tensor)."""
+
+    gram: torch.Tensor
+    width: float
+    entropy: torch.Tensor
+
+
+def batch_kernel(batch: torch.Tensor, rule: float | str, alpha: float) -> BatchKernel:
+    """The :class:`BatchKernel` of the rows ``batch`` (n, d), converted to float64 here."""
+    batch = batch.to(torch.float64)
+    sq = squared_distances(batch)
+    sigma = kernel_width(batch, rule, sq)
+    gram = gram_matrix(batch, sigma, sq)
+    return BatchKernel(gram, sigma, matrix_entropy(gram, alpha))
+
+
+def _kernels(data: Sequence[tuple[torch.Tensor | BatchKernel, float | str]], rows: np.ndarray,
+             alpha: float) -> list[BatchKernel]:
+    """The :class:`BatchKernel` of each variable on ``rows`` (a variable given as a BatchKernel is
+    already that of these rows)."""
+    whole = len(rows) == len(data[0][0]) and bool((rows == np.arange(len(rows))).all())
+    out = []
     for values, rule in data:
-        batch = values[torch.as_tensor(rows, device=values.device)].to(torch.float64)
-        sigma = kernel_width(batch, rule)
-        grams.append(gram_matrix(batch, sigma))
-        widths.append(sigma)
-    return grams, widths
+        if isinstance(values, BatchKernel):
+            out.append(values)
+        else:
+            out.append(batch_kernel(values if whole else values[torch.as_tensor(rows, device=values.device)],
+                                    rule, alpha))
+    return out
 
 
-def _functional(data: Sequence[tuple[torch.Tensor, float | str]], alpha: float, batch_size: int | None,
+def _functional(data: Sequence[tuple[torch.Tensor | BatchKernel, float | str]], alpha: float,
+                batch_size: int | None,
                 seed: int, shuffle_seed: int | None = None,
                 ) -> tuple[list[torch.Tensor], list[float], list[int]]:
     """Means over the same seeded batches, in nats: ``[S(A)]`` for one variable, else
@@ -195,19 +223,23 @@ def _functional(data: Sequence[tuple[torch.Tensor, float | str]], alpha: float, 
     last one's rows permuted within each batch (``default_rng(shuffle_seed).permutation`` of the
     batch's positions, the same for every batch of one size). A permutation leaves ``S(B)``
     unchanged, so it costs one more joint eigendecomposition per batch.
+
+    A variable may come as its :class:`BatchKernel` when there is one batch of all rows.
     """
     n = len(data[0][0])
     totals = [torch.zeros((), dtype=torch.float64, device=data[0][0].device)
               for _ in range(max(1, len(data) - 1) + (shuffle_seed is not None))]
     widths = np.zeros(len(data))
     batches = seeded_batches(n, batch_size, seed)
+    assert len(batches) == 1 or not any(isinstance(v, BatchKernel) for v, _ in data), "one batch only"
     for rows in batches:
-        grams, used = _grams(data, rows)
-        widths += used
-        s_first = matrix_entropy(grams[0], alpha)
+        kernels = _kernels(data, rows, alpha)
+        widths += [k.width for k in kernels]
+        grams = [k.gram for k in kernels]
+        s_first = kernels[0].entropy
         if len(grams) == 1:
             totals[0] = totals[0] + s_first
-        s_others = [matrix_entropy(other, alpha) for other in grams[1:]]
+        s_others = [k.entropy for k in kernels[1:]]
         for i, (other, s_other) in enumerate(zip(grams[1:], s_others, strict=True)):
             totals[i] = totals[i] + s_first + s_other - matrix_entropy(grams[0] * other, alpha)
         if shuffle_seed is not None:
@@ -415,25 +447,34 @@ def matrix_renyi_mi(x: Any, y: Any, *, alpha: float = 1.01, kernel_width: float 
 
 
 # ---------------------------------------------------------------- information plane
-def plane_information(t: np.ndarray, y: np.ndarray, x: np.ndarray | None, params: dict[str, Any],
-                      quantities: tuple[str, ...], *,
+def input_kernel(x: np.ndarray, params: Mapping[str, Any]) -> BatchKernel:
+    """The :class:`BatchKernel` of the flattened inputs ``x`` of one batch under the plane's
+    ``params``: what :func:`plane_information` reads of X, computed once for every layer."""
+    return batch_kernel(torch.as_tensor(np.asarray(x).reshape(len(x), -1)), params["kernel_width"],
+                        params["alpha"])
+
+
+def plane_information(t: np.ndarray, y: np.ndarray, x: np.ndarray | BatchKernel | None,
+                      params: Mapping[str, Any], quantities: tuple[str, ...], *,
                       shuffle_seed: int | None = None) -> tuple[dict[str, float], float | None]:
-    """I(X;T) (Gram matrix of the flattened inputs ``x``, converted to float64 batch by batch)
-    and I(T;Y) (the label kernel) of one layer ``t`` in nats, averaged over the same seeded
+    """I(X;T) (Gram matrix of the flattened inputs ``x``, converted to float64 batch by batch; or
+    their :func:`input_kernel` when ``t`` is one batch) and I(T;Y)
+    (the label kernel) of one layer ``t`` in nats, averaged over the same seeded
     batches of ``params["batch_size"]``; and, with ``shuffle_seed`` and I(T;Y) wanted, the same
     I(T;Y) for the labels permuted within each batch (the ``shuffled_baseline`` of
     :mod:`infolens.plane.flags`; one more eigendecomposition per batch), else None."""
     rule = params["kernel_width"]
-    others = {"I_XT": lambda: (torch.as_tensor(np.asarray(x).reshape(len(x), -1)), rule),
+    others = {"I_XT": lambda: (x if isinstance(x, BatchKernel) else
+                               torch.as_tensor(np.asarray(x).reshape(len(x), -1)), rule),
               "I_TY": lambda: (torch.as_tensor(np.eye(int(y.max()) + 1)[y]), LABEL_WIDTH)}
     wanted = [q for q in others if q in quantities]
     seed = shuffle_seed if "I_TY" in wanted else None
-    data = [(torch.as_tensor(np.asarray(t, dtype=np.float64)), rule)] + [others[q]() for q in wanted]
+    data = [(torch.as_tensor(np.asarray(t)), rule)] + [others[q]() for q in wanted]  # float64 per batch
     values, _, _ = _functional(data, params["alpha"], params["batch_size"], params["seed"], seed)
     out = {q: float(v) for q, v in zip(wanted, values[:len(wanted)], strict=True)}
     return out, None if seed is None else float(values[-1])
 
 
-__all__ = ["KERNEL_WIDTHS", "LABEL_WIDTH", "gram_matrix", "kernel_width", "matrix_entropy", "matrix_renyi",
-           "matrix_renyi_entropy", "matrix_renyi_mi", "plane_information",
-           "seeded_batches"]
+__all__ = ["BatchKernel", "KERNEL_WIDTHS", "LABEL_WIDTH", "batch_kernel", "gram_matrix", "input_kernel",
+           "kernel_width", "matrix_entropy", "matrix_renyi", "matrix_renyi_entropy", "matrix_renyi_mi",
+           "plane_information", "seeded_batches", "squared_distances"]

@@ -8,7 +8,7 @@ in the same order.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +38,34 @@ def reading_order(ones: list[LayerEstimator], n: int) -> np.ndarray | None:
     return np.concatenate([np.asarray(rows, dtype=np.int64) for rows in cut]) if len(cut) > 1 else None
 
 
+class SharedInputs:
+    """The inputs ``x`` (every sample's vector, or None) of the minibatches, as each ``"minibatch"``
+    estimator reads them (its entry's ``prepare_inputs``: matrix Renyi's Gram matrix of X),
+    computed once for all the layers of a recording that evaluate the same minibatch.
+
+    The streaming recorder evaluates minibatch j of every layer within one batch of the model,
+    so only the last :attr:`KEEP` prepared minibatches are kept (bounded memory).
+    """
+
+    KEEP = 8
+
+    def __init__(self, x: np.ndarray | None) -> None:
+        self.x = x
+        self._prepared: OrderedDict[tuple[str, int], object] = OrderedDict()
+
+    def get(self, one: LayerEstimator, index: int, samples: np.ndarray) -> object:
+        """The inputs of minibatch ``index`` (sample indices ``samples``) for the estimator ``one``."""
+        prepare = one.spec.prepare_inputs
+        if self.x is None or prepare is None:
+            return None if self.x is None else self.x[samples]
+        key = (one.name + repr(sorted(one.params.items())), index)
+        if key not in self._prepared:
+            self._prepared[key] = prepare(self.x[samples], one.params)
+            while len(self._prepared) > self.KEEP:
+                self._prepared.popitem(last=False)
+        return self._prepared[key]
+
+
 class MinibatchMean:
     """A ``"minibatch"`` estimator's quantities: the mean of its values over its minibatches.
 
@@ -50,14 +78,18 @@ class MinibatchMean:
     equal weights: the mean over batches of Wickstrom et al. 2019 and of
     :func:`infolens.matrix_renyi_mi`.
 
+    ``inputs``: the :class:`SharedInputs` of the recording (default: of ``x``, for this layer alone).
+
     With ``span = (lo, hi)`` only samples ``lo .. hi - 1`` arrive here (one rank's shard; ``y``
     and ``x`` still hold every row): the minibatches inside the span are evaluated here, and the
     rows of those with samples on other ranks are kept as fragments, joined by :meth:`values`.
     """
 
     def __init__(self, one: LayerEstimator, y: np.ndarray, n_classes: int, x: np.ndarray | None,
-                 quantities: tuple[str, ...], span: tuple[int, int] | None = None) -> None:
-        self.one, self.y, self.n_classes, self.x, self.quantities = one, y, n_classes, x, quantities
+                 quantities: tuple[str, ...], span: tuple[int, int] | None = None,
+                 inputs: SharedInputs | None = None) -> None:
+        self.one, self.y, self.n_classes, self.quantities = one, y, n_classes, quantities
+        self.inputs = inputs if inputs is not None else SharedInputs(x)
         n = len(y)
         self._groups = minibatches(one, n)
         self._group_of = np.empty(n, dtype=np.int64)
@@ -91,12 +123,14 @@ class MinibatchMean:
         """The positions and rows of ``parts``, the rows in the order of their positions."""
         positions = np.concatenate([p for p, _ in parts]) if len(parts) > 1 else parts[0][0]
         rows = np.concatenate([r for _, r in parts]) if len(parts) > 1 else parts[0][1]
+        if (np.diff(positions) > 0).all():  # streamed in the minibatch's order: no copy
+            return positions, rows
         order = np.argsort(positions, kind="stable")
         return positions[order], rows[order]
 
     def _evaluate(self, index: int, batch: np.ndarray) -> dict[str, float]:
         samples = self._groups[index]
-        x = None if self.x is None else self.x[samples]
+        x = self.inputs.get(self.one, index, samples)
         values = self.one.spec.information(batch, self.y[samples], self.n_classes, x, self.one.params,
                                            self.quantities)
         return {key: float(value) for key, value in values.items()}  # with any baseline the entry returns
@@ -125,4 +159,4 @@ class MinibatchMean:
         return out
 
 
-__all__ = ["MinibatchMean", "minibatches", "reading_order"]
+__all__ = ["MinibatchMean", "SharedInputs", "minibatches", "reading_order"]

@@ -75,6 +75,7 @@ from infolens.estimators.matrix_renyi import (
     check_alpha,
     check_batch_size,
     check_kernel_width,
+    input_kernel,
     plane_information,
     seeded_batches,
 )
@@ -119,6 +120,10 @@ class PlaneEstimator:
     #: ``minibatches(n, params) -> [sample indices, ...]`` for ``consumes == "minibatch"``: every
     #: sample in exactly one minibatch (None: one minibatch of all n samples, in order).
     minibatches: Callable[[int, Mapping[str, Any]], list[np.ndarray]] | None = None
+    #: ``prepare_inputs(x_rows, params)``: what ``information`` reads of the inputs of one
+    #: minibatch (matrix Renyi: their Gram matrix), computed once for every layer of a recording
+    #: (:class:`~infolens.plane._minibatch.SharedInputs`); None: the input rows themselves.
+    prepare_inputs: Callable[[np.ndarray, Mapping[str, Any]], Any] | None = None
     #: ``caveat(params) -> str``: what a report says about the numbers ("" for nothing).
     caveat: Callable[[Mapping[str, Any]], str] = lambda params: ""
 
@@ -292,7 +297,7 @@ TABLE: dict[str, PlaneEstimator] = {entry.name: entry for entry in (
         "batch_size": (200, lambda name, value, fn: check_batch_size(value, fn)),
         "seed": (0, check_seed)},
         _matrix_renyi, consumes="minibatch", needs_inputs=True, costly=True,
-        minibatches=lambda n, p: seeded_batches(n, p["batch_size"], p["seed"]),
+        minibatches=lambda n, p: seeded_batches(n, p["batch_size"], p["seed"]), prepare_inputs=input_kernel,
         label_keys=lambda p: ("alpha", "batch_size"), caveat=_matrix_renyi_caveat),
     PlaneEstimator("v_information", {
         "family": ("linear", lambda name, value, fn: check_choice(name, value, ("linear", "mlp"), fn)),

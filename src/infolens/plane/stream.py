@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from infolens.plane._minibatch import MinibatchMean
+from infolens.plane._minibatch import MinibatchMean, SharedInputs
 from infolens.plane.distributed import Shards
 from infolens.plane.estimate import LayerEstimator, grouped, measure_group
 
@@ -145,6 +145,8 @@ class LayerStream:
     """One layer under its estimators (``chosen``: quantity -> estimator), fed batch by batch.
 
     ``value_range``: the (min, max) of the whole layer, for estimators that ``needs_range``.
+    ``inputs``: the recording's :class:`~infolens.plane._minibatch.SharedInputs` (one per layer
+    without).
     ``rows``: the subsample of ``"sample"`` estimators (None: every row). ``shards``: which rows
     arrive here (:class:`~infolens.plane.distributed.Shards`; default all ``len(y)``); ``y`` and
     ``x`` hold every row. With rows on several ranks, :meth:`measure` exchanges what each
@@ -155,7 +157,7 @@ class LayerStream:
     def __init__(self, chosen: Mapping[str, LayerEstimator], y: np.ndarray, n_classes: int,
                  x: np.ndarray | None, rows: np.ndarray | None,
                  value_range: tuple[float, float] | None, shards: Shards | None = None,
-                 name: str = "layer") -> None:
+                 name: str = "layer", inputs: SharedInputs | None = None) -> None:
         self.chosen, self.y, self.n_classes, self.x, self.rows = chosen, y, n_classes, x, rows
         self.value_range, self.name = value_range, name
         self.shards = shards if shards is not None else Shards.local(len(y), "InformationPlane.record")
@@ -166,7 +168,7 @@ class LayerStream:
             if one.spec.levels is not None:
                 state: Any = CodeStream(hi - lo)
             elif one.spec.consumes == "minibatch":
-                state = MinibatchMean(one, y, n_classes, x, wanted, span=self.shards.span)
+                state = MinibatchMean(one, y, n_classes, x, wanted, span=self.shards.span, inputs=inputs)
             else:
                 state = SampleRows(rows if one.spec.consumes == "sample" else None, self.shards.span)
             self._states.append((one, wanted, state))

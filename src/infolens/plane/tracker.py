@@ -45,7 +45,7 @@ from infolens._validation import (
 )
 from infolens.layers import REDUCE
 from infolens.model_inputs import ModelInputs, device_of, float_dtype_of, run_model
-from infolens.plane._minibatch import reading_order
+from infolens.plane._minibatch import SharedInputs, reading_order
 from infolens.plane.distributed import Shards, check_distributed, rank
 from infolens.plane.estimate import (
     PlaneEstimators,
@@ -322,13 +322,15 @@ class InformationPlane:
         lo, hi = self._shards.span
         sinks = [ActivationSink(hi - lo, None if self.distributed else self.activations_dir, kind,
                                 member_seed, epoch) for kind, member_seed in who] if keep else []
+        inputs = SharedInputs(self._x_vectors)  # what minibatch estimators read of X, for every layer
         spent = 0.0
         for samples, batch in batches:
             began = time.perf_counter()
             for key, t in batch.items():
                 if key not in streams:
                     streams[key] = LayerStream(chosen, self.y, self.n_classes, self._x_vectors,
-                                               self.subsample_rows, ranges.get(key), self._shards, key[1])
+                                               self.subsample_rows, ranges.get(key), self._shards, key[1],
+                                               inputs)
                 streams[key].add(t, samples)
                 if keep:
                     sinks[key[0]].add(key[1], t, samples - lo)
