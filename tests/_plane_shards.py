@@ -28,7 +28,10 @@ CASES = {"binning": ("binning", {}), "adaptive": ("adaptive_binning", {}), "kde"
          "binning streamed": ("binning", {"batch_size": 32, "keep_activations": True}),
          "binning fixed range": ("binning", {"batch_size": 32, "range": (-1.0, 1.0)}),
          "kde subsample": ("kde", {"batch_size": 40, "subsample": 100, "subsample_seed": 3}),
-         "plugin streamed": ("plugin", {"batch_size": 64})}
+         "plugin streamed": ("plugin", {"batch_size": 64}),
+         # 5 seeded minibatches of 60, each with rows on both ranks: each evaluated on one rank
+         "renyi streamed": ({q: {"estimator": "matrix_renyi", "batch_size": 64} for q in ("I_XT", "I_TY")},
+                            {"batch_size": 32})}
 
 
 def main(rank: int, world: int, out: str) -> None:

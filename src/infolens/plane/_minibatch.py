@@ -82,7 +82,8 @@ class MinibatchMean:
 
     With ``span = (lo, hi)`` only samples ``lo .. hi - 1`` arrive here (one rank's shard; ``y``
     and ``x`` still hold every row): the minibatches inside the span are evaluated here, and the
-    rows of those with samples on other ranks are kept as fragments, joined by :meth:`values`.
+    rows of those with samples on other ranks are kept as fragments, sent by :meth:`values` to
+    the rank that evaluates them (``index % world``).
     """
 
     def __init__(self, one: LayerEstimator, y: np.ndarray, n_classes: int, x: np.ndarray | None,
@@ -140,15 +141,20 @@ class MinibatchMean:
         several ranks, over the minibatches of every rank (a collective call)."""
         assert not self._pending and (self._arrived == self._expected).all(), "rows missing"
         values = dict(self._values)
-        if shards is not None and shards.spread:
+        if shards is not None and shards.spread:  # rank (index % world) evaluates minibatch index
+            outgoing: list[list[tuple[int, np.ndarray, np.ndarray]]] = [[] for _ in range(shards.world)]
+            for fragment in self._fragments:
+                outgoing[fragment[0] % shards.world].append(fragment)
             pieces: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-            exchanged = shards.objects((values, self._fragments), "the minibatches of matrix estimators")
-            for done, parts in exchanged:
-                values.update(done)
+            for parts in shards.deliver(outgoing, "the rows of the minibatches of matrix estimators"):
                 for index, positions, rows in parts:
                     pieces[index].append((positions, rows))
+            self._fragments.clear()
             for index, parts in sorted(pieces.items()):
                 values[index] = self._evaluate(index, self._join(parts)[1])
+            del pieces
+            for done in shards.objects(values, "the minibatch values of matrix estimators"):
+                values.update(done)
         assert len(values) == len(self._groups), "minibatches missing"
         out = {}
         for q in values[0]:

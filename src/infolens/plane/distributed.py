@@ -11,8 +11,10 @@ once, in rank order: the data set is the concatenation of the shards, rank 0's r
 * count-based estimators (binning, quantized, plug-in): the 16-byte key of every sample (not the
   layer), so the counts are those of the concatenated data exactly;
 * ``"minibatch"`` estimators (matrix Renyi): the value of every minibatch, each computed on the
-  rank that holds its rows, and the rows of the minibatches that straddle two shards, which every
-  rank evaluates; the minibatches and the order of their sum are those of one process;
+  rank that holds all its rows, or, for a minibatch with rows on several ranks (matrix Renyi's
+  seeded batches: nearly all), on rank ``index % world``, which alone receives those rows
+  (:meth:`Shards.deliver`); the minibatches and the order of their sum are those of one process,
+  and the work of evaluating them is split between the ranks;
 * ``"sample"`` estimators (KSG, KDE, v-information): the rows of the plane's seeded subsample
   (every row without ``subsample``);
 * estimators that need a whole layer (``adaptive_binning``), and ``"auto"``: the layer.
@@ -67,8 +69,8 @@ class Shards:
     their argument; under a process group (:meth:`of_group`) they gather over the ranks.
     """
 
-    def __init__(self, span: tuple[int, int], n: int, world: int, fn: str) -> None:
-        self.span, self.n, self.world, self.fn = span, n, world, fn
+    def __init__(self, span: tuple[int, int], n: int, world: int, fn: str, rank: int = 0) -> None:
+        self.span, self.n, self.world, self.fn, self.rank = span, n, world, fn, rank
 
     @classmethod
     def local(cls, n: int, fn: str) -> Shards:
@@ -83,7 +85,7 @@ class Shards:
         world = dist.get_world_size()
         sizes = _gather(int(n_local), "the shard sizes", fn, world)
         lo = sum(sizes[:dist.get_rank()])
-        return cls((lo, lo + int(n_local)), sum(sizes), world, fn)
+        return cls((lo, lo + int(n_local)), sum(sizes), world, fn, dist.get_rank())
 
     @property
     def spread(self) -> bool:
@@ -125,20 +127,45 @@ class Shards:
         return out
 
 
+    def deliver(self, outgoing: list[Any], what: str) -> list[Any]:
+        """Send ``outgoing[r]`` to rank r, for every r; returns what every rank sent to this one,
+        in rank order (``outgoing`` itself in one process). Each rank receives only its own part
+        (one ``gather_object`` per destination), unlike :meth:`objects`."""
+        if not self.spread:
+            return list(outgoing)
+        import torch.distributed as dist
+
+        received: list[Any] = []
+        for destination in range(self.world):
+            parts: list[Any] | None = [None] * self.world if destination == self.rank else None
+            _collective(lambda parts=parts, destination=destination: dist.gather_object(
+                outgoing[destination], parts, dst=destination), what, self.fn, self.world)
+            if parts is not None:
+                received = parts
+        return received
+
+
 def _gather(value: Any, what: str, fn: str, world: int) -> list[Any]:
     """``all_gather_object``; a failed exchange (a rank gone, a timeout) as an InfoLensError."""
     import torch.distributed as dist
 
     parts: list[Any] = [None] * world
+    _collective(lambda: dist.all_gather_object(parts, value), what, fn, world)
+    return parts
+
+
+def _collective(call: Any, what: str, fn: str, world: int) -> None:
+    """Run the collective ``call()``; a failed exchange (a rank gone, a timeout) as an InfoLensError."""
+    import torch.distributed as dist
+
     try:
-        dist.all_gather_object(parts, value)
+        call()
     except RuntimeError as err:  # DistBackendError and gloo's connection / timeout errors
         raise InfoLensError(
             f"{fn} could not exchange {what} with the other ranks of the torch.distributed process "
             f"group (rank {dist.get_rank()} of {world}): {type(err).__name__}: {str(err)[:300]}. A rank "
             "stopped or did not reach this recording within the process group's timeout "
             "(init_process_group(timeout=...)); nothing was recorded.") from err
-    return parts
 
 
 __all__ = ["Shards", "check_distributed", "rank"]
