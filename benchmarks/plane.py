@@ -15,15 +15,19 @@
 (c) One recorded epoch of one 5,000-sample layer under the O(n^2) estimators (plane_large.json).
 (d) Scale (``--scale``): one recorded epoch of a small conv net whose first feature map has
     64 x 32 x 32 = 65,536 units (Conv2d(3, 64, 3, padding=1) on random 32 x 32 inputs, ReLU,
-    4 x 4 max pool, Linear(4096, 64), ReLU, Linear(64, 10)), all four layers under
-    binning(bins=30), N = 10,000, 20,000 and 50,000: today's whole-layer path
+    4 x 4 max pool, Linear(4096, 64), ReLU, Linear(64, 10)), all four layers, N = 10,000, 20,000
+    and 50,000, under binning(bins=30) and under matrix_renyi (its defaults: seeded batches of
+    200, alpha 1.01, "knn" widths, with the shuffled-label baseline): today's whole-layer path
     (``batch_size=None``) against the streaming one (``batch_size=64``), each configuration in
     a fresh subprocess, one at a time; seconds and the child's peak RSS (``ru_maxrss``, the
     inputs and torch included). Binning over each layer's own range streams in two passes (the
-    first for the range); with fixed edges (``range=(0, 4)``, also timed) in one. The
-    whole-layer path runs only where its estimated peak is under 3 GB (at N = 500 and 1,000;
-    the machine is shared), so both paths also run there.
-    Targets: N = 50,000 in <= 2 GB peak, binning <= 60 s per recorded epoch.
+    first for the range); with fixed edges (``range=(0, 4)``, also timed) in one. Matrix Renyi
+    streams in one pass, the model run in the order of its seeded batches. The whole-layer path
+    runs only where its estimated peak is under 3 GB (at N = 500 and 1,000; the machine is
+    shared), so both paths also run there. One thread per process, and matrix Renyi at
+    N = 50,000 also with two (its Gram matrices are matrix products).
+    Targets (2 cores): N = 50,000 in <= 2 GB peak, binning <= 60 s, matrix Renyi <= 120 s per
+    recorded epoch.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/plane.py [--quick | --scale]``.
 """
@@ -38,6 +42,7 @@ import resource
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +59,7 @@ from _common import (  # noqa: E402
     set_threads,
     write_results,
 )
-from infolens import estimate_entropy, estimate_mi  # noqa: E402
+from infolens import InfoLensWarning, estimate_entropy, estimate_mi  # noqa: E402
 from infolens.data import split, szt12  # noqa: E402
 from infolens.estimators._pairwise import BLOCK  # noqa: E402
 from infolens.models import ReferenceMLP, StackedMLP  # noqa: E402
@@ -247,47 +252,62 @@ def whole_layer_bytes(n: int) -> float:
     return n * (4 * units + 28 * 65_536 + 4 * 3 * 32 * 32)
 
 
-def scale_child(n: int, batch_size: int | None, fixed: bool) -> dict:
+def scale_child(n: int, batch_size: int | None, fixed: bool, estimator: str, threads: int) -> dict:
     """In a fresh process: one recorded epoch; seconds, estimation seconds, peak RSS, values."""
-    set_threads(1)
+    set_threads(threads)
     torch.manual_seed(0)
     model = ScaleNet().eval()
     x = torch.randn(n, 3, 32, 32)
     y = np.random.default_rng(0).integers(0, 10, n)
-    plane = InformationPlane(x, y, layers=list(SCALE_LAYERS), estimator="binning", bins=30,
-                             batch_size=batch_size, **({"range": FIXED_RANGE} if fixed else {}))
+    settings = {"bins": 30, **({"range": FIXED_RANGE} if fixed else {})} if estimator == "binning" else {}
+    plane = InformationPlane(x, y, layers=list(SCALE_LAYERS), estimator=estimator, batch_size=batch_size,
+                             **settings)
     start = time.perf_counter()
-    records = plane.record(model, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InfoLensWarning)  # saturation flags: the records carry them
+        records = plane.record(model, 0)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "estimation_s": plane.estimation_seconds,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "values": {f"{r['layer']} {r['quantity']}": r["value"] for r in records}}
 
 
+#: (estimator, batch_size, fixed range, threads) of every scale configuration, at each N.
+SCALE_CONFIGS = (("binning", None, False, 1), ("binning", SCALE_BATCH, False, 1),
+                 ("binning", SCALE_BATCH, True, 1), ("matrix_renyi", None, False, 1),
+                 ("matrix_renyi", SCALE_BATCH, False, 1))
+
+
 def scale_rows(sizes: tuple[int, ...]) -> list[dict]:
     """(d): every configuration in its own subprocess, one after the other."""
     rows = []
     for n in sizes:
-        whole = None
-        for batch_size, fixed in ((None, False), (SCALE_BATCH, False), (SCALE_BATCH, True)):
+        whole: dict[str, dict] = {}
+        configs = SCALE_CONFIGS + ((("matrix_renyi", SCALE_BATCH, False, 2),) if n == max(sizes) else ())
+        for estimator, batch_size, fixed, threads in configs:
             path = "whole layer" if batch_size is None else f"streaming, batch_size={batch_size}"
-            edges = f"fixed range={FIXED_RANGE}, 1 pass" if fixed else (
-                "own range, 2 passes" if batch_size else "own range")
-            row = {"n": n, "path": path, "edges": edges, "seconds": None, "estimation_s": None,
-                   "peak_rss_mb": None,
+            if estimator == "binning":
+                edges = f"fixed range={FIXED_RANGE}, 1 pass" if fixed else (
+                    "own range, 2 passes" if batch_size else "own range")
+            else:
+                edges = "seeded batches of 200" + (", 1 pass" if batch_size else "")
+            row = {"n": n, "estimator": estimator, "path": path, "edges": edges, "threads": threads,
+                   "seconds": None, "estimation_s": None, "peak_rss_mb": None,
                    "input_mb": n * 3 * 32 * 32 * 4 / 2**20, "max |diff| vs whole": None, "note": ""}
             if batch_size is None and whole_layer_bytes(n) > WHOLE_LAYER_LIMIT:
                 row["note"] = f"skipped: estimated {whole_layer_bytes(n) / 1e9:.1f} GB"
                 rows.append(row)
                 continue
             out = subprocess.run([sys.executable, __file__, "--scale-child", str(n), str(batch_size or 0),
-                                  str(int(fixed))], check=True, capture_output=True, text=True)
+                                  str(int(fixed)), estimator, str(threads)], check=True, capture_output=True,
+                                 text=True)
             got = json.loads(out.stdout.strip().splitlines()[-1])
             row.update({k: got[k] for k in ("seconds", "estimation_s", "peak_rss_mb")})
             if batch_size is None:
-                whole = got["values"]
-            elif whole is not None and not fixed:
-                row["max |diff| vs whole"] = max(abs(got["values"][k] - whole[k]) for k in whole)
+                whole[estimator] = got["values"]
+            elif estimator in whole and not fixed:
+                row["max |diff| vs whole"] = max(abs(got["values"][k] - whole[estimator][k])
+                                                 for k in whole[estimator])
             row["I_XT relu1 bits"] = got["values"]["relu1 I_XT"]
             row["I_TY relu1 bits"] = got["values"]["relu1 I_TY"]
             rows.append(row)
@@ -312,17 +332,18 @@ def main() -> None:
                         help="only (d), the conv-net scale section (heavy: minutes, up to 2 GB)")
     parser.add_argument("--scale-n", type=int, nargs="+", default=list(SCALE_N),
                         help="sample sizes of (d)")
-    parser.add_argument("--scale-child", type=int, nargs=3, metavar=("N", "BATCH", "FIXED"),
+    parser.add_argument("--scale-child", nargs=5, metavar=("N", "BATCH", "FIXED", "ESTIMATOR", "THREADS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scale_child:
-        n, batch, fixed = args.scale_child
-        print(json.dumps(scale_child(n, batch or None, bool(fixed))))
+        n, batch, fixed, estimator, threads = args.scale_child
+        print(json.dumps(scale_child(int(n), int(batch) or None, bool(int(fixed)), estimator, int(threads))))
         return
     if args.scale:
         rows = scale_rows(tuple(args.scale_n))
         print(format_table(rows, title="(d) one recorded epoch of a conv net (first feature map 65,536 "
-                                       "units), binning(bins=30), 4 layers; peak RSS of a fresh process"))
+                                       "units), 4 layers, binning(bins=30) and matrix_renyi; peak RSS of "
+                                       "a fresh process"))
         path = RESULTS_DIR / "plane.json"
         payload = json.loads(path.read_text()) if path.exists() else {}
         payload["scale"] = {"environment": environment(), "rows": rows}

@@ -266,6 +266,7 @@ def on_config(config: Any) -> Any:
                                            p != "estimators/index.md")]
     config["nav"] = [{"Home": "index.md"}, {"Architecture": "architecture.md"},
                      {"Coming from other libraries": "coming-from.md"},
+                     {"Large data and wide layers (streaming)": "streaming.md"},
                      {"Several processes (torch.distributed)": "distributed.md"},
                      {"Notebooks": _notebooks()}, {"Estimators": estimators},
                      {"API reference": api}, {"Benchmarks": "benchmarks.md"}]

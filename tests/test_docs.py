@@ -114,6 +114,13 @@ def test_the_distributed_page_is_rendered(site: Path) -> None:
     assert "plane.writes" in page and "A rank that stops" in page
 
 
+def test_the_streaming_page_is_rendered(site: Path) -> None:
+    # its snippet runs in tests/test_plane_streaming.py
+    page = (site / "streaming" / "index.html").read_text()
+    assert "Kept activations" in page and "activations_dir" in page and "MEASURED_TABLE" not in page
+    assert "seeded batches of 200" in page and "50,000" in page  # the measured table
+
+
 def test_a_public_name_without_a_docstring_fails_the_build() -> None:
     require(TOOLS, REASON)
     from mkdocs.exceptions import PluginError

@@ -4,6 +4,7 @@ one batch at a time; the seeded subsample of sample estimators; kept activations
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -253,6 +254,30 @@ def test_streamed_matrix_renyi_reads_its_batches_one_after_another():
     direct = il.matrix_renyi_mi(t, y, kernel_width="knn", batch_size=200, seed=0, alpha=1.01)
     assert streamed[1]["value"] == pytest.approx(direct.value, abs=1e-12)
     assert streamed[1]["shuffled_I_TY"] < streamed[1]["value"]
+
+
+def test_matrix_renyi_takes_its_own_batch_size_beside_the_planes():
+    x, y = _data()
+    plane = il.InformationPlane(x, y, layers=["1"], estimator={"estimator": "matrix_renyi", "batch_size": 50},
+                                batch_size=BATCH)
+    records = plane.record(_mlp(), 0)
+    assert plane.batch_size == BATCH and {r["estimator"] for r in records} == {
+        "matrix_renyi(alpha=1.01, batch_size=50)"}
+    t = il.plane.run_layers(_mlp(), x, ["1"])["1"]
+    direct = il.matrix_renyi_mi(t, y, kernel_width="knn", batch_size=50, seed=0, alpha=1.01)
+    assert records[1]["value"] == pytest.approx(direct.value, abs=1e-9)  # the model in other batches
+    with pytest.raises(InfoLensError, match="'alpha' parameter of InformationPlane must be given once"):
+        il.InformationPlane(x, y, estimator={"estimator": "matrix_renyi", "alpha": 2.0}, alpha=1.5)
+
+
+def test_the_streaming_docs_snippet_runs(capsys):
+    page = (Path(__file__).parents[1] / "docs" / "streaming.md").read_text()
+    code = page.split("```python\n", 1)[1].split("```", 1)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", il.InfoLensWarning)
+        exec(compile(code, "docs/streaming.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 8 and sum(line.startswith("matrix_renyi") for line in lines) == 4
 
 
 class _Log(nn.Module):

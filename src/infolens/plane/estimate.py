@@ -259,10 +259,11 @@ class PlaneEstimators:
 
 
 def make_plane_estimators(estimator: Any, params: Mapping[str, Any], fn: str) -> PlaneEstimators:
-    """Validate a plane's ``estimator``: a name or :class:`LayerEstimator` (with ``params``) for
-    both quantities, ``"auto"``, or a mapping ``{"I_XT": ..., "I_TY": ...}`` whose values are a
-    name, a ``{"estimator": name, **settings}`` dict or a :class:`LayerEstimator` (then
-    ``params`` must be empty: each quantity carries its own settings)."""
+    """Validate a plane's ``estimator``: a name, a ``{"estimator": name, **settings}`` dict or a
+    :class:`LayerEstimator` (with ``params``) for both quantities, ``"auto"``, or a mapping
+    ``{"I_XT": ..., "I_TY": ...}`` whose values are a name, a ``{"estimator": name, **settings}``
+    dict or a :class:`LayerEstimator` (then ``params`` must be empty: each quantity carries its
+    own settings)."""
     if isinstance(estimator, PlaneEstimators):
         return estimator
     if isinstance(estimator, str) and estimator == AUTO:
@@ -270,6 +271,13 @@ def make_plane_estimators(estimator: Any, params: Mapping[str, Any], fn: str) ->
             raise fail(next(iter(params)), fn, "no estimator setting with estimator='auto' (it "
                        "chooses the estimators and their settings)", params[next(iter(params))])
         return PlaneEstimators(auto=True)
+    if isinstance(estimator, Mapping) and "estimator" in estimator:  # one, with its settings
+        settings = dict(estimator)
+        name = settings.pop("estimator")
+        clash = sorted(set(settings) & set(params))
+        if clash:
+            raise fail(clash[0], fn, "given once, in estimator= or as a keyword", params[clash[0]])
+        estimator, params = name, {**settings, **params}
     if not isinstance(estimator, Mapping):
         one = make_layer_estimator(estimator, params, fn)
         if one.spec.quantities != QUANTITIES:

@@ -79,7 +79,9 @@ class InformationPlane:
         capture's default (the leaf layers that produce activations).
     estimator : str, LayerEstimator or mapping
         One of :data:`infolens.plane.ESTIMATORS` (see :mod:`infolens.plane.estimate`) for both
-        quantities; ``"auto"`` to choose per layer and quantity
+        quantities (with its settings as keywords, or as ``{"estimator": name, **settings}``, the
+        way to give matrix Renyi its own ``batch_size``: the keyword ``batch_size`` is the plane's
+        streaming batch); ``"auto"`` to choose per layer and quantity
         (:func:`~infolens.plane.estimate.auto_choice`; each record names the choice in
         ``estimated_by``); or one per quantity, ``{"I_XT": "kde", "I_TY": {"estimator":
         "binning", "bins": 10}}`` (values: a name, a dict of ``estimator`` and settings, or a
@@ -121,7 +123,9 @@ class InformationPlane:
         unless an estimator needs one (``adaptive_binning``; ``"sample"`` estimators without
         ``subsample``; ``"auto"``, which chooses from the whole layer). Count-based estimators keep
         a 16-byte key per sample and give the numbers of the whole layer; binning over the
-        layer's own range (no ``range``) runs the model twice, once for the range. None (default)
+        layer's own range (no ``range``) runs the model twice, once for the range; matrix Renyi
+        runs it once, in the order of its seeded batches (whose size, 200, is its own
+        ``batch_size``: set it in ``estimator``). None (default)
         runs all of ``x`` at once and estimates from the whole layers.
     subsample : int, optional
         The ``"sample"`` estimators (kde, adaptive_kde, sample_propagation, ksg, v_information)

@@ -166,7 +166,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
              "the feature maps; here the digits CNN of cnn-digits (8 channels: stem 8x14x14, residual block "
              "8x14x14, max pool 8x7x7, linear head) on 4,000 real MNIST digits, feature maps flattened (a "
              "Gaussian kernel on the flattened map is their tensor kernel with the Frobenius distance). "
-             "Matrix Renyi: alpha = 1.01, kernel width by Silverman's rule per layer, averaged over seeded "
+             "Matrix Renyi: alpha = 1.01, kernel width the mean distance to the 50th neighbour per batch and "
+             "layer ('knn', as in their experiment code), averaged over seeded "
              "minibatches of 200 as they do. 'usable' pairs matrix-Renyi I(X;T) with the usable information "
              "I(T;Y) of a held-out linear probe (3 splits). The paper's 'later layers' is read as 'some "
              "hidden layer compresses'; binning's outcome is not stated (it saturates on these layers)."),
