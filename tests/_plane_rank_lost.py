@@ -1,8 +1,9 @@
-"""Two-process helper for tests/test_plane_distributed.py: rank 1 dies between two recordings.
+"""Two-process helper for tests/test_plane_distributed.py: rank 1 is lost between two recordings.
 
-Run as ``python _plane_rank_lost.py RANK OUT``. Both ranks record epoch 0 (rank 0 stores it); rank 1
-then exits without a word; rank 0's recording of epoch 1 must fail with one InfoLensError within
-the process group's timeout, and the store must hold epoch 0 only.
+Run as ``python _plane_rank_lost.py RANK OUT MODE``. Both ranks record epoch 0 (rank 0 stores it);
+then rank 1 exits without a word (MODE ``killed``) or stays alive without recording (``hung``,
+until well after the timeout); rank 0's recording of epoch 1 must fail with one InfoLensError
+within the process group's timeout, and the store must hold epoch 0 only.
 """
 
 import datetime
@@ -18,11 +19,14 @@ import torch.distributed as dist
 import infolens as il
 from _plane_shards import data, model
 
-TIMEOUT_S = 20
+#: The process group's timeout by mode: a killed rank is seen at once (its connection closes), a
+#: hung one only when the timeout expires.
+TIMEOUT_S = {"killed": 20, "hung": 5}
 
 
-def main(rank: int, out: str) -> None:
-    dist.init_process_group("gloo", rank=rank, world_size=2, timeout=datetime.timedelta(seconds=TIMEOUT_S))
+def main(rank: int, out: str, mode: str) -> None:
+    timeout = datetime.timedelta(seconds=TIMEOUT_S[mode])
+    dist.init_process_group("gloo", rank=rank, world_size=2, timeout=timeout)
     x, y = data()
     shard = np.array_split(np.arange(len(y)), 2)[rank]
     plane = il.InformationPlane(torch.as_tensor(x[shard]), y[shard], distributed=True, batch_size=32)
@@ -33,7 +37,9 @@ def main(rank: int, out: str) -> None:
     if store is not None:
         store.record_epoch("run", 0, records)
     if rank == 1:
-        os._exit(3)  # killed: no cleanup, no goodbye to the process group
+        if mode == "hung":
+            time.sleep(TIMEOUT_S[mode] + 20)  # alive, connected, never at the next exchange
+        os._exit(3)  # no cleanup, no goodbye to the process group
     began = time.perf_counter()
     found = {"error": None}
     try:
@@ -49,4 +55,4 @@ def main(rank: int, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2])
+    main(int(sys.argv[1]), sys.argv[2], sys.argv[3])
