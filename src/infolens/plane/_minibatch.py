@@ -44,13 +44,13 @@ class SharedInputs:
     computed once for all the layers of a recording that evaluate the same minibatch.
 
     The streaming recorder evaluates minibatch j of every layer within one batch of the model,
-    so only the last :attr:`KEEP` prepared minibatches are kept (bounded memory).
+    so it keeps only the last ``keep`` prepared minibatches (bounded memory); the whole-layer path
+    reads the layers one after another and keeps all (``keep=None``; a 200 x 200 float64 Gram
+    matrix, 320 KB, per minibatch of matrix Renyi).
     """
 
-    KEEP = 8
-
-    def __init__(self, x: np.ndarray | None) -> None:
-        self.x = x
+    def __init__(self, x: np.ndarray | None, keep: int | None = 8) -> None:
+        self.x, self.keep = x, keep
         self._prepared: OrderedDict[tuple[str, int], object] = OrderedDict()
 
     def get(self, one: LayerEstimator, index: int, samples: np.ndarray) -> object:
@@ -61,7 +61,7 @@ class SharedInputs:
         key = (one.name + repr(sorted(one.params.items())), index)
         if key not in self._prepared:
             self._prepared[key] = prepare(self.x[samples], one.params)
-            while len(self._prepared) > self.KEEP:
+            while self.keep is not None and len(self._prepared) > self.keep:
                 self._prepared.popitem(last=False)
         return self._prepared[key]
 

@@ -75,7 +75,7 @@ from infolens._validation import (
 from infolens.estimators.api import method_params
 from infolens.estimators.discrete import entropy_miller_madow, entropy_plugin
 from infolens.estimators.result import Estimate
-from infolens.plane._minibatch import MinibatchMean
+from infolens.plane._minibatch import MinibatchMean, SharedInputs
 from infolens.plane.estimators import QUANTITIES, TABLE, PlaneEstimator, entry
 
 #: Estimators of the information plane, in the order the docs present them.
@@ -145,7 +145,8 @@ class LayerEstimator:
         return values.get("I_XT", np.nan), values.get("I_TY", np.nan)
 
     def measure(self, t: np.ndarray, y: np.ndarray, n_classes: int, x: np.ndarray | None = None, *,
-                quantities: tuple[str, ...] = QUANTITIES) -> tuple[dict[str, float], dict[str, list[str]]]:
+                quantities: tuple[str, ...] = QUANTITIES, inputs: SharedInputs | None = None,
+                ) -> tuple[dict[str, float], dict[str, list[str]]]:
         """``({quantity: nats}, {quantity: flags})`` for one layer: :meth:`information` and the
         saturation flags of :func:`infolens.plane.flags.layer_flags` (the shuffled-label
         baseline and the all-distinct check for count-based estimators, from the same codes; the
@@ -154,7 +155,8 @@ class LayerEstimator:
         after the estimator's own flags when its entry returns an :class:`~infolens.Estimate`
         (in nats) for a quantity (``v_information``'s ``overfit``, ``at_chance``, ...). A
         ``"minibatch"`` estimator is the mean over the minibatches of
-        :class:`~infolens.plane.stream.MinibatchMean`."""
+        :class:`~infolens.plane.stream.MinibatchMean`, reading the inputs of each minibatch from
+        ``inputs`` (shared by the layers of a recording) when given."""
 
         if self.spec.needs_inputs and x is None:
             raise fail("x", "LayerEstimator.information",
@@ -162,7 +164,7 @@ class LayerEstimator:
         if self.spec.to_codes is not None:
             return self.measure_codes(self.codes(t), y, n_classes, quantities=quantities)
         if self.spec.consumes == "minibatch":
-            mean = MinibatchMean(self, y, n_classes, x, quantities)
+            mean = MinibatchMean(self, y, n_classes, x, quantities, inputs=inputs)
             mean.add(t, np.arange(len(t)))
             return self.flagged(mean.values(), y, n_classes, quantities)
         values = self.spec.information(t, y, n_classes, x, self.params, quantities)
@@ -397,12 +399,14 @@ def grouped(chosen: Mapping[str, LayerEstimator]) -> list[tuple[LayerEstimator, 
 
 
 def measure_group(one: LayerEstimator, wanted: tuple[str, ...], t: np.ndarray, y: np.ndarray,
-                  n_classes: int, x: np.ndarray | None) -> tuple[dict[str, float], dict[str, list[str]]]:
+                  n_classes: int, x: np.ndarray | None, inputs: SharedInputs | None = None,
+                  ) -> tuple[dict[str, float], dict[str, list[str]]]:
     """:meth:`LayerEstimator.measure` of the quantities ``wanted`` on the rows ``t`` (with their
-    labels ``y`` and inputs ``x``): sample estimators compute in float64, count-based ones
-    quantize the layer in the precision it was recorded in."""
-    layer_t = t if one.spec.consumes == "codes" else t.astype(np.float64, copy=False)
-    return one.measure(layer_t, y, n_classes, x, quantities=wanted)
+    labels ``y`` and inputs ``x``, or ``inputs`` shared by the layers): sample estimators compute
+    in float64, count-based ones quantize the layer in the precision it was recorded in, and
+    minibatch ones convert one minibatch at a time."""
+    layer_t = t if one.spec.consumes in ("codes", "minibatch") else t.astype(np.float64, copy=False)
+    return one.measure(layer_t, y, n_classes, x, quantities=wanted, inputs=inputs)
 
 
 class RecordMaker:
@@ -472,6 +476,7 @@ def plane_records(activations: Mapping[str, Any], y: np.ndarray, n_classes: int,
     plane = as_plane_estimators(estimator)
     maker = RecordMaker(plane, epoch, units, fn, subsample=None if rows is None else len(rows),
                         run=run, seed=seed, activation=activation, **tags)
+    inputs = SharedInputs(x, keep=None)  # what minibatch estimators read of X, for every layer
     for layer, value in activations.items():
         t = layer_matrix(value, f"activations[{layer!r}]", len(y), fn, keep_float32=True)
         chosen = plane.for_layer(t)
@@ -482,7 +487,7 @@ def plane_records(activations: Mapping[str, Any], y: np.ndarray, n_classes: int,
                 values, found = measure_group(one, wanted, t[rows], y[rows], n_classes,
                                               None if x is None else x[rows])
             else:
-                values, found = measure_group(one, wanted, t, y, n_classes, x)
+                values, found = measure_group(one, wanted, t, y, n_classes, x, inputs)
             nats.update(values)
             flags.update(found)
         maker.add(str(layer), chosen, nats, flags)
