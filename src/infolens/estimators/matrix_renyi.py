@@ -212,8 +212,7 @@ def _kernels(data: Sequence[tuple[torch.Tensor | BatchKernel, float | str]], row
 
 
 def _functional(data: Sequence[tuple[torch.Tensor | BatchKernel, float | str]], alpha: float,
-                batch_size: int | None,
-                seed: int, shuffle_seed: int | None = None,
+                batch_size: int | None, seed: int, shuffle_seed: int | None = None,
                 ) -> tuple[list[torch.Tensor], list[float], list[int]]:
     """Means over the same seeded batches, in nats: ``[S(A)]`` for one variable, else
     ``[S(A) + S(B) - S(A o B)]`` of the first variable with each other one (its Gram matrix and
@@ -458,11 +457,11 @@ def plane_information(t: np.ndarray, y: np.ndarray, x: np.ndarray | BatchKernel 
                       params: Mapping[str, Any], quantities: tuple[str, ...], *,
                       shuffle_seed: int | None = None) -> tuple[dict[str, float], float | None]:
     """I(X;T) (Gram matrix of the flattened inputs ``x``, converted to float64 batch by batch; or
-    their :func:`input_kernel` when ``t`` is one batch) and I(T;Y)
-    (the label kernel) of one layer ``t`` in nats, averaged over the same seeded
-    batches of ``params["batch_size"]``; and, with ``shuffle_seed`` and I(T;Y) wanted, the same
-    I(T;Y) for the labels permuted within each batch (the ``shuffled_baseline`` of
-    :mod:`infolens.plane.flags`; one more eigendecomposition per batch), else None."""
+    their :func:`input_kernel` when ``t`` is one batch) and I(T;Y) (the label kernel) of one
+    layer ``t`` in nats, averaged over the same seeded batches of ``params["batch_size"]``; and,
+    with ``shuffle_seed`` and I(T;Y) wanted, the same I(T;Y) for the labels permuted within each
+    batch (the ``shuffled_baseline`` of :mod:`infolens.plane.flags`; one more eigendecomposition
+    per batch), else None."""
     rule = params["kernel_width"]
     others = {"I_XT": lambda: (x if isinstance(x, BatchKernel) else
                                torch.as_tensor(np.asarray(x).reshape(len(x), -1)), rule),

@@ -22,18 +22,18 @@ so no caller compares estimator names.
   each given by the entry's ``minibatches(n, params)`` (one minibatch of all n rows without),
   and each quantity is the mean of its minibatch values
   (:class:`~infolens.plane._minibatch.MinibatchMean`; the same minibatches whether the layer is
-  whole or streamed). The matrix-based
-  Renyi functional of Wickstrom et al. 2019 evaluates seeded batches of 200: a streaming recorder
-  runs the model over the samples in the order of those batches
-  (:func:`~infolens.plane._minibatch.reading_order`), so one batch of rows waits at a time.
+  whole or streamed). The matrix-based Renyi functional of Wickstrom et al. 2019 evaluates
+  seeded batches of 200: a streaming recorder runs the model over the samples in the order of
+  those batches (:func:`~infolens.plane._minibatch.reading_order`), so one batch of rows waits
+  at a time.
 
 ``matrix_renyi`` (:mod:`infolens.estimators.matrix_renyi`): I(X;T) from the Gram matrices of
 the flattened inputs X and of the layer, I(T;Y) from the layer's and the one-hot label kernel's,
 ``S(A) + S(B) - S(A o B)`` with Renyi order ``alpha``, averaged over seeded batches of
 ``batch_size`` (:func:`~infolens.estimators.matrix_renyi.seeded_batches`, its ``minibatches``;
-``None``: one batch of all n samples, O(n^3) per layer). In the
-plane its kernel width defaults to ``"knn"`` (the mean distance to the 50th neighbour, per batch
-and variable, as Wickstrom et al.'s experiments choose it): layers are not of unit scale, and the
+``None``: one batch of all n samples, O(n^3) per layer). In the plane its kernel width defaults
+to ``"knn"`` (the mean distance to the 50th neighbour, per batch and variable, as Wickstrom et
+al.'s experiments choose it): layers are not of unit scale, and the
 Silverman rule of :func:`infolens.matrix_renyi_entropy` read 0.15 bits of I(X;T) on every layer
 of an untrained digits CNN (all samples inside one kernel width) where ``"knn"`` reads 3.9.
 Token ids reach it (and every ``needs_inputs`` estimator) one-hot per position
